@@ -1,0 +1,387 @@
+//! The CPU backend: rayon over fixed blocks of rows. It is the reference every GPU kernel is checked against.
+//!
+//! Determinism: rows are cut into fixed blocks of `BLOCK_ROWS`, each block accumulates its own `f64` partial sums
+//! sequentially, and partials are merged in block order. Block boundaries do not depend on the thread count, so
+//! the result is bit-identical with 1 or 64 threads. Partials are allocated once per backend and reused, so an
+//! iteration allocates nothing proportional to `n`.
+//!
+//! Distances: the nearest centroid is found with `‖c‖² − 2x·c` computed against a transposed (`d × k`) copy of the
+//! centroids, which vectorises over `k`; the distance to the winner is then recomputed exactly as `Σ (x − c)²`.
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::kmeans::{Assignment, Backend, StepStats};
+use crate::matrix::Matrix;
+
+/// Rows per block: the unit of parallel work and of deterministic partial sums.
+pub const BLOCK_ROWS: usize = 8192;
+
+/// Sentinel label meaning "no previous label" (after `reset_labels`).
+const NO_LABEL: u32 = u32::MAX;
+
+/// Per-block partial results, reused across iterations.
+#[derive(Debug, Clone)]
+struct Partial {
+    sums: Vec<f64>,
+    weights: Vec<f64>,
+    counts: Vec<u64>,
+    inertia: f64,
+    changed: u64,
+}
+
+impl Partial {
+    fn new() -> Self {
+        Partial { sums: Vec::new(), weights: Vec::new(), counts: Vec::new(), inertia: 0.0, changed: 0 }
+    }
+    fn reset(&mut self, k: usize, d: usize) {
+        self.sums.clear();
+        self.sums.resize(k * d, 0.0);
+        self.weights.clear();
+        self.weights.resize(k, 0.0);
+        self.counts.clear();
+        self.counts.resize(k, 0);
+        self.inertia = 0.0;
+        self.changed = 0;
+    }
+}
+
+/// Centroids prepared for the distance kernel: transposed to `d × k` and with their squared norms.
+#[derive(Debug, Default)]
+struct Prepared {
+    k: usize,
+    ct: Vec<f32>,
+    norms: Vec<f32>,
+}
+
+impl Prepared {
+    fn set(&mut self, c: &[f32], k: usize, d: usize) {
+        self.k = k;
+        self.ct.clear();
+        self.ct.resize(d * k, 0.0);
+        self.norms.clear();
+        self.norms.resize(k, 0.0);
+        for j in 0..k {
+            let row = &c[j * d..(j + 1) * d];
+            let mut s = 0.0f32;
+            for (f, &v) in row.iter().enumerate() {
+                self.ct[f * k + j] = v;
+                s += v * v;
+            }
+            self.norms[j] = s;
+        }
+    }
+}
+
+/// The nearest of the prepared centroids to `x`: (index, exact squared distance). `scores` is scratch of length k.
+#[inline]
+fn nearest(x: &[f32], p: &Prepared, c: &[f32], scores: &mut [f32]) -> (u32, f32) {
+    let k = p.k;
+    let d = x.len();
+    scores.copy_from_slice(&p.norms);
+    for (f, &xv) in x.iter().enumerate() {
+        let m = -2.0 * xv;
+        let col = &p.ct[f * k..(f + 1) * k];
+        for (s, &cv) in scores.iter_mut().zip(col) {
+            *s += m * cv;
+        }
+    }
+    let mut best = 0usize;
+    let mut best_s = scores[0];
+    for (j, &s) in scores.iter().enumerate().skip(1) {
+        if s < best_s {
+            best_s = s;
+            best = j;
+        }
+    }
+    (best as u32, dist2(x, &c[best * d..(best + 1) * d]))
+}
+
+/// Exact squared Euclidean distance.
+#[inline]
+pub fn dist2(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// The CPU backend over one borrowed dataset.
+pub struct CpuBackend<'a> {
+    x: &'a Matrix,
+    w: Option<&'a [f32]>,
+    labels: Vec<u32>,
+    closest: Vec<f32>,
+    partials: Vec<Partial>,
+    prepared: Prepared,
+}
+
+impl<'a> CpuBackend<'a> {
+    /// A backend over `x` with optional per-row weights (length `n`).
+    pub fn new(x: &'a Matrix, weights: Option<&'a [f32]>) -> Self {
+        if let Some(w) = weights {
+            assert_eq!(w.len(), x.n(), "weights length must equal the number of rows");
+        }
+        let blocks = x.n().div_ceil(BLOCK_ROWS);
+        CpuBackend {
+            x,
+            w: weights,
+            labels: vec![NO_LABEL; x.n()],
+            closest: Vec::new(),
+            partials: vec![Partial::new(); blocks],
+            prepared: Prepared::default(),
+        }
+    }
+
+    #[inline]
+    fn weight(w: Option<&[f32]>, i: usize) -> f64 {
+        w.map_or(1.0, |w| w[i] as f64)
+    }
+
+    /// Runs `f(block_start, block_rows, partial)` over every block in parallel, after resetting partials to k × d.
+    fn blocks_mut(&mut self, k: usize) -> impl IndexedParallelIterator<Item = (usize, &mut Partial)> {
+        let d = self.x.d();
+        self.partials.par_iter_mut().enumerate().map(move |(b, p)| {
+            p.reset(k, d);
+            (b * BLOCK_ROWS, p)
+        })
+    }
+}
+
+impl Backend for CpuBackend<'_> {
+    fn name(&self) -> String {
+        format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+    fn n(&self) -> usize {
+        self.x.n()
+    }
+    fn d(&self) -> usize {
+        self.x.d()
+    }
+
+    fn reset_labels(&mut self) -> Result<()> {
+        self.labels.fill(NO_LABEL);
+        Ok(())
+    }
+
+    fn lloyd_step(&mut self, centroids: &[f32], k: usize) -> Result<StepStats> {
+        let (n, d) = (self.x.n(), self.x.d());
+        assert_eq!(centroids.len(), k * d);
+        let mut prepared = std::mem::take(&mut self.prepared);
+        prepared.set(centroids, k, d);
+        let (x, w) = (self.x, self.w);
+        let mut labels = std::mem::take(&mut self.labels);
+        self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
+            let mut scores = vec![0f32; k];
+            for (r, l) in lab.iter_mut().enumerate() {
+                let i = start + r;
+                let xi = x.row(i);
+                let (j, d2) = nearest(xi, &prepared, centroids, &mut scores);
+                let wi = Self::weight(w, i);
+                if *l != j {
+                    p.changed += 1;
+                    *l = j;
+                }
+                let j = j as usize;
+                p.counts[j] += 1;
+                p.weights[j] += wi;
+                p.inertia += wi * d2 as f64;
+                for (s, &v) in p.sums[j * d..(j + 1) * d].iter_mut().zip(xi) {
+                    *s += wi * v as f64;
+                }
+            }
+        });
+        debug_assert_eq!(labels.len(), n);
+        self.labels = labels;
+        self.prepared = prepared;
+        let mut out = StepStats::zeros(k, d);
+        for p in &self.partials {
+            for (o, v) in out.sums.iter_mut().zip(&p.sums) {
+                *o += v;
+            }
+            for (o, v) in out.weights.iter_mut().zip(&p.weights) {
+                *o += v;
+            }
+            for (o, v) in out.counts.iter_mut().zip(&p.counts) {
+                *o += v;
+            }
+            out.inertia += p.inertia;
+            out.n_changed += p.changed;
+        }
+        Ok(out)
+    }
+
+    fn assign(&mut self, centroids: &[f32], k: usize) -> Result<Assignment> {
+        let (n, d) = (self.x.n(), self.x.d());
+        assert_eq!(centroids.len(), k * d);
+        let mut prepared = std::mem::take(&mut self.prepared);
+        prepared.set(centroids, k, d);
+        let mut out = Assignment { labels: vec![0; n], dist2: vec![0.0; n] };
+        let x = self.x;
+        out.labels.par_chunks_mut(BLOCK_ROWS).zip(out.dist2.par_chunks_mut(BLOCK_ROWS)).enumerate().for_each(
+            |(b, (lab, dst))| {
+                let mut scores = vec![0f32; k];
+                for r in 0..lab.len() {
+                    let (j, d2) = nearest(x.row(b * BLOCK_ROWS + r), &prepared, centroids, &mut scores);
+                    lab[r] = j;
+                    dst[r] = d2;
+                }
+            },
+        );
+        self.prepared = prepared;
+        Ok(out)
+    }
+
+    fn pp_reset(&mut self, first: &[f32]) -> Result<f64> {
+        let x = self.x;
+        self.closest.resize(x.n(), 0.0);
+        self.closest.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, cl)| {
+            for (r, c) in cl.iter_mut().enumerate() {
+                *c = dist2(x.row(b * BLOCK_ROWS + r), first);
+            }
+        });
+        Ok(self.potential_of(|_, c| c))
+    }
+
+    fn pp_potentials(&mut self, candidates: &[f32], m: usize) -> Result<Vec<f64>> {
+        let (x, w, d) = (self.x, self.w, self.x.d());
+        assert_eq!(candidates.len(), m * d);
+        let per_block: Vec<Vec<f64>> = self
+            .closest
+            .par_chunks(BLOCK_ROWS)
+            .enumerate()
+            .map(|(b, cl)| {
+                let mut pot = vec![0f64; m];
+                for (r, &c) in cl.iter().enumerate() {
+                    let i = b * BLOCK_ROWS + r;
+                    let xi = x.row(i);
+                    let wi = Self::weight(w, i);
+                    for (j, p) in pot.iter_mut().enumerate() {
+                        let d2 = dist2(xi, &candidates[j * d..(j + 1) * d]);
+                        *p += wi * d2.min(c) as f64;
+                    }
+                }
+                pot
+            })
+            .collect();
+        let mut out = vec![0f64; m];
+        for p in per_block {
+            for (o, v) in out.iter_mut().zip(p) {
+                *o += v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn pp_commit(&mut self, chosen: &[f32]) -> Result<()> {
+        let x = self.x;
+        self.closest.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, cl)| {
+            for (r, c) in cl.iter_mut().enumerate() {
+                *c = c.min(dist2(x.row(b * BLOCK_ROWS + r), chosen));
+            }
+        });
+        Ok(())
+    }
+
+    fn pp_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>> {
+        let n = self.x.n();
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        order.sort_by(|&a, &b| targets[a].total_cmp(&targets[b]));
+        let mut out = vec![n - 1; targets.len()];
+        let mut t = 0;
+        let mut acc = 0f64;
+        for i in 0..n {
+            acc += Self::weight(self.w, i) * self.closest[i] as f64;
+            while t < order.len() && acc >= targets[order[t]] {
+                out[order[t]] = i;
+                t += 1;
+            }
+            if t == order.len() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl CpuBackend<'_> {
+    /// Σ wᵢ·f(i, closestᵢ), summed per block in f64 and merged in block order.
+    fn potential_of(&self, f: impl Fn(usize, f32) -> f32 + Sync) -> f64 {
+        let w = self.w;
+        let per_block: Vec<f64> = self
+            .closest
+            .par_chunks(BLOCK_ROWS)
+            .enumerate()
+            .map(|(b, cl)| {
+                cl.iter().enumerate().map(|(r, &c)| Self::weight(w, b * BLOCK_ROWS + r) * f(b * BLOCK_ROWS + r, c) as f64).sum()
+            })
+            .collect();
+        per_block.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Matrix {
+        // Two obvious groups on a line, plus one point exactly between the centres (a tie).
+        Matrix::from_vec(vec![0.0, 0.0, 1.0, 0.0, 10.0, 0.0, 11.0, 0.0, 5.5, 0.0], 5, 2)
+    }
+
+    #[test]
+    fn nothing_is_closer_than_the_chosen_centroid() {
+        let x = data();
+        let c = [0.5f32, 0.0, 10.5, 0.0, 3.0, 3.0];
+        let mut b = CpuBackend::new(&x, None);
+        let a = b.assign(&c, 3).unwrap();
+        for i in 0..x.n() {
+            for j in 0..3 {
+                assert!(a.dist2[i] <= dist2(x.row(i), &c[j * 2..j * 2 + 2]) + 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn exact_ties_go_to_the_lowest_index() {
+        let x = data();
+        let c = [0.5f32, 0.0, 10.5, 0.0];
+        let a = CpuBackend::new(&x, None).assign(&c, 2).unwrap();
+        assert_eq!(a.labels, vec![0, 0, 1, 1, 0]);
+    }
+
+    #[test]
+    fn step_sums_are_weighted_sums_of_members() {
+        let x = data();
+        let w = [1.0f32, 3.0, 1.0, 1.0, 2.0];
+        let c = [0.5f32, 0.0, 10.5, 0.0];
+        let mut b = CpuBackend::new(&x, Some(&w));
+        let s = b.lloyd_step(&c, 2).unwrap();
+        assert_eq!(s.counts, vec![3, 2]);
+        assert_eq!(s.weights, vec![6.0, 2.0]);
+        assert_eq!(s.sums, vec![3.0 + 11.0, 0.0, 21.0, 0.0]);
+        assert_eq!(s.n_changed, 5);
+        assert_eq!(b.lloyd_step(&c, 2).unwrap().n_changed, 0);
+        let expect_inertia = 0.25 + 3.0 * 0.25 + 0.25 + 0.25 + 2.0 * 25.0;
+        assert!((s.inertia - expect_inertia).abs() < 1e-9);
+    }
+
+    #[test]
+    fn pp_sample_is_searchsorted_left_on_the_running_sum() {
+        let x = data();
+        let mut b = CpuBackend::new(&x, None);
+        let pot = b.pp_reset(&[0.0, 0.0]).unwrap();
+        // closest = [0, 1, 100, 121, 30.25]; running sum = [0, 1, 101, 222, 252.25]
+        assert_eq!(pot, 252.25);
+        assert_eq!(b.pp_sample(&[0.5, 1.0, 150.0, 0.0, 252.0]).unwrap(), vec![1, 1, 3, 0, 4]);
+    }
+
+    #[test]
+    fn pp_potentials_take_the_minimum_with_closest() {
+        let x = data();
+        let mut b = CpuBackend::new(&x, None);
+        b.pp_reset(&[0.0, 0.0]).unwrap();
+        let p = b.pp_potentials(&[10.0, 0.0, 0.0, 0.0], 2).unwrap();
+        // with 10: min([0,1,100,121,30.25],[100,81,0,1,20.25]) = [0,1,0,1,20.25]
+        assert_eq!(p, vec![22.25, 252.25]);
+        b.pp_commit(&[10.0, 0.0]).unwrap();
+        assert_eq!(b.pp_potentials(&[0.0, 0.0], 1).unwrap(), vec![22.25]);
+    }
+}

@@ -1,0 +1,3 @@
+//! Backends that implement the K-means kernels: `cpu` (rayon, the reference) and `gpu` (wgpu compute shaders).
+
+pub mod cpu;

@@ -1,0 +1,1 @@
+//! Synthetic retail customers with planted segments (being written).

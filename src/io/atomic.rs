@@ -1,0 +1,96 @@
+//! Atomic output: write to a temporary file beside the target, then rename, so a failed run leaves no partial file.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The temporary path used while `path` is being written: same folder (so the rename is atomic), hidden name.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.custseg-tmp-{}", std::process::id()))
+}
+
+/// Checks, before any work starts, that `path` can be created: its folder exists (or can be created) and is
+/// writable, and `path` is not a folder. Creates missing parent folders.
+pub fn check_writable(path: &Path) -> Result<()> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::output(path, "empty output path"));
+    }
+    if path.is_dir() {
+        return Err(Error::output(path, "is a directory"));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.exists() {
+        std::fs::create_dir_all(&parent).map_err(|e| Error::output(path, format!("cannot create folder {}: {e}", parent.display())))?;
+    }
+    let probe = temp_path(path);
+    match File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Error::output(path, e)),
+    }
+}
+
+/// Writes `path` atomically: `write` fills a buffered temporary file, which is flushed, synced and renamed over
+/// `path` only if `write` succeeds. On any error the temporary file is removed and `path` is untouched.
+pub fn write_atomically<F>(path: &Path, write: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> Result<()>,
+{
+    let tmp = temp_path(path);
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| Error::output(path, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        write(&mut w)?;
+        w.flush().map_err(|e| Error::output(path, e))?;
+        let file = w.into_inner().map_err(|e| Error::output(path, e.error()))?;
+        file.sync_all().map_err(|e| Error::output(path, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes bytes atomically.
+pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, |w| w.write_all(bytes).map_err(|e| Error::output(path, e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.bin");
+        let r = write_atomically(&p, |_| Err(Error::Data("boom".into())));
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file, temporary or final, is left");
+    }
+
+    #[test]
+    fn successful_write_replaces_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        std::fs::write(&p, b"old").unwrap();
+        write_bytes_atomically(&p, b"new").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn unwritable_folder_is_reported_before_work() {
+        let r = check_writable(Path::new("/proc/custseg-cannot-write/x.parquet"));
+        assert!(matches!(r, Err(Error::Output { .. })));
+    }
+}

@@ -1,0 +1,3 @@
+//! Input and output: Parquet customers in (`reader`), segments Parquet and JSON out (`writer`, `atomic`).
+
+pub mod atomic;

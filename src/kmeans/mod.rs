@@ -1,0 +1,10 @@
+//! K-means: parameters, initialisation, the Lloyd loop, and the backend trait the CPU and GPU implement.
+
+mod algorithm;
+mod backend;
+mod hyperparams;
+mod init;
+
+pub use algorithm::{fit, FitResult, RunSummary};
+pub use backend::{Assignment, Backend, StepStats};
+pub use hyperparams::{Init, KMeansParams, ParamsError, ValidParams};

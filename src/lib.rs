@@ -1,0 +1,14 @@
+//! custseg: customer segmentation with K-means on the GPU (wgpu) or the CPU (rayon).
+//!
+//! The pipeline: `io` reads Parquet into a [`Matrix`], `prep` scales it, `kmeans` clusters it through a
+//! [`kmeans::Backend`] (`backend::cpu` or `backend::gpu`), and `io`/`report` write segments, model and profiles.
+
+pub mod backend;
+pub mod error;
+pub mod generate;
+pub mod io;
+pub mod kmeans;
+pub mod matrix;
+
+pub use error::{Error, Result};
+pub use matrix::Matrix;

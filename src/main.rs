@@ -1,0 +1,2 @@
+//! The `custseg` binary.
+fn main() {}

@@ -1,0 +1,11 @@
+//! The integration test binary: one `mod` per area, driving the library and the `custseg` binary as a user would.
+
+mod util;
+
+mod bad_input;
+mod cli;
+mod generate;
+mod gpu_parity;
+mod oracle;
+mod parquet_real;
+mod shaders;
