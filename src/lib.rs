@@ -9,6 +9,8 @@ pub mod generate;
 pub mod io;
 pub mod kmeans;
 pub mod matrix;
+pub mod model;
+pub mod prep;
 
 pub use error::{Error, Result};
 pub use matrix::Matrix;

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 
 /// What one restart did.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub inertia: f64,
     pub n_iter: usize,

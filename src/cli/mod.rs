@@ -1,0 +1,117 @@
+//! Command-line definition (clap derive) and dispatch. Flags stay here; each command turns them into the
+//! library's validated config before any work starts.
+
+mod devices;
+mod generate;
+mod segment;
+mod table;
+
+use std::io::IsTerminal;
+
+use clap::{Args, Parser, Subcommand};
+
+/// GPU-accelerated customer segmentation: Parquet customers in, K-means segments out.
+#[derive(Debug, Parser)]
+#[command(name = "custseg", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Cluster customers into segments (runs on the bundled 20k-customer sample when --input is not given).
+    Segment(segment::SegmentArgs),
+    /// Write synthetic retail customers with planted segments.
+    Generate(generate::GenerateArgs),
+    /// List the GPU adapters wgpu can see, with their type and limits.
+    Devices(devices::DevicesArgs),
+}
+
+/// Options shared by commands that run K-means somewhere.
+#[derive(Debug, Args, Clone)]
+pub struct DeviceArgs {
+    /// Where K-means runs: gpu, cpu, or auto (a hardware GPU if there is one, else the CPU).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceFlag,
+    /// Pick the GPU adapter whose name contains NAME (case-insensitive); see `custseg devices`.
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// Worker threads for the CPU (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DeviceFlag {
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+pub fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,custseg={level}")));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Segment(a) => segment::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Devices(a) => devices::run(a),
+    }
+}
+
+/// Sets the size of rayon's global pool.
+pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err(custseg::Error::Usage("--threads must be at least 1".into()).into());
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
+    }
+    Ok(())
+}
+
+/// A spinner on stderr, shown only when stderr is a terminal.
+pub fn spinner(msg: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
+/// Whether the error is the user's command line (exit code 2).
+pub fn is_usage(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<custseg::Error>().is_some_and(|e| e.is_usage())
+}
+
+/// A closed stdout (e.g. `custseg ... | head`) is not an error.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

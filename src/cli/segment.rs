@@ -1,0 +1,178 @@
+//! `custseg segment`: the main job. Turns flags into a validated `SegmentConfig`, runs it, prints the table.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use custseg::device::{DeviceChoice, DeviceRequest};
+use custseg::io::input::resolve_inputs;
+use custseg::io::reader::{Missing, ReadOptions};
+use custseg::kmeans::{Init, KMeansParams};
+use custseg::pipeline::{run_segment, SegmentConfig};
+use custseg::prep::ScaleMethod;
+
+use super::{DeviceArgs, DeviceFlag};
+
+/// The bundled 20k-customer sample (`data/customers_sample.parquet`), embedded so `segment` works from any folder.
+const SAMPLE: &[u8] = include_bytes!("../../data/customers_sample.parquet");
+const SAMPLE_NAME: &str = "<bundled sample: data/customers_sample.parquet>";
+
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    /// Input: a Parquet file, a folder of Parquet files, or a glob. Default: the bundled sample.
+    #[arg(long, short)]
+    pub input: Option<String>,
+    /// The customer ID column (string or integer; the output keeps its type).
+    #[arg(long, default_value = "customer_id")]
+    pub id: String,
+    /// Feature columns, comma-separated. Default: every numeric column except the ID and the weight.
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Number of segments.
+    #[arg(long, short, default_value_t = 8)]
+    pub k: usize,
+    /// Column scaling: zscore, minmax, robust (median and IQR) or none.
+    #[arg(long, value_enum, default_value = "zscore")]
+    pub scale: ScaleFlag,
+    /// Columns to log1p before scaling (heavy-tailed money columns), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub log1p: Vec<String>,
+    /// A column of sample weights.
+    #[arg(long)]
+    pub weight: Option<String>,
+    /// What to do with null, NaN or infinite feature values: fail, drop the row, or use the column mean.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub missing: MissingFlag,
+    /// Initialisation: k-means++ (greedy, as scikit-learn) or random rows.
+    #[arg(long, value_enum, default_value = "kmeans++")]
+    pub init: InitFlag,
+    /// Restarts; the run with the lowest inertia is kept. Default: 1 for k-means++, 10 for random.
+    #[arg(long)]
+    pub n_init: Option<usize>,
+    /// Maximum Lloyd iterations per run.
+    #[arg(long, default_value_t = 300)]
+    pub max_iter: usize,
+    /// Convergence tolerance, relative to the mean feature variance (as scikit-learn).
+    #[arg(long, default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Random seed: the same seed gives the same segments, whatever the thread count.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Segments Parquet (id, segment, distance). Default: custseg-out/segments.parquet.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Model JSON. Default: custseg-out/model.json.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Print a machine-readable JSON summary on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScaleFlag {
+    Zscore,
+    Minmax,
+    Robust,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MissingFlag {
+    Fail,
+    Drop,
+    Mean,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InitFlag {
+    #[value(name = "kmeans++", alias = "k-means++")]
+    KMeansPlusPlus,
+    Random,
+}
+
+/// Removes the temporary copy of the embedded sample when dropped.
+struct TempSample(PathBuf);
+impl Drop for TempSample {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
+    super::set_threads(a.device.threads)?;
+    let init = match a.init {
+        InitFlag::KMeansPlusPlus => Init::KMeansPlusPlus,
+        InitFlag::Random => Init::Random,
+    };
+    let mut params = KMeansParams::new(a.k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed);
+    if let Some(n) = a.n_init {
+        params = params.n_init(n);
+    }
+    let params = params.check().map_err(custseg::Error::from)?;
+
+    let mut _sample = None;
+    let (inputs, input_label) = match &a.input {
+        Some(spec) => {
+            let inputs = resolve_inputs(spec)?;
+            let label = inputs.iter().map(|p| p.display().to_string()).collect();
+            (inputs, label)
+        }
+        None => {
+            let p = std::env::temp_dir().join(format!("custseg-sample-{}.parquet", std::process::id()));
+            std::fs::write(&p, SAMPLE).with_context(|| format!("cannot write {}", p.display()))?;
+            tracing::info!("no --input: segmenting the bundled 20k-customer sample");
+            _sample = Some(TempSample(p.clone()));
+            (vec![p], vec![SAMPLE_NAME.to_string()])
+        }
+    };
+    let out_dir = PathBuf::from("custseg-out");
+    let cfg = SegmentConfig {
+        inputs,
+        input_label,
+        read: ReadOptions {
+            id_column: a.id,
+            features: a.features,
+            weight: a.weight,
+            missing: match a.missing {
+                MissingFlag::Fail => Missing::Fail,
+                MissingFlag::Drop => Missing::Drop,
+                MissingFlag::Mean => Missing::Mean,
+            },
+            ..ReadOptions::default()
+        },
+        scale: match a.scale {
+            ScaleFlag::Zscore => ScaleMethod::Zscore,
+            ScaleFlag::Minmax => ScaleMethod::Minmax,
+            ScaleFlag::Robust => ScaleMethod::Robust,
+            ScaleFlag::None => ScaleMethod::None,
+        },
+        log1p: a.log1p,
+        params,
+        device: DeviceRequest {
+            choice: match a.device.device {
+                DeviceFlag::Auto => DeviceChoice::Auto,
+                DeviceFlag::Cpu => DeviceChoice::Cpu,
+                DeviceFlag::Gpu => DeviceChoice::Gpu,
+            },
+            adapter: a.device.adapter,
+            max_binding_bytes: None,
+        },
+        output: a.output.unwrap_or_else(|| out_dir.join("segments.parquet")),
+        model: a.model.unwrap_or_else(|| out_dir.join("model.json")),
+    };
+    let pb = super::spinner("segmenting");
+    let outcome = run_segment(&cfg);
+    pb.finish_and_clear();
+    let outcome = outcome?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if a.json {
+        super::table::write_json(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+    } else {
+        super::table::write_table(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The saved model (`model.json`): features, scaler, centroids in scaled and original units, sizes and fit
+//! statistics. It is the one place a fit is serialised, and `predict` on it scores new customers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::kmeans::{FitResult, RunSummary};
+use crate::matrix::Matrix;
+use crate::prep::Scaler;
+
+/// Engine name and version, e.g. `custseg 0.1.0`.
+pub fn engine_version() -> String {
+    format!("custseg {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// How the fit was run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitParams {
+    pub k: usize,
+    pub init: String,
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub seed: u64,
+}
+
+/// Where the data came from and what was dropped on the way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputSummary {
+    pub files: Vec<String>,
+    pub id_column: String,
+    pub weight_column: Option<String>,
+    pub rows_read: usize,
+    pub rows_dropped: usize,
+    pub rows_clustered: usize,
+}
+
+/// A fitted segmentation model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub engine: String,
+    pub backend: String,
+    pub params: FitParams,
+    pub input: InputSummary,
+    /// Feature names, in the order of every centroid's values.
+    pub features: Vec<String>,
+    pub scaler: Scaler,
+    /// `k` centroids in scaled units (what K-means saw).
+    pub centroids_scaled: Vec<Vec<f32>>,
+    /// `k` centroids mapped back to original units through the scaler (log1p columns through `expm1`).
+    pub centroids: Vec<Vec<f64>>,
+    /// Customers in each segment.
+    pub sizes: Vec<u64>,
+    pub inertia: f64,
+    pub n_iter: usize,
+    pub converged: bool,
+    /// Every restart, in order; `best_run` is the one kept.
+    pub runs: Vec<RunSummary>,
+    pub best_run: usize,
+}
+
+impl Model {
+    pub fn new(fit: &FitResult, scaler: Scaler, features: Vec<String>, params: FitParams, input: InputSummary) -> Self {
+        let k = fit.centroids.n();
+        let centroids_scaled: Vec<Vec<f32>> = (0..k).map(|j| fit.centroids.row(j).to_vec()).collect();
+        let centroids = centroids_scaled.iter().map(|c| scaler.inverse_row(c)).collect();
+        Model {
+            engine: engine_version(),
+            backend: fit.backend.clone(),
+            params,
+            input,
+            features,
+            scaler,
+            centroids_scaled,
+            centroids,
+            sizes: fit.sizes.clone(),
+            inertia: fit.inertia,
+            n_iter: fit.n_iter,
+            converged: fit.converged,
+            runs: fit.runs.clone(),
+            best_run: fit.best_run,
+        }
+    }
+
+    pub fn k(&self) -> usize {
+        self.centroids_scaled.len()
+    }
+
+    /// Serialises to pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("model serialises")
+    }
+
+    /// Reads a model written by [`Model::to_json`].
+    pub fn from_json(path: &std::path::Path) -> Result<Model> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::input(path, format!("not a custseg model: {e}")))
+    }
+
+    /// The scaled centroids as one `k × d` matrix.
+    pub fn centroid_matrix(&self) -> Matrix {
+        let d = self.features.len();
+        Matrix::from_vec(self.centroids_scaled.iter().flatten().copied().collect(), self.k(), d)
+    }
+
+    /// Scores raw rows (original units, feature order): scales them with the model's scaler and assigns each to
+    /// its nearest centroid. Returns labels and Euclidean distances in scaled units.
+    pub fn predict(&self, mut raw: Matrix) -> Result<(Vec<u32>, Vec<f32>)> {
+        use crate::kmeans::Backend;
+        if raw.d() != self.features.len() {
+            return Err(Error::Data(format!("data has {} features, the model has {}", raw.d(), self.features.len())));
+        }
+        self.scaler.transform(&mut raw)?;
+        let c = self.centroid_matrix();
+        let a = crate::backend::cpu::CpuBackend::new(&raw, None).assign(c.as_slice(), self.k())?;
+        Ok((a.labels, a.dist2.iter().map(|v| v.sqrt()).collect()))
+    }
+}
