@@ -41,3 +41,60 @@ pub fn stdout(o: &Output) -> String {
 pub fn expected_got(what: &str, expected: impl std::fmt::Debug, got: impl std::fmt::Debug) -> String {
     format!("\n{what}\nexpected:\n  {expected:?}\ngot:\n  {got:?}\n")
 }
+
+/// Writes a small Parquet file from named arrow arrays (for bad-input tests).
+pub fn write_parquet(path: &std::path::Path, columns: Vec<(&str, arrow::array::ArrayRef)>) {
+    use arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+    let fields: Vec<Field> =
+        columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
+    let schema = Arc::new(Schema::new(fields));
+    let batch =
+        arrow::record_batch::RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect())
+            .expect("batch");
+    let file = std::fs::File::create(path).expect("create parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, None).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+}
+
+/// Reads every column of a Parquet file into one record batch.
+pub fn read_parquet(path: &std::path::Path) -> arrow::record_batch::RecordBatch {
+    let f = std::fs::File::open(path).expect("open parquet");
+    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).expect("reader").build().expect("build");
+    let batches: Vec<_> = r.map(|b| b.expect("batch")).collect();
+    arrow::compute::concat_batches(&batches[0].schema(), &batches).expect("concat")
+}
+
+/// Adjusted Rand index of two labelings (Hubert & Arabie), as scikit-learn's `adjusted_rand_score`.
+pub fn adjusted_rand_index(a: &[u32], b: &[u32]) -> f64 {
+    use std::collections::HashMap;
+    assert_eq!(a.len(), b.len());
+    let comb2 = |x: f64| x * (x - 1.0) / 2.0;
+    let mut cont: HashMap<(u32, u32), f64> = HashMap::new();
+    let mut ra: HashMap<u32, f64> = HashMap::new();
+    let mut rb: HashMap<u32, f64> = HashMap::new();
+    for (&x, &y) in a.iter().zip(b) {
+        *cont.entry((x, y)).or_default() += 1.0;
+        *ra.entry(x).or_default() += 1.0;
+        *rb.entry(y).or_default() += 1.0;
+    }
+    let index: f64 = cont.values().map(|&v| comb2(v)).sum();
+    let sa: f64 = ra.values().map(|&v| comb2(v)).sum();
+    let sb: f64 = rb.values().map(|&v| comb2(v)).sum();
+    let expected = sa * sb / comb2(a.len() as f64);
+    let max = (sa + sb) / 2.0;
+    if max == expected {
+        return 1.0;
+    }
+    (index - expected) / (max - expected)
+}
+
+/// Files left in a folder (to check that a failed run wrote nothing).
+pub fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|it| it.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}

@@ -1,0 +1,118 @@
+//! The binary as a user runs it: the bundled sample, generated data with planted segments, determinism across
+//! thread counts, ID types, JSON output and exit codes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Float64Array, StringArray, UInt32Array};
+
+use crate::util::{adjusted_rand_index, read_parquet, run_in, stderr, stdout, write_parquet};
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = run_in(dir, args);
+    assert!(o.status.success(), "custseg {args:?} failed:\n{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn segment_runs_on_the_bundled_sample_from_any_folder() {
+    let d = tempfile::tempdir().unwrap();
+    let out = ok(d.path(), &["segment", "--device", "cpu", "--k", "4"]);
+    assert!(out.contains("centroids in original units"), "{out}");
+    let seg = read_parquet(&d.path().join("custseg-out/segments.parquet"));
+    assert_eq!(seg.num_rows(), 20_000);
+    let names: Vec<String> = seg.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(names, vec!["customer_id", "segment", "distance"]);
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("custseg-out/model.json")).unwrap()).unwrap();
+    for key in ["features", "scaler", "centroids", "centroids_scaled", "sizes", "inertia", "n_iter", "converged", "engine", "backend"] {
+        assert!(model.get(key).is_some(), "model.json has {key}");
+    }
+    assert_eq!(model["params"]["seed"], 0);
+}
+
+#[test]
+fn generated_planted_segments_are_recovered() {
+    let d = tempfile::tempdir().unwrap();
+    ok(d.path(), &["generate", "--customers", "20000", "--seed", "7", "--output", "c.parquet"]);
+    ok(d.path(), &[
+        "segment", "--input", "c.parquet", "--k", "6", "--log1p", "monetary,avg_basket", "--n-init", "3", "--seed", "1",
+        "--device", "cpu", "--output", "s.parquet", "--model", "m.json",
+    ]);
+    let truth = read_parquet(&d.path().join("c.parquet"));
+    let planted = truth.column_by_name("planted_segment").unwrap();
+    let planted = arrow::compute::cast(planted, &arrow::datatypes::DataType::Utf8).unwrap();
+    let planted = planted.as_any().downcast_ref::<StringArray>().unwrap();
+    let mut names: Vec<&str> = planted.iter().map(|s| s.unwrap()).collect();
+    names.sort();
+    names.dedup();
+    let truth_labels: Vec<u32> = planted.iter().map(|s| names.binary_search(&s.unwrap()).unwrap() as u32).collect();
+    let seg = read_parquet(&d.path().join("s.parquet"));
+    let got = seg.column_by_name("segment").unwrap().as_any().downcast_ref::<UInt32Array>().unwrap();
+    let ari = adjusted_rand_index(&truth_labels, got.values());
+    assert!(ari >= 0.95, "adjusted Rand index {ari:.4} < 0.95");
+}
+
+#[test]
+fn same_seed_gives_an_identical_file_with_one_or_two_threads() {
+    let d = tempfile::tempdir().unwrap();
+    ok(d.path(), &["generate", "--customers", "30000", "--seed", "3", "--output", "c.parquet"]);
+    for t in ["1", "2"] {
+        ok(d.path(), &[
+            "segment", "--input", "c.parquet", "--k", "7", "--n-init", "2", "--seed", "5", "--device", "cpu",
+            "--threads", t, "--output", &format!("s{t}.parquet"), "--model", &format!("m{t}.json"),
+        ]);
+    }
+    let a = std::fs::read(d.path().join("s1.parquet")).unwrap();
+    let b = std::fs::read(d.path().join("s2.parquet")).unwrap();
+    assert!(a == b, "segments files differ between 1 and 2 threads");
+    let m1: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("m1.json")).unwrap()).unwrap();
+    let m2: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("m2.json")).unwrap()).unwrap();
+    assert_eq!(m1["centroids_scaled"], m2["centroids_scaled"]);
+    assert_eq!(m1["inertia"], m2["inertia"]);
+}
+
+#[test]
+fn string_ids_keep_their_type_and_order() {
+    let d = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = (0..50).map(|i| format!("cust-{i:03}")).collect();
+    let spend: Vec<f64> = (0..50).map(|i| if i < 25 { i as f64 } else { 1000.0 + i as f64 }).collect();
+    write_parquet(&d.path().join("s.parquet"), vec![
+        ("id", Arc::new(StringArray::from(ids.clone())) as ArrayRef),
+        ("spend", Arc::new(Float64Array::from(spend)) as ArrayRef),
+    ]);
+    ok(d.path(), &["segment", "--input", "s.parquet", "--id", "id", "--k", "2", "--device", "cpu", "-o", "out.parquet"]);
+    let seg = read_parquet(&d.path().join("out.parquet"));
+    let got = seg.column_by_name("id").unwrap().as_any().downcast_ref::<StringArray>().expect("id stays a string");
+    assert_eq!(got.iter().map(|s| s.unwrap().to_string()).collect::<Vec<_>>(), ids);
+    let labels = seg.column_by_name("segment").unwrap().as_any().downcast_ref::<UInt32Array>().unwrap();
+    assert!(labels.values()[..25].iter().all(|&l| l == labels.value(0)));
+    assert!(labels.values()[25..].iter().all(|&l| l != labels.value(0)));
+}
+
+#[test]
+fn json_summary_is_machine_readable() {
+    let d = tempfile::tempdir().unwrap();
+    let out = ok(d.path(), &["segment", "--device", "cpu", "--k", "3", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
+    assert_eq!(v["k"], 3);
+    assert_eq!(v["segments"].as_array().unwrap().len(), 3);
+    let total: u64 = v["segments"].as_array().unwrap().iter().map(|s| s["size"].as_u64().unwrap()).sum();
+    assert_eq!(total, 20_000);
+}
+
+#[test]
+fn usage_errors_exit_with_code_two() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [&["segment", "--no-such-flag"][..], &["segment", "--k", "0"], &["segment", "--max-iter", "0"], &["segment", "--device", "tpu"]] {
+        let o = run_in(d.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn devices_lists_adapters_or_says_there_are_none() {
+    let d = tempfile::tempdir().unwrap();
+    let out = ok(d.path(), &["devices"]);
+    assert!(!out.trim().is_empty());
+}
