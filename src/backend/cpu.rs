@@ -5,11 +5,12 @@
 //! the result is bit-identical with 1 or 64 threads. Partials are allocated once per backend and reused, so an
 //! iteration allocates nothing proportional to `n`.
 //!
-//! Distances: the nearest centroid is found with `‖c‖² − 2x·c` computed against a transposed (`d × k`) copy of the
-//! centroids, which vectorises over `k`; the distance to the winner is then recomputed exactly as `Σ (x − c)²`.
+//! Distances: the nearest centroid is found with `‖c‖² − 2x·c` by the register-blocked kernel in
+//! `cpu_kernel.rs`; the distance to the winner is then recomputed exactly as `Σ (x − c)²`.
 
 use rayon::prelude::*;
 
+use super::cpu_kernel::{nearest_block, Packed};
 use crate::error::Result;
 use crate::kmeans::{Assignment, Backend, StepStats};
 use crate::matrix::Matrix;
@@ -28,11 +29,13 @@ struct Partial {
     counts: Vec<u64>,
     inertia: f64,
     changed: u64,
+    /// Labels of this block from the kernel, before comparison with the previous step's.
+    scratch: Vec<u32>,
 }
 
 impl Partial {
     fn new() -> Self {
-        Partial { sums: Vec::new(), weights: Vec::new(), counts: Vec::new(), inertia: 0.0, changed: 0 }
+        Partial { sums: Vec::new(), weights: Vec::new(), counts: Vec::new(), inertia: 0.0, changed: 0, scratch: Vec::new() }
     }
     fn reset(&mut self, k: usize, d: usize) {
         self.sums.clear();
@@ -44,57 +47,6 @@ impl Partial {
         self.inertia = 0.0;
         self.changed = 0;
     }
-}
-
-/// Centroids prepared for the distance kernel: transposed to `d × k` and with their squared norms.
-#[derive(Debug, Default)]
-struct Prepared {
-    k: usize,
-    ct: Vec<f32>,
-    norms: Vec<f32>,
-}
-
-impl Prepared {
-    fn set(&mut self, c: &[f32], k: usize, d: usize) {
-        self.k = k;
-        self.ct.clear();
-        self.ct.resize(d * k, 0.0);
-        self.norms.clear();
-        self.norms.resize(k, 0.0);
-        for j in 0..k {
-            let row = &c[j * d..(j + 1) * d];
-            let mut s = 0.0f32;
-            for (f, &v) in row.iter().enumerate() {
-                self.ct[f * k + j] = v;
-                s += v * v;
-            }
-            self.norms[j] = s;
-        }
-    }
-}
-
-/// The nearest of the prepared centroids to `x`: (index, exact squared distance). `scores` is scratch of length k.
-#[inline]
-fn nearest(x: &[f32], p: &Prepared, c: &[f32], scores: &mut [f32]) -> (u32, f32) {
-    let k = p.k;
-    let d = x.len();
-    scores.copy_from_slice(&p.norms);
-    for (f, &xv) in x.iter().enumerate() {
-        let m = -2.0 * xv;
-        let col = &p.ct[f * k..(f + 1) * k];
-        for (s, &cv) in scores.iter_mut().zip(col) {
-            *s += m * cv;
-        }
-    }
-    let mut best = 0usize;
-    let mut best_s = scores[0];
-    for (j, &s) in scores.iter().enumerate().skip(1) {
-        if s < best_s {
-            best_s = s;
-            best = j;
-        }
-    }
-    (best as u32, dist2(x, &c[best * d..(best + 1) * d]))
 }
 
 /// Exact squared Euclidean distance.
@@ -110,7 +62,7 @@ pub struct CpuBackend<'a> {
     labels: Vec<u32>,
     closest: Vec<f32>,
     partials: Vec<Partial>,
-    prepared: Prepared,
+    packed: Packed,
 }
 
 impl<'a> CpuBackend<'a> {
@@ -126,7 +78,7 @@ impl<'a> CpuBackend<'a> {
             labels: vec![NO_LABEL; x.n()],
             closest: Vec::new(),
             partials: vec![Partial::new(); blocks],
-            prepared: Prepared::default(),
+            packed: Packed::default(),
         }
     }
 
@@ -162,35 +114,36 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn lloyd_step(&mut self, centroids: &[f32], k: usize) -> Result<StepStats> {
-        let (n, d) = (self.x.n(), self.x.d());
+        let d = self.x.d();
         assert_eq!(centroids.len(), k * d);
-        let mut prepared = std::mem::take(&mut self.prepared);
-        prepared.set(centroids, k, d);
+        let mut packed = std::mem::take(&mut self.packed);
+        packed.set(centroids, k, d);
         let (x, w) = (self.x, self.w);
         let mut labels = std::mem::take(&mut self.labels);
         self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
-            let mut scores = vec![0f32; k];
+            let rows = lab.len();
+            p.scratch.resize(BLOCK_ROWS, 0);
+            nearest_block(&x.as_slice()[start * d..(start + rows) * d], rows, &packed, &mut p.scratch);
             for (r, l) in lab.iter_mut().enumerate() {
                 let i = start + r;
                 let xi = x.row(i);
-                let (j, d2) = nearest(xi, &prepared, centroids, &mut scores);
-                let wi = Self::weight(w, i);
+                let j = p.scratch[r];
                 if *l != j {
                     p.changed += 1;
                     *l = j;
                 }
                 let j = j as usize;
+                let wi = Self::weight(w, i);
                 p.counts[j] += 1;
                 p.weights[j] += wi;
-                p.inertia += wi * d2 as f64;
+                p.inertia += wi * dist2(xi, &centroids[j * d..(j + 1) * d]) as f64;
                 for (s, &v) in p.sums[j * d..(j + 1) * d].iter_mut().zip(xi) {
                     *s += wi * v as f64;
                 }
             }
         });
-        debug_assert_eq!(labels.len(), n);
         self.labels = labels;
-        self.prepared = prepared;
+        self.packed = packed;
         let mut out = StepStats::zeros(k, d);
         for p in &self.partials {
             for (o, v) in out.sums.iter_mut().zip(&p.sums) {
@@ -211,21 +164,21 @@ impl Backend for CpuBackend<'_> {
     fn assign(&mut self, centroids: &[f32], k: usize) -> Result<Assignment> {
         let (n, d) = (self.x.n(), self.x.d());
         assert_eq!(centroids.len(), k * d);
-        let mut prepared = std::mem::take(&mut self.prepared);
-        prepared.set(centroids, k, d);
+        let mut packed = std::mem::take(&mut self.packed);
+        packed.set(centroids, k, d);
         let mut out = Assignment { labels: vec![0; n], dist2: vec![0.0; n] };
         let x = self.x;
         out.labels.par_chunks_mut(BLOCK_ROWS).zip(out.dist2.par_chunks_mut(BLOCK_ROWS)).enumerate().for_each(
             |(b, (lab, dst))| {
-                let mut scores = vec![0f32; k];
-                for r in 0..lab.len() {
-                    let (j, d2) = nearest(x.row(b * BLOCK_ROWS + r), &prepared, centroids, &mut scores);
-                    lab[r] = j;
-                    dst[r] = d2;
+                let start = b * BLOCK_ROWS;
+                nearest_block(&x.as_slice()[start * d..(start + lab.len()) * d], lab.len(), &packed, lab);
+                for (r, (l, o)) in lab.iter().zip(dst.iter_mut()).enumerate() {
+                    let j = *l as usize;
+                    *o = dist2(x.row(start + r), &centroids[j * d..(j + 1) * d]);
                 }
             },
         );
-        self.prepared = prepared;
+        self.packed = packed;
         Ok(out)
     }
 
