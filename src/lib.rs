@@ -4,12 +4,14 @@
 //! [`kmeans::Backend`] (`backend::cpu` or `backend::gpu`), and `io`/`report` write segments, model and profiles.
 
 pub mod backend;
+pub mod device;
 pub mod error;
 pub mod generate;
 pub mod io;
 pub mod kmeans;
 pub mod matrix;
 pub mod model;
+pub mod pipeline;
 pub mod prep;
 
 pub use error::{Error, Result};

@@ -2,3 +2,8 @@
 
 pub mod cpu;
 mod cpu_kernel;
+#[cfg(feature = "gpu")]
+pub mod gpu;
+#[cfg(not(feature = "gpu"))]
+#[path = "gpu/stub.rs"]
+pub mod gpu;

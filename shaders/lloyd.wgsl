@@ -1,0 +1,314 @@
+//! One pass over a part of X for a Lloyd step (`mode` STEP) or the final assignment (`mode` ASSIGN): nearest
+//! centre (ties to the lowest index), the exact squared distance to it, and for STEP the label bookkeeping, the
+//! per-cluster fixed-point sums, weight sums and counts, and the workgroup's inertia partial.
+//! The design (and why the result does not depend on scheduling) is in src/backend/gpu/mod.rs.
+
+// Threads per workgroup (a power of two), set by the host.
+override WG: u32 = 256u;
+// Centroid tile capacity in vec4: tile_k rows of d4 vec4 (pre-multiplied by -2), then tile_k norms.
+override CENT_VEC4: u32 = 1024u;
+// Privatised accumulator capacity in u32 words.
+override ACC_CAP: u32 = 4096u;
+
+// Rows of up to XR vec4 (64 features) are cached in registers; wider rows are read from X.
+const XR: u32 = 16u;
+
+const MODE_STEP: u32 = 1u;
+const MODE_RESET: u32 = 2u;
+const MODE_ASSIGN: u32 = 4u;
+const BIAS: i32 = 0x40000000;
+
+// Per part, written once.
+struct Part {
+    rows: u32,
+    weighted: u32,
+    lloyd_groups: u32,
+    lloyd_rows: u32,
+    lloyd_base: u32,
+    pp_groups: u32,
+    pp_rows: u32,
+    pp_base: u32,
+}
+
+// Per call.
+struct Step {
+    k: u32,
+    d: u32,
+    d4: u32,
+    mode: u32,
+    c_off: u32,
+    norm_off: u32,
+    tile_k: u32,
+    n_tiles: u32,
+    private_acc: u32,
+    acc_words: u32,
+    wsum_off: u32,
+    count_off: u32,
+    changed_off: u32,
+    exp_w: i32,
+    m: u32,
+    scratch_off: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read_write> labels: array<u32>;
+@group(0) @binding(4) var<storage, read_write> out: array<u32>;
+@group(0) @binding(5) var<uniform> part: Part;
+
+@group(1) @binding(0) var<uniform> step: Step;
+// [per-feature exponents as f32 | centroids, k rows of d4*4 | k squared norms, padded]
+@group(1) @binding(1) var<storage, read> cent: array<f32>;
+// [sum pairs (lo, hi), k*d | weight-sum pairs, k (weighted only) | counts, k | changed]
+@group(1) @binding(2) var<storage, read_write> acc: array<atomic<u32>>;
+// [pp block sums | scratch: (hi, lo) inertia partial of each lloyd workgroup]
+@group(1) @binding(3) var<storage, read_write> partials: array<f32>;
+
+var<workgroup> tile: array<vec4<f32>, CENT_VEC4>;
+var<workgroup> wacc: array<atomic<u32>, ACC_CAP>;
+var<workgroup> red: array<vec2<f32>, WG>;
+var<workgroup> wchanged: atomic<u32>;
+
+// Four features of row `base` starting at 4*f4; features past d read as 0.
+fn x4(base: u32, f4: u32, d: u32) -> vec4<f32> {
+    let f = f4 * 4u;
+    if f + 3u < d {
+        return vec4<f32>(x[base + f], x[base + f + 1u], x[base + f + 2u], x[base + f + 3u]);
+    }
+    var v = vec4<f32>(0.0);
+    if f < d {
+        v.x = x[base + f];
+    }
+    if f + 1u < d {
+        v.y = x[base + f + 1u];
+    }
+    if f + 2u < d {
+        v.z = x[base + f + 2u];
+    }
+    return v;
+}
+
+// ‖c‖² − 2x·c, accumulated feature by feature with fma. Its rounding may differ from the CPU's SGEMM, so
+// near-ties may rank differently; exact ties cannot (both take the lowest index).
+fn fma4(xv: vec4<f32>, c: vec4<f32>, s: f32) -> f32 {
+    var r = fma(xv.x, c.x, s);
+    r = fma(xv.y, c.y, r);
+    r = fma(xv.z, c.z, r);
+    return fma(xv.w, c.w, r);
+}
+
+// Adds a biased word to a 64-bit (lo, hi) pair: carry into hi when lo wraps.
+fn add_wg(p: u32, u: u32) {
+    let old = atomicAdd(&wacc[p], u);
+    if old + u < old {
+        atomicAdd(&wacc[p + 1u], 1u);
+    }
+}
+
+fn add_gl(p: u32, u: u32) {
+    let old = atomicAdd(&acc[p], u);
+    if old + u < old {
+        atomicAdd(&acc[p + 1u], 1u);
+    }
+}
+
+// (hi, lo) + (hi, lo) with the rounding error of the high parts kept (TwoSum), renormalised.
+fn two_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+    let s = a.x + b.x;
+    let bb = s - a.x;
+    let e = (a.x - (s - bb)) + (b.x - bb);
+    let l = a.y + b.y + e;
+    let hi = s + l;
+    return vec2<f32>(hi, l - (hi - s));
+}
+
+@compute @workgroup_size(WG)
+fn lloyd(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let g = wid.x + wid.y * nwg.x;
+    if g >= part.lloyd_groups {
+        return;
+    }
+    let k = step.k;
+    let d = step.d;
+    let d4 = step.d4;
+    let is_step = (step.mode & MODE_STEP) != 0u;
+    let reset = (step.mode & MODE_RESET) != 0u;
+    let private_acc = is_step && step.private_acc != 0u;
+    let cached = d4 <= XR;
+
+    if private_acc {
+        for (var q = lid; q < step.acc_words; q += WG) {
+            atomicStore(&wacc[q], 0u);
+        }
+    }
+    if lid == 0u {
+        atomicStore(&wchanged, 0u);
+    }
+    workgroupBarrier();
+
+    let start = g * part.lloyd_rows;
+    let end = min(start + part.lloyd_rows, part.rows);
+    var ks = 0.0; // Kahan sum of w·dist2 over this thread's rows
+    var kc = 0.0;
+    var xr: array<vec4<f32>, XR>;
+    for (var r0 = start; r0 < end; r0 += WG) {
+        let i = r0 + lid;
+        let valid = i < end;
+        let base = i * d;
+        if valid && cached {
+            for (var f4 = 0u; f4 < d4; f4++) {
+                xr[f4] = x4(base, f4, d);
+            }
+        }
+        var best = bitcast<f32>(0x7f800000u);
+        var bj = 0u;
+        for (var t = 0u; t < step.n_tiles; t++) {
+            let j0 = t * step.tile_k;
+            let kt = min(step.tile_k, k - j0);
+            let nb = kt * d4;
+            if step.n_tiles > 1u || r0 == start {
+                workgroupBarrier();
+                for (var q = lid; q < nb; q += WG) {
+                    let j = q / d4;
+                    let b = step.c_off + (j0 + j) * d4 * 4u + (q - j * d4) * 4u;
+                    tile[q] = vec4<f32>(cent[b], cent[b + 1u], cent[b + 2u], cent[b + 3u]) * -2.0;
+                }
+                for (var q = lid; q < (kt + 3u) / 4u; q += WG) {
+                    let b = step.norm_off + j0 + q * 4u;
+                    tile[nb + q] = vec4<f32>(cent[b], cent[b + 1u], cent[b + 2u], cent[b + 3u]);
+                }
+                workgroupBarrier();
+            }
+            if valid {
+                for (var j = 0u; j < kt; j++) {
+                    var s = tile[nb + j / 4u][j % 4u];
+                    let cb = j * d4;
+                    if cached {
+                        for (var f4 = 0u; f4 < d4; f4++) {
+                            s = fma4(xr[f4], tile[cb + f4], s);
+                        }
+                    } else {
+                        for (var f4 = 0u; f4 < d4; f4++) {
+                            s = fma4(x4(base, f4, d), tile[cb + f4], s);
+                        }
+                    }
+                    if s < best {
+                        best = s;
+                        bj = j0 + j;
+                    }
+                }
+            }
+        }
+        if valid {
+            // The exact squared distance to the winner, Σ (x − c)², in feature order.
+            let cw = step.c_off + bj * d4 * 4u;
+            var d2 = 0.0;
+            for (var f = 0u; f < d; f++) {
+                var xv: f32;
+                if cached {
+                    xv = xr[f / 4u][f % 4u];
+                } else {
+                    xv = x[base + f];
+                }
+                let df = xv - cent[cw + f];
+                d2 += df * df;
+            }
+            if (step.mode & MODE_ASSIGN) != 0u {
+                out[2u * i] = bj;
+                out[2u * i + 1u] = bitcast<u32>(d2);
+            }
+            if is_step {
+                if reset || labels[i] != bj {
+                    atomicAdd(&wchanged, 1u);
+                }
+                labels[i] = bj;
+                var wi = 1.0;
+                if part.weighted != 0u {
+                    wi = w[i];
+                }
+                let y = wi * d2 - kc;
+                let t = ks + y;
+                kc = (t - ks) - y;
+                ks = t;
+                let sb = bj * d * 2u;
+                for (var f = 0u; f < d; f++) {
+                    var xv: f32;
+                    if cached {
+                        xv = xr[f / 4u][f % 4u];
+                    } else {
+                        xv = x[base + f];
+                    }
+                    let q = i32(round(ldexp(wi * xv, i32(cent[f]))));
+                    let u = bitcast<u32>(q + BIAS);
+                    if private_acc {
+                        add_wg(sb + 2u * f, u);
+                    } else {
+                        add_gl(sb + 2u * f, u);
+                    }
+                }
+                if part.weighted != 0u {
+                    let qw = u32(round(ldexp(wi, step.exp_w)));
+                    if private_acc {
+                        add_wg(step.wsum_off + 2u * bj, qw);
+                    } else {
+                        add_gl(step.wsum_off + 2u * bj, qw);
+                    }
+                }
+                if private_acc {
+                    atomicAdd(&wacc[step.count_off + bj], 1u);
+                } else {
+                    atomicAdd(&acc[step.count_off + bj], 1u);
+                }
+            }
+        }
+    }
+    if !is_step {
+        return;
+    }
+
+    workgroupBarrier();
+    if private_acc {
+        // Flush this workgroup's 64-bit totals into the global pairs, then its counts.
+        for (var p = lid; p < step.count_off / 2u; p += WG) {
+            let lo = atomicLoad(&wacc[2u * p]);
+            let hi = atomicLoad(&wacc[2u * p + 1u]);
+            if (lo | hi) != 0u {
+                let old = atomicAdd(&acc[2u * p], lo);
+                var carry = 0u;
+                if old + lo < old {
+                    carry = 1u;
+                }
+                if hi + carry != 0u {
+                    atomicAdd(&acc[2u * p + 1u], hi + carry);
+                }
+            }
+        }
+        for (var j = lid; j < k; j += WG) {
+            let c = atomicLoad(&wacc[step.count_off + j]);
+            if c != 0u {
+                atomicAdd(&acc[step.count_off + j], c);
+            }
+        }
+    }
+    if lid == 0u {
+        atomicAdd(&acc[step.changed_off], atomicLoad(&wchanged));
+    }
+
+    // Inertia: a fixed-shape tree over the threads' Kahan sums, in (hi, lo) pairs.
+    red[lid] = vec2<f32>(ks, -kc);
+    for (var h = WG / 2u; h > 0u; h = h / 2u) {
+        workgroupBarrier();
+        if lid < h {
+            red[lid] = two_add(red[lid], red[lid + h]);
+        }
+    }
+    if lid == 0u {
+        let o = step.scratch_off + (part.lloyd_base + g) * 2u;
+        partials[o] = red[0].x;
+        partials[o + 1u] = red[0].y;
+    }
+}

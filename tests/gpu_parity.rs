@@ -1,0 +1,688 @@
+//! The GPU backend against the CPU reference: same data, same centroids, same answers (labels except exact-tie
+//! rounding, counts and changed counts exactly, sums, weights, inertia and potentials within 1e-5), on data split
+//! over many bindings and with 2-D dispatches, and bit-identical from run to run. Skips without an adapter,
+//! except under `CI=true`.
+#![cfg(feature = "gpu")]
+
+use custseg::backend::cpu::CpuBackend;
+use custseg::backend::gpu::{select_adapter, GpuBackend, GpuContext, GpuOptions};
+use custseg::kmeans::{Backend, Init, KMeansParams, StepStats};
+use custseg::Matrix;
+
+use crate::util::expected_got;
+
+/// A context on the default adapter, or `None` (with a note) where the machine has none.
+fn gpu_with(opts: GpuOptions) -> Option<GpuContext> {
+    match GpuContext::new(&opts) {
+        Ok(c) => Some(c),
+        Err(e) if e.to_string().contains("no GPU adapter found") => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but no GPU adapter: install mesa-vulkan-drivers");
+            }
+            eprintln!("SKIPPED: no GPU adapter (install mesa-vulkan-drivers to run the GPU tests)");
+            None
+        }
+        Err(e) => panic!("opening the GPU failed: {e}"),
+    }
+}
+
+fn gpu() -> Option<GpuContext> {
+    gpu_with(GpuOptions::default())
+}
+
+/// A small deterministic generator (splitmix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e3779b97f4a7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d049bb133111eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.unit() as f32
+    }
+}
+
+/// `n` points around `blobs` random centres (feature scales differ per feature), plus `k` centroids drawn from the
+/// points and nudged, so that clusters are neither empty nor trivially separated.
+fn data(n: usize, d: usize, blobs: usize, seed: u64) -> Matrix {
+    let mut r = Rng(seed);
+    let scale: Vec<f32> = (0..d).map(|f| [1.0, 10.0, 0.01, 250.0][f % 4]).collect();
+    let centres: Vec<f32> = (0..blobs * d)
+        .map(|i| r.range(-5.0, 5.0) * scale[i % d])
+        .collect();
+    let mut v = Vec::with_capacity(n * d);
+    for _ in 0..n {
+        let b = (r.next() % blobs as u64) as usize;
+        for f in 0..d {
+            v.push(centres[b * d + f] + r.range(-1.5, 1.5) * scale[f]);
+        }
+    }
+    Matrix::from_vec(v, n, d)
+}
+
+fn centroids(x: &Matrix, k: usize, seed: u64) -> Vec<f32> {
+    let mut r = Rng(seed);
+    let mut c = Vec::with_capacity(k * x.d());
+    for _ in 0..k {
+        let i = (r.next() % x.n() as u64) as usize;
+        c.extend(
+            x.row(i)
+                .iter()
+                .map(|&v| v + r.range(-0.01, 0.01) * v.abs().max(1e-3)),
+        );
+    }
+    c
+}
+
+fn weights(n: usize, seed: u64) -> Vec<f32> {
+    let mut r = Rng(seed);
+    (0..n)
+        .map(|i| if i % 17 == 0 { 0.0 } else { r.range(0.1, 3.0) })
+        .collect()
+}
+
+fn d2_f64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum()
+}
+
+fn close(a: f64, b: f64, rel: f64, abs: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()) + abs
+}
+
+/// Labels must agree except where the two centres are at the same distance up to f32 rounding of the ranking.
+/// Returns the number of such near-tie differences.
+fn check_labels(what: &str, x: &Matrix, c: &[f32], cpu: &[u32], gpu: &[u32]) -> usize {
+    let d = x.d();
+    let mut ties = 0;
+    for i in 0..x.n() {
+        if cpu[i] != gpu[i] {
+            let (a, b) = (cpu[i] as usize, gpu[i] as usize);
+            let da = d2_f64(x.row(i), &c[a * d..(a + 1) * d]);
+            let db = d2_f64(x.row(i), &c[b * d..(b + 1) * d]);
+            let norm: f64 = x.row(i).iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + da;
+            assert!(
+                (da - db).abs() <= 1e-5 * norm,
+                "{what}: row {i} labelled {b} on the GPU, {a} on the CPU, and it is not a tie ({da} vs {db})"
+            );
+            ties += 1;
+        }
+    }
+    ties
+}
+
+/// Stats recomputed in f64 on the host from given labels (the oracle when near-ties made labels differ).
+fn stats_from_labels(
+    x: &Matrix,
+    w: Option<&[f32]>,
+    c: &[f32],
+    k: usize,
+    labels: &[u32],
+) -> StepStats {
+    let d = x.d();
+    let mut s = StepStats::zeros(k, d);
+    for i in 0..x.n() {
+        let j = labels[i] as usize;
+        let wi = w.map_or(1.0, |w| f64::from(w[i]));
+        s.counts[j] += 1;
+        s.weights[j] += wi;
+        s.inertia += wi * d2_f64(x.row(i), &c[j * d..(j + 1) * d]);
+        for f in 0..d {
+            s.sums[j * d + f] += wi * f64::from(x.row(i)[f]);
+        }
+    }
+    s
+}
+
+/// Compares GPU stats with expected ones: counts and n_changed exactly; sums and weights within 1e-5 relative
+/// plus the fixed-point quantum; inertia within 1e-5 relative.
+fn check_stats(
+    what: &str,
+    x: &Matrix,
+    w: Option<&[f32]>,
+    labels: &[u32],
+    exp: &StepStats,
+    got: &StepStats,
+) {
+    let (k, d) = (exp.counts.len(), x.d());
+    assert_eq!(
+        got.counts,
+        exp.counts,
+        "{}",
+        expected_got(&format!("{what}: counts"), &exp.counts, &got.counts)
+    );
+    assert_eq!(got.n_changed, exp.n_changed, "{what}: n_changed");
+    // Per cluster and feature: Σ|w·x| and max|w·x| bound the quantisation error.
+    let mut abs_sum = vec![0f64; k * d];
+    let mut max_f = vec![0f64; d];
+    for i in 0..x.n() {
+        let j = labels[i] as usize;
+        let wi = w.map_or(1.0, |w| f64::from(w[i]));
+        for f in 0..d {
+            let v = (wi * f64::from(x.row(i)[f])).abs();
+            abs_sum[j * d + f] += v;
+            max_f[f] = max_f[f].max(v);
+        }
+    }
+    for j in 0..k {
+        for f in 0..d {
+            let q = exp.counts[j] as f64 * max_f[f] * 2f64.powi(-29);
+            let (e, g) = (exp.sums[j * d + f], got.sums[j * d + f]);
+            assert!(
+                close(e, g, 1e-5, 1e-6 * abs_sum[j * d + f] + q),
+                "{what}: sum[{j}][{f}] expected {e}, got {g}"
+            );
+        }
+        assert!(
+            close(exp.weights[j], got.weights[j], 1e-5, 1e-9),
+            "{what}: weight[{j}] {} vs {}",
+            exp.weights[j],
+            got.weights[j]
+        );
+    }
+    assert!(
+        close(exp.inertia, got.inertia, 1e-5, 1e-12),
+        "{what}: inertia expected {}, got {}",
+        exp.inertia,
+        got.inertia
+    );
+}
+
+/// One Lloyd step and one assignment on both backends, from the same centroids.
+fn parity(
+    ctx: &GpuContext,
+    x: &Matrix,
+    w: Option<&[f32]>,
+    c: &[f32],
+    k: usize,
+    what: &str,
+) -> usize {
+    let mut cpu = CpuBackend::new(x, w);
+    let mut gpu = GpuBackend::new(ctx, x, w).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let a_cpu = cpu.assign(c, k).unwrap();
+    let a_gpu = gpu
+        .assign(c, k)
+        .unwrap_or_else(|e| panic!("{what}: assign: {e}"));
+    let ties = check_labels(what, x, c, &a_cpu.labels, &a_gpu.labels);
+    for i in 0..x.n() {
+        let j = a_gpu.labels[i] as usize;
+        let exact = d2_f64(x.row(i), &c[j * x.d()..(j + 1) * x.d()]);
+        assert!(
+            close(exact, f64::from(a_gpu.dist2[i]), 1e-5, 1e-30),
+            "{what}: dist2[{i}] {} vs {exact}",
+            a_gpu.dist2[i]
+        );
+    }
+    let s_cpu = cpu.lloyd_step(c, k).unwrap();
+    let s_gpu = gpu
+        .lloyd_step(c, k)
+        .unwrap_or_else(|e| panic!("{what}: lloyd_step: {e}"));
+    if ties == 0 {
+        check_stats(what, x, w, &a_cpu.labels, &s_cpu, &s_gpu);
+    } else {
+        let mut exp = stats_from_labels(x, w, c, k, &a_gpu.labels);
+        exp.n_changed = x.n() as u64;
+        check_stats(what, x, w, &a_gpu.labels, &exp, &s_gpu);
+    }
+    // A second step from the same centres changes nothing, on both.
+    assert_eq!(
+        gpu.lloyd_step(c, k).unwrap().n_changed,
+        0,
+        "{what}: second step"
+    );
+    assert_eq!(cpu.lloyd_step(c, k).unwrap().n_changed, 0);
+    // After reset_labels every point counts as changed again.
+    gpu.reset_labels().unwrap();
+    assert_eq!(
+        gpu.lloyd_step(c, k).unwrap().n_changed,
+        x.n() as u64,
+        "{what}: after reset_labels"
+    );
+    ties
+}
+
+#[test]
+fn step_and_assign_match_the_cpu_across_shapes() {
+    let Some(ctx) = gpu() else { return };
+    let mut ties = 0;
+    for &n in &[1000usize, 4099] {
+        for &d in &[1usize, 3, 16, 33] {
+            for &k in &[1usize, 2, 7, 64, 256] {
+                let x = data(n, d, 12, (n * 100 + d * 10 + k) as u64);
+                let c = centroids(&x, k, k as u64);
+                ties += parity(&ctx, &x, None, &c, k, &format!("n={n} d={d} k={k}"));
+            }
+        }
+    }
+    eprintln!("near-tie label differences: {ties}");
+}
+
+#[test]
+fn rows_wider_than_the_register_cache_match_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    for &k in &[1usize, 7, 64] {
+        let x = data(1000, 70, 6, k as u64);
+        let c = centroids(&x, k, 2);
+        parity(
+            &ctx,
+            &x,
+            Some(&weights(1000, 1)),
+            &c,
+            k,
+            &format!("d=70 k={k}"),
+        );
+    }
+}
+
+#[test]
+fn weighted_step_matches_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    for &(n, d, k) in &[
+        (1000usize, 3usize, 7usize),
+        (4099, 16, 64),
+        (777, 33, 2),
+        (1000, 1, 256),
+    ] {
+        let x = data(n, d, 9, (n + d + k) as u64);
+        let w = weights(n, 5);
+        let c = centroids(&x, k, 3);
+        parity(
+            &ctx,
+            &x,
+            Some(&w),
+            &c,
+            k,
+            &format!("weighted n={n} d={d} k={k}"),
+        );
+    }
+}
+
+#[test]
+fn data_split_over_many_bindings_matches_the_cpu() {
+    let Some(ctx) = gpu_with(GpuOptions {
+        max_binding_bytes: Some(4096),
+        ..Default::default()
+    }) else {
+        return;
+    };
+    assert_eq!(ctx.max_binding_bytes(), 4096);
+    for &(n, d, k) in &[
+        (4099usize, 3usize, 7usize),
+        (4099, 33, 64),
+        (3000, 1, 2),
+        (2500, 16, 256),
+    ] {
+        assert!(n * d * 4 > 4096);
+        let x = data(n, d, 8, (7 * n + d) as u64);
+        let w = weights(n, 11);
+        let c = centroids(&x, k, 1);
+        parity(&ctx, &x, None, &c, k, &format!("split n={n} d={d} k={k}"));
+        parity(
+            &ctx,
+            &x,
+            Some(&w),
+            &c,
+            k,
+            &format!("split weighted n={n} d={d} k={k}"),
+        );
+    }
+}
+
+#[test]
+fn two_dimensional_dispatch_matches_the_cpu() {
+    let Some(mut ctx) = gpu() else { return };
+    let mut t = ctx.tuning();
+    t.max_groups_per_dim = 2;
+    t.lloyd_groups_per_part = 64;
+    t.pp_block_rows = 100;
+    t.workgroup_size = 64;
+    ctx.set_tuning(t).unwrap();
+    let x = data(4099, 5, 6, 42);
+    let w = weights(4099, 2);
+    let c = centroids(&x, 7, 9);
+    parity(&ctx, &x, Some(&w), &c, 7, "2-D dispatch");
+    pp_parity(&ctx, &x, Some(&w), "2-D dispatch");
+}
+
+#[test]
+fn exact_ties_go_to_the_lowest_index() {
+    let Some(ctx) = gpu() else { return };
+    // 0 is exactly between -1 and 1; the duplicated centre 2.5 can only ever give label 2, never 3.
+    let x = Matrix::from_vec(vec![0.0, 0.0, -1.0, 1.0, 2.5, 2.4], 6, 1);
+    let c = [-1.0f32, 1.0, 2.5, 2.5];
+    let mut g = GpuBackend::new(&ctx, &x, None).unwrap();
+    let a = g.assign(&c, 4).unwrap();
+    assert_eq!(a.labels, vec![0, 0, 0, 1, 2, 2]);
+    let s = g.lloyd_step(&c, 4).unwrap();
+    assert_eq!(s.counts, vec![3, 1, 2, 0]);
+    assert_eq!(s.weights, vec![3.0, 1.0, 2.0, 0.0]);
+}
+
+#[test]
+fn sums_are_bit_identical_run_to_run_and_across_launch_shapes() {
+    let Some(mut ctx) = gpu() else { return };
+    let x = data(4099, 16, 10, 3);
+    let w = weights(4099, 4);
+    let c = centroids(&x, 64, 5);
+    let bits = |s: &StepStats| -> (Vec<u64>, Vec<u64>, u64) {
+        (
+            s.sums.iter().map(|v| v.to_bits()).collect(),
+            s.weights.iter().map(|v| v.to_bits()).collect(),
+            s.inertia.to_bits(),
+        )
+    };
+    let first = {
+        let mut g = GpuBackend::new(&ctx, &x, Some(&w)).unwrap();
+        let a = bits(&g.lloyd_step(&c, 64).unwrap());
+        let b = bits(&g.lloyd_step(&c, 64).unwrap());
+        assert_eq!(a, b, "the same step twice on one backend");
+        let again = bits(
+            &GpuBackend::new(&ctx, &x, Some(&w))
+                .unwrap()
+                .lloyd_step(&c, 64)
+                .unwrap(),
+        );
+        assert_eq!(a, again, "the same step on a fresh backend");
+        a
+    };
+    // Sums are integer sums: another workgroup size and partition give the same bits (inertia may round apart).
+    let mut t = ctx.tuning();
+    t.workgroup_size = 64;
+    t.lloyd_groups_per_part = 3;
+    ctx.set_tuning(t).unwrap();
+    let other = bits(
+        &GpuBackend::new(&ctx, &x, Some(&w))
+            .unwrap()
+            .lloyd_step(&c, 64)
+            .unwrap(),
+    );
+    assert_eq!(
+        (&first.0, &first.1),
+        (&other.0, &other.1),
+        "sums across launch shapes"
+    );
+    let split = gpu_with(GpuOptions {
+        max_binding_bytes: Some(4096),
+        ..Default::default()
+    })
+    .unwrap();
+    let s = bits(
+        &GpuBackend::new(&split, &x, Some(&w))
+            .unwrap()
+            .lloyd_step(&c, 64)
+            .unwrap(),
+    );
+    assert_eq!(
+        (&first.0, &first.1),
+        (&s.0, &s.1),
+        "sums across a split into parts"
+    );
+}
+
+#[test]
+fn fit_matches_the_cpu_from_given_centroids() {
+    let Some(ctx) = gpu() else { return };
+    for &(n, d, k, weighted) in &[
+        (3000usize, 5usize, 6usize, false),
+        (2000, 3, 4, true),
+        (1500, 33, 9, false),
+    ] {
+        let x = data(n, d, k, (n + d) as u64);
+        let w = weighted.then(|| weights(n, 8));
+        let init = Matrix::from_vec(centroids(&x, k, 77), k, d);
+        let p = KMeansParams::new(k)
+            .init(Init::Given(init))
+            .max_iter(100)
+            .check()
+            .unwrap();
+        let cpu =
+            custseg::kmeans::fit(&p, &x, w.as_deref(), &mut CpuBackend::new(&x, w.as_deref()))
+                .unwrap();
+        let mut g = GpuBackend::new(&ctx, &x, w.as_deref()).unwrap();
+        let gpu = custseg::kmeans::fit(&p, &x, w.as_deref(), &mut g).unwrap();
+        let what = format!("fit n={n} d={d} k={k} weighted={weighted}");
+        assert_eq!(gpu.n_iter, cpu.n_iter, "{what}: n_iter");
+        assert_eq!(gpu.converged, cpu.converged, "{what}: converged");
+        assert_eq!(gpu.labels, cpu.labels, "{what}: labels");
+        assert_eq!(gpu.sizes, cpu.sizes, "{what}: sizes");
+        assert!(
+            close(gpu.inertia, cpu.inertia, 1e-5, 0.0),
+            "{what}: inertia {} vs {}",
+            gpu.inertia,
+            cpu.inertia
+        );
+        for (a, b) in gpu
+            .centroids
+            .as_slice()
+            .iter()
+            .zip(cpu.centroids.as_slice())
+        {
+            assert!(
+                close(f64::from(*a), f64::from(*b), 1e-5, 1e-6),
+                "{what}: centroid {a} vs {b}"
+            );
+        }
+        assert!(gpu.backend.starts_with("gpu: "), "{}", gpu.backend);
+    }
+}
+
+#[test]
+fn fit_with_kmeans_plus_plus_runs_on_the_gpu() {
+    let Some(ctx) = gpu() else { return };
+    let x = data(3000, 4, 5, 12);
+    let p = KMeansParams::new(5).seed(3).check().unwrap();
+    let cpu = custseg::kmeans::fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
+    let gpu =
+        custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap()).unwrap();
+    // Same seed, same candidates, potentials within rounding: the same run unless a choice was a near-tie.
+    assert!(
+        close(gpu.inertia, cpu.inertia, 1e-4, 0.0),
+        "inertia {} vs {}",
+        gpu.inertia,
+        cpu.inertia
+    );
+}
+
+/// k-means++ primitives against the CPU on one dataset.
+fn pp_parity(ctx: &GpuContext, x: &Matrix, w: Option<&[f32]>, what: &str) {
+    let d = x.d();
+    let mut cpu = CpuBackend::new(x, w);
+    let mut gpu = GpuBackend::new(ctx, x, w).unwrap();
+    let first = x.row(x.n() / 3).to_vec();
+    let (pc, pg) = (cpu.pp_reset(&first).unwrap(), gpu.pp_reset(&first).unwrap());
+    assert!(close(pc, pg, 1e-5, 0.0), "{what}: pp_reset {pc} vs {pg}");
+    let mut r = Rng(99);
+    for round in 0..4 {
+        let m = [3usize, 7, 20, 1][round];
+        let cands: Vec<f32> = (0..m)
+            .flat_map(|_| x.row((r.next() % x.n() as u64) as usize).to_vec())
+            .collect();
+        let (vc, vg) = (
+            cpu.pp_potentials(&cands, m).unwrap(),
+            gpu.pp_potentials(&cands, m).unwrap(),
+        );
+        assert_eq!(vg.len(), m);
+        for (a, b) in vc.iter().zip(&vg) {
+            assert!(
+                close(*a, *b, 1e-5, 0.0),
+                "{what}: round {round}: potentials {vc:?} vs {vg:?}"
+            );
+        }
+        let pot = vc[0];
+        let mut targets: Vec<f64> = (0..9).map(|_| r.unit() * pot).collect();
+        targets.push(0.0);
+        targets.push(pot * (1.0 - 1e-15));
+        let (sc, sg) = (
+            cpu.pp_sample(&targets).unwrap(),
+            gpu.pp_sample(&targets).unwrap(),
+        );
+        assert_eq!(
+            sc,
+            sg,
+            "{}",
+            expected_got(
+                &format!("{what}: round {round}: pp_sample of {targets:?}"),
+                &sc,
+                &sg
+            )
+        );
+        cpu.pp_commit(&cands[..d]).unwrap();
+        gpu.pp_commit(&cands[..d]).unwrap();
+    }
+}
+
+#[test]
+fn kmeans_plus_plus_primitives_match_the_cpu() {
+    let Some(ctx) = gpu() else { return };
+    for &(n, d) in &[(1000usize, 1usize), (4099, 3), (3000, 16), (2000, 33)] {
+        let x = data(n, d, 7, (n * d) as u64);
+        let w = weights(n, 13);
+        pp_parity(&ctx, &x, None, &format!("pp n={n} d={d}"));
+        pp_parity(&ctx, &x, Some(&w), &format!("pp weighted n={n} d={d}"));
+    }
+    // Many small blocks: the search walks and skips blocks.
+    let Some(mut ctx) = gpu() else { return };
+    let mut t = ctx.tuning();
+    t.pp_block_rows = 64;
+    ctx.set_tuning(t).unwrap();
+    let x = data(4099, 3, 5, 1);
+    pp_parity(&ctx, &x, Some(&weights(4099, 3)), "pp small blocks");
+    let split = gpu_with(GpuOptions {
+        max_binding_bytes: Some(4096),
+        ..Default::default()
+    })
+    .unwrap();
+    pp_parity(&split, &x, None, "pp split");
+}
+
+#[test]
+fn features_of_very_different_scales_keep_their_precision() {
+    let Some(ctx) = gpu() else { return };
+    let mut r = Rng(5);
+    let n = 2000;
+    let v: Vec<f32> = (0..n)
+        .flat_map(|_| [r.range(-1e-6, 1e-6), r.range(1e6, 2e6), r.range(-3.0, 3.0)])
+        .collect();
+    let x = Matrix::from_vec(v, n, 3);
+    let c = centroids(&x, 5, 2);
+    parity(&ctx, &x, None, &c, 5, "scales");
+}
+
+#[test]
+fn a_named_adapter_that_does_not_exist_lists_the_ones_there_are() {
+    let Some(ctx) = gpu() else { return };
+    let e = GpuContext::new(&GpuOptions {
+        adapter: Some("no-such-adapter-xyz".into()),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("no GPU adapter matches \"no-such-adapter-xyz\""),
+        "{msg}"
+    );
+    let name = ctx.adapter_info().name.clone();
+    assert!(msg.contains(&name), "{msg} does not list {name}");
+    // The adapter we have can be chosen by a case-insensitive part of its name.
+    let part = name.chars().take(4).collect::<String>().to_uppercase();
+    let again = GpuContext::new(&GpuOptions {
+        adapter: Some(part),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(again.name(), ctx.name());
+}
+
+#[test]
+fn list_adapters_reports_limits() {
+    let Some(ctx) = gpu() else { return };
+    let all = custseg::backend::gpu::list_adapters();
+    let me = all
+        .iter()
+        .find(|a| a.name == ctx.adapter_info().name)
+        .expect("the open adapter is listed");
+    assert!(me.max_storage_buffer_binding_size >= 1 << 20);
+    assert!(me.max_compute_workgroups_per_dimension >= 65535);
+    assert_eq!(me.is_hardware, ctx.is_hardware());
+    eprintln!("{}", serde_json::to_string(me).unwrap());
+}
+
+#[test]
+fn weights_of_the_wrong_length_are_an_error() {
+    let Some(ctx) = gpu() else { return };
+    let x = data(10, 2, 2, 1);
+    let e = GpuBackend::new(&ctx, &x, Some(&[1.0; 9]))
+        .err()
+        .expect("error")
+        .to_string();
+    assert!(e.contains("9 weights for 10 rows"), "{e}");
+}
+
+/// A device opened by the test itself (the seam between obtaining an adapter and using a device).
+fn own_device(
+    limits: Option<wgpu::Limits>,
+) -> Option<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
+    gpu()?;
+    let adapter = select_adapter(&GpuOptions::default()).unwrap();
+    let desc = wgpu::DeviceDescriptor {
+        required_limits: limits.unwrap_or_else(|| adapter.limits()),
+        ..Default::default()
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&desc)).unwrap();
+    Some((device, queue, adapter.get_info()))
+}
+
+#[test]
+fn a_device_with_webgpu_default_limits_matches_the_cpu() {
+    let Some((device, queue, info)) = own_device(Some(wgpu::Limits::default())) else {
+        return;
+    };
+    let ctx = GpuContext::from_device(device, queue, info, None).unwrap();
+    for &(d, k) in &[(3usize, 7usize), (16, 64), (33, 256)] {
+        let x = data(2000, d, 8, (d * k) as u64);
+        let c = centroids(&x, k, 6);
+        parity(
+            &ctx,
+            &x,
+            None,
+            &c,
+            k,
+            &format!("default limits d={d} k={k}"),
+        );
+    }
+    pp_parity(&ctx, &data(2000, 5, 4, 2), None, "default limits");
+}
+
+#[test]
+fn a_lost_device_is_an_error_not_a_panic() {
+    let Some((device, queue, info)) = own_device(None) else {
+        return;
+    };
+    let keep = device.clone();
+    let ctx = GpuContext::from_device(device, queue, info, None).unwrap();
+    let x = data(1000, 3, 4, 1);
+    let c = centroids(&x, 4, 1);
+    let mut g = GpuBackend::new(&ctx, &x, None).unwrap();
+    g.lloyd_step(&c, 4).unwrap();
+    keep.destroy();
+    let e = g.lloyd_step(&c, 4).unwrap_err();
+    assert!(matches!(e, custseg::Error::Gpu(_)), "{e}");
+    assert!(!e.to_string().contains('\n'), "one line: {e}");
+    assert!(matches!(g.assign(&c, 4), Err(custseg::Error::Gpu(_))));
+    assert!(matches!(g.pp_reset(x.row(0)), Err(custseg::Error::Gpu(_))));
+    assert!(matches!(
+        GpuBackend::new(&ctx, &x, None),
+        Err(custseg::Error::Gpu(_))
+    ));
+    eprintln!("after destroy: {e}");
+}
