@@ -4,6 +4,7 @@
 //! [`kmeans::Backend`] (`backend::cpu` or `backend::gpu`), and `io`/`report` write segments, model and profiles.
 
 pub mod backend;
+pub mod bench;
 pub mod device;
 pub mod error;
 pub mod generate;

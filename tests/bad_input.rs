@@ -113,7 +113,7 @@ fn null_and_duplicate_ids_are_counted() {
 fn zero_rows_is_an_error() {
     let d = tempfile::tempdir().unwrap();
     let p = file(d.path(), "empty.parquet", vec![("customer_id", ids(0)), ("spend", f64s(vec![]))]);
-    assert_fails("0 rows", segment(d.path(), &p, &["--k", "2"]), 1, &["0 rows"]);
+    assert_fails("0 rows", segment(d.path(), &p, &["--k", "2"]), 1, &["no rows", "empty.parquet"]);
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn zero_feature_columns_is_an_error() {
         ("customer_id", ids(3)),
         ("name", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef),
     ]);
-    assert_fails("0 features", segment(d.path(), &p, &["--k", "2"]), 1, &["0 feature"]);
+    assert_fails("0 features", segment(d.path(), &p, &["--k", "2"]), 1, &["no numeric feature columns", "onlyid.parquet"]);
 }
 
 #[test]

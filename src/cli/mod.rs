@@ -1,6 +1,7 @@
 //! Command-line definition (clap derive) and dispatch. Flags stay here; each command turns them into the
 //! library's validated config before any work starts.
 
+mod bench;
 mod devices;
 mod generate;
 mod segment;
@@ -32,6 +33,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// List the GPU adapters wgpu can see, with their type and limits.
     Devices(devices::DevicesArgs),
+    /// Time one Lloyd iteration per backend and shape, against the hardware floor.
+    Bench(bench::BenchArgs),
 }
 
 /// Options shared by commands that run K-means somewhere.
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment(a) => segment::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Devices(a) => devices::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 
