@@ -31,7 +31,7 @@ struct Partial {
     changed: u64,
     /// Labels of this block from the kernel, before comparison with the previous step's.
     scratch: Vec<u32>,
-    /// The kernel's `TILE × k` score buffer.
+    /// The kernel's `tile × k` score buffer.
     scores: Vec<f32>,
 }
 

@@ -1,12 +1,18 @@
 //! The CPU nearest-centroid kernel: scores for a tile of rows against every centroid by one SGEMM
 //! (`matrixmultiply`, which picks AVX/FMA kernels at run time), then a vectorisable arg-min per row.
 //!
-//! For a tile of `TILE` rows it computes `score(i, j) = ‖c_j‖² − 2 x_i·c_j` into a `TILE × k` scratch buffer
+//! For a tile of rows it computes `score(i, j) = ‖c_j‖² − 2 x_i·c_j` into a `tile × k` scratch buffer
 //! (reused across calls, never `N × K`), and keeps per row the smallest score, lowest index on exact ties.
 //! The caller recomputes the exact distance `Σ (x − c)²` for the winner.
 
-/// Rows scored per SGEMM call: `TILE × k` floats of scratch (256 KiB at k = 256).
-pub const TILE: usize = 256;
+/// Scores per SGEMM call: the tile is `SCORES / k` rows (at least 64, at most 4096), so the scratch stays at
+/// 256 KiB whatever `k` is and small `k` does not pay the call and packing overhead for few rows.
+pub const SCORES: usize = 1 << 16;
+
+/// Rows per SGEMM call for `k` centroids.
+pub fn tile_rows(k: usize) -> usize {
+    (SCORES / k.max(1)).clamp(64, 4096)
+}
 
 /// Centroids prepared for the kernel: a row-major copy and their squared norms.
 #[derive(Debug, Default, Clone)]
@@ -38,14 +44,15 @@ fn argmin(v: &[f32]) -> u32 {
 }
 
 /// Labels of the nearest centroid for `rows` consecutive rows of `x` (row-major, `p.d` columns).
-/// `scratch` is resized to `TILE × k` once and reused.
+/// `scratch` is resized to `tile_rows(k) × k` once and reused.
 pub fn nearest_block(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
     let (k, d) = (p.k, p.d);
     assert!(x.len() >= rows * d && out.len() >= rows && k >= 1);
-    scratch.resize(TILE * k, 0.0);
+    let tile = tile_rows(k);
+    scratch.resize(tile * k, 0.0);
     let mut start = 0;
     while start < rows {
-        let m = (rows - start).min(TILE);
+        let m = (rows - start).min(tile);
         // scores (m × k) = −2 · X_tile (m × d) · Cᵀ (d × k); Cᵀ(f, j) = c[j·d + f].
         // SAFETY: every pointer/stride pair addresses inside its slice: X_tile is m × d at row stride d,
         // Cᵀ reads c[j·d + f] for j < k, f < d, and the output is m × k at row stride k within `scratch`.
