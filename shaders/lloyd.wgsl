@@ -1,17 +1,27 @@
 //! One pass over a part of X for a Lloyd step (`mode` STEP) or the final assignment (`mode` ASSIGN): nearest
 //! centre (ties to the lowest index), the exact squared distance to it, and for STEP the label bookkeeping, the
 //! per-cluster fixed-point sums, weight sums and counts, and the workgroup's inertia partial.
-//! The design (and why the result does not depend on scheduling) is in src/backend/gpu/mod.rs.
+//! Register tiling: each thread takes P points (point p of a round is `r0 + lid + p·WG`, so consecutive threads
+//! read consecutive rows) and every centroid vec4 read from workgroup memory is used for all P of them.
+//! The design (and why the result does not depend on scheduling or on P) is in src/backend/gpu/mod.rs.
 
 // Threads per workgroup (a power of two), set by the host.
 override WG: u32 = 256u;
-// Centroid tile capacity in vec4: tile_k rows of d4 vec4 (pre-multiplied by -2), then tile_k norms.
+// Centroid tile capacity in vec4: tile_k rows of D4 vec4 (pre-multiplied by -2), then tile_k norms.
 override CENT_VEC4: u32 = 1024u;
 // Privatised accumulator capacity in u32 words.
 override ACC_CAP: u32 = 4096u;
+// Points per thread per round: 1, 2, 4 or 8 (at most PMAX).
+override P: u32 = 1u;
+// Features per row (the host builds a pipeline per d, so the feature loops have constant trip counts).
+override D: u32 = 16u;
+// vec4 per row.
+override D4: u32 = (D + 3u) / 4u;
 
-// Rows of up to XR vec4 (64 features) are cached in registers; wider rows are read from X.
+// The P rows of a thread are cached in registers when they fit XR vec4 (P·D ≤ 64 floats); otherwise they are
+// read from X.
 const XR: u32 = 16u;
+const PMAX: u32 = 8u;
 
 const MODE_STEP: u32 = 1u;
 const MODE_RESET: u32 = 2u;
@@ -69,20 +79,20 @@ var<workgroup> wacc: array<atomic<u32>, ACC_CAP>;
 var<workgroup> red: array<vec2<f32>, WG>;
 var<workgroup> wchanged: atomic<u32>;
 
-// Four features of row `base` starting at 4*f4; features past d read as 0.
-fn x4(base: u32, f4: u32, d: u32) -> vec4<f32> {
+// Four features of the row that starts at `base`, from 4*f4; features past D read as 0.
+fn x4(base: u32, f4: u32) -> vec4<f32> {
     let f = f4 * 4u;
-    if f + 3u < d {
+    if f + 3u < D {
         return vec4<f32>(x[base + f], x[base + f + 1u], x[base + f + 2u], x[base + f + 3u]);
     }
     var v = vec4<f32>(0.0);
-    if f < d {
+    if f < D {
         v.x = x[base + f];
     }
-    if f + 1u < d {
+    if f + 1u < D {
         v.y = x[base + f + 1u];
     }
-    if f + 2u < d {
+    if f + 2u < D {
         v.z = x[base + f + 2u];
     }
     return v;
@@ -133,12 +143,10 @@ fn lloyd(
         return;
     }
     let k = step.k;
-    let d = step.d;
-    let d4 = step.d4;
     let is_step = (step.mode & MODE_STEP) != 0u;
     let reset = (step.mode & MODE_RESET) != 0u;
     let private_acc = is_step && step.private_acc != 0u;
-    let cached = d4 <= XR;
+    let cached = P * D4 <= XR;
 
     if private_acc {
         for (var q = lid; q < step.acc_words; q += WG) {
@@ -154,27 +162,39 @@ fn lloyd(
     let end = min(start + part.lloyd_rows, part.rows);
     var ks = 0.0; // Kahan sum of w·dist2 over this thread's rows
     var kc = 0.0;
+    // Row p of this thread occupies xr[p·D4 .. (p+1)·D4) (rows past the end are zeros).
     var xr: array<vec4<f32>, XR>;
-    for (var r0 = start; r0 < end; r0 += WG) {
-        let i = r0 + lid;
-        let valid = i < end;
-        let base = i * d;
-        if valid && cached {
-            for (var f4 = 0u; f4 < d4; f4++) {
-                xr[f4] = x4(base, f4, d);
+    var best: array<f32, PMAX>;
+    var bj: array<u32, PMAX>;
+    var s: array<f32, PMAX>;
+    for (var r0 = start; r0 < end; r0 += WG * P) {
+        // This thread's points are i0 + p·WG, p < P, in increasing order.
+        let i0 = r0 + lid;
+        if cached {
+            for (var p = 0u; p < P; p++) {
+                let i = i0 + p * WG;
+                for (var f4 = 0u; f4 < D4; f4++) {
+                    var v = vec4<f32>(0.0);
+                    if i < end {
+                        v = x4(i * D, f4);
+                    }
+                    xr[p * D4 + f4] = v;
+                }
             }
         }
-        var best = bitcast<f32>(0x7f800000u);
-        var bj = 0u;
+        for (var p = 0u; p < P; p++) {
+            best[p] = bitcast<f32>(0x7f800000u);
+            bj[p] = 0u;
+        }
         for (var t = 0u; t < step.n_tiles; t++) {
             let j0 = t * step.tile_k;
             let kt = min(step.tile_k, k - j0);
-            let nb = kt * d4;
+            let nb = kt * D4;
             if step.n_tiles > 1u || r0 == start {
                 workgroupBarrier();
                 for (var q = lid; q < nb; q += WG) {
-                    let j = q / d4;
-                    let b = step.c_off + (j0 + j) * d4 * 4u + (q - j * d4) * 4u;
+                    let j = q / D4;
+                    let b = step.c_off + (j0 + j) * D4 * 4u + (q - j * D4) * 4u;
                     tile[q] = vec4<f32>(cent[b], cent[b + 1u], cent[b + 2u], cent[b + 3u]) * -2.0;
                 }
                 for (var q = lid; q < (kt + 3u) / 4u; q += WG) {
@@ -183,34 +203,54 @@ fn lloyd(
                 }
                 workgroupBarrier();
             }
-            if valid {
+            if i0 < end {
                 for (var j = 0u; j < kt; j++) {
-                    var s = tile[nb + j / 4u][j % 4u];
-                    let cb = j * d4;
+                    // Every point's score is ‖c‖² then fma feature by feature, whatever P is.
+                    let nrm = tile[nb + j / 4u][j % 4u];
+                    let cb = j * D4;
+                    for (var p = 0u; p < P; p++) {
+                        s[p] = nrm;
+                    }
                     if cached {
-                        for (var f4 = 0u; f4 < d4; f4++) {
-                            s = fma4(xr[f4], tile[cb + f4], s);
+                        for (var f4 = 0u; f4 < D4; f4++) {
+                            let c = tile[cb + f4];
+                            for (var p = 0u; p < P; p++) {
+                                s[p] = fma4(xr[p * D4 + f4], c, s[p]);
+                            }
                         }
                     } else {
-                        for (var f4 = 0u; f4 < d4; f4++) {
-                            s = fma4(x4(base, f4, d), tile[cb + f4], s);
+                        for (var p = 0u; p < P; p++) {
+                            let i = i0 + p * WG;
+                            if i < end {
+                                for (var f4 = 0u; f4 < D4; f4++) {
+                                    s[p] = fma4(x4(i * D, f4), tile[cb + f4], s[p]);
+                                }
+                            }
                         }
                     }
-                    if s < best {
-                        best = s;
-                        bj = j0 + j;
+                    for (var p = 0u; p < P; p++) {
+                        if s[p] < best[p] {
+                            best[p] = s[p];
+                            bj[p] = j0 + j;
+                        }
                     }
                 }
             }
         }
-        if valid {
+        for (var p = 0u; p < P; p++) {
+            let i = i0 + p * WG;
+            if i >= end {
+                break;
+            }
+            let base = i * D;
+            let lj = bj[p];
             // The exact squared distance to the winner, Σ (x − c)², in feature order.
-            let cw = step.c_off + bj * d4 * 4u;
+            let cw = step.c_off + lj * D4 * 4u;
             var d2 = 0.0;
-            for (var f = 0u; f < d; f++) {
+            for (var f = 0u; f < D; f++) {
                 var xv: f32;
                 if cached {
-                    xv = xr[f / 4u][f % 4u];
+                    xv = xr[p * D4 + f / 4u][f % 4u];
                 } else {
                     xv = x[base + f];
                 }
@@ -218,14 +258,14 @@ fn lloyd(
                 d2 += df * df;
             }
             if (step.mode & MODE_ASSIGN) != 0u {
-                out[2u * i] = bj;
+                out[2u * i] = lj;
                 out[2u * i + 1u] = bitcast<u32>(d2);
             }
             if is_step {
-                if reset || labels[i] != bj {
+                if reset || labels[i] != lj {
                     atomicAdd(&wchanged, 1u);
                 }
-                labels[i] = bj;
+                labels[i] = lj;
                 var wi = 1.0;
                 if part.weighted != 0u {
                     wi = w[i];
@@ -234,11 +274,11 @@ fn lloyd(
                 let t = ks + y;
                 kc = (t - ks) - y;
                 ks = t;
-                let sb = bj * d * 2u;
-                for (var f = 0u; f < d; f++) {
+                let sb = lj * D * 2u;
+                for (var f = 0u; f < D; f++) {
                     var xv: f32;
                     if cached {
-                        xv = xr[f / 4u][f % 4u];
+                        xv = xr[p * D4 + f / 4u][f % 4u];
                     } else {
                         xv = x[base + f];
                     }
@@ -253,15 +293,15 @@ fn lloyd(
                 if part.weighted != 0u {
                     let qw = u32(round(ldexp(wi, step.exp_w)));
                     if private_acc {
-                        add_wg(step.wsum_off + 2u * bj, qw);
+                        add_wg(step.wsum_off + 2u * lj, qw);
                     } else {
-                        add_gl(step.wsum_off + 2u * bj, qw);
+                        add_gl(step.wsum_off + 2u * lj, qw);
                     }
                 }
                 if private_acc {
-                    atomicAdd(&wacc[step.count_off + bj], 1u);
+                    atomicAdd(&wacc[step.count_off + lj], 1u);
                 } else {
-                    atomicAdd(&acc[step.count_off + bj], 1u);
+                    atomicAdd(&acc[step.count_off + lj], 1u);
                 }
             }
         }

@@ -55,9 +55,7 @@ impl Rng {
 fn data(n: usize, d: usize, blobs: usize, seed: u64) -> Matrix {
     let mut r = Rng(seed);
     let scale: Vec<f32> = (0..d).map(|f| [1.0, 10.0, 0.01, 250.0][f % 4]).collect();
-    let centres: Vec<f32> = (0..blobs * d)
-        .map(|i| r.range(-5.0, 5.0) * scale[i % d])
-        .collect();
+    let centres: Vec<f32> = (0..blobs * d).map(|i| r.range(-5.0, 5.0) * scale[i % d]).collect();
     let mut v = Vec::with_capacity(n * d);
     for _ in 0..n {
         let b = (r.next() % blobs as u64) as usize;
@@ -73,27 +71,18 @@ fn centroids(x: &Matrix, k: usize, seed: u64) -> Vec<f32> {
     let mut c = Vec::with_capacity(k * x.d());
     for _ in 0..k {
         let i = (r.next() % x.n() as u64) as usize;
-        c.extend(
-            x.row(i)
-                .iter()
-                .map(|&v| v + r.range(-0.01, 0.01) * v.abs().max(1e-3)),
-        );
+        c.extend(x.row(i).iter().map(|&v| v + r.range(-0.01, 0.01) * v.abs().max(1e-3)));
     }
     c
 }
 
 fn weights(n: usize, seed: u64) -> Vec<f32> {
     let mut r = Rng(seed);
-    (0..n)
-        .map(|i| if i % 17 == 0 { 0.0 } else { r.range(0.1, 3.0) })
-        .collect()
+    (0..n).map(|i| if i % 17 == 0 { 0.0 } else { r.range(0.1, 3.0) }).collect()
 }
 
 fn d2_f64(a: &[f32], b: &[f32]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum()
+    a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum()
 }
 
 fn close(a: f64, b: f64, rel: f64, abs: f64) -> bool {
@@ -122,13 +111,7 @@ fn check_labels(what: &str, x: &Matrix, c: &[f32], cpu: &[u32], gpu: &[u32]) -> 
 }
 
 /// Stats recomputed in f64 on the host from given labels (the oracle when near-ties made labels differ).
-fn stats_from_labels(
-    x: &Matrix,
-    w: Option<&[f32]>,
-    c: &[f32],
-    k: usize,
-    labels: &[u32],
-) -> StepStats {
+fn stats_from_labels(x: &Matrix, w: Option<&[f32]>, c: &[f32], k: usize, labels: &[u32]) -> StepStats {
     let d = x.d();
     let mut s = StepStats::zeros(k, d);
     for i in 0..x.n() {
@@ -146,21 +129,9 @@ fn stats_from_labels(
 
 /// Compares GPU stats with expected ones: counts and n_changed exactly; sums and weights within 1e-5 relative
 /// plus the fixed-point quantum; inertia within 1e-5 relative.
-fn check_stats(
-    what: &str,
-    x: &Matrix,
-    w: Option<&[f32]>,
-    labels: &[u32],
-    exp: &StepStats,
-    got: &StepStats,
-) {
+fn check_stats(what: &str, x: &Matrix, w: Option<&[f32]>, labels: &[u32], exp: &StepStats, got: &StepStats) {
     let (k, d) = (exp.counts.len(), x.d());
-    assert_eq!(
-        got.counts,
-        exp.counts,
-        "{}",
-        expected_got(&format!("{what}: counts"), &exp.counts, &got.counts)
-    );
+    assert_eq!(got.counts, exp.counts, "{}", expected_got(&format!("{what}: counts"), &exp.counts, &got.counts));
     assert_eq!(got.n_changed, exp.n_changed, "{what}: n_changed");
     // Per cluster and feature: Σ|w·x| and max|w·x| bound the quantisation error.
     let mut abs_sum = vec![0f64; k * d];
@@ -178,10 +149,7 @@ fn check_stats(
         for f in 0..d {
             let q = exp.counts[j] as f64 * max_f[f] * 2f64.powi(-29);
             let (e, g) = (exp.sums[j * d + f], got.sums[j * d + f]);
-            assert!(
-                close(e, g, 1e-5, 1e-6 * abs_sum[j * d + f] + q),
-                "{what}: sum[{j}][{f}] expected {e}, got {g}"
-            );
+            assert!(close(e, g, 1e-5, 1e-6 * abs_sum[j * d + f] + q), "{what}: sum[{j}][{f}] expected {e}, got {g}");
         }
         assert!(
             close(exp.weights[j], got.weights[j], 1e-5, 1e-9),
@@ -199,20 +167,11 @@ fn check_stats(
 }
 
 /// One Lloyd step and one assignment on both backends, from the same centroids.
-fn parity(
-    ctx: &GpuContext,
-    x: &Matrix,
-    w: Option<&[f32]>,
-    c: &[f32],
-    k: usize,
-    what: &str,
-) -> usize {
+fn parity(ctx: &GpuContext, x: &Matrix, w: Option<&[f32]>, c: &[f32], k: usize, what: &str) -> usize {
     let mut cpu = CpuBackend::new(x, w);
     let mut gpu = GpuBackend::new(ctx, x, w).unwrap_or_else(|e| panic!("{what}: {e}"));
     let a_cpu = cpu.assign(c, k).unwrap();
-    let a_gpu = gpu
-        .assign(c, k)
-        .unwrap_or_else(|e| panic!("{what}: assign: {e}"));
+    let a_gpu = gpu.assign(c, k).unwrap_or_else(|e| panic!("{what}: assign: {e}"));
     let ties = check_labels(what, x, c, &a_cpu.labels, &a_gpu.labels);
     for i in 0..x.n() {
         let j = a_gpu.labels[i] as usize;
@@ -224,9 +183,7 @@ fn parity(
         );
     }
     let s_cpu = cpu.lloyd_step(c, k).unwrap();
-    let s_gpu = gpu
-        .lloyd_step(c, k)
-        .unwrap_or_else(|e| panic!("{what}: lloyd_step: {e}"));
+    let s_gpu = gpu.lloyd_step(c, k).unwrap_or_else(|e| panic!("{what}: lloyd_step: {e}"));
     if ties == 0 {
         check_stats(what, x, w, &a_cpu.labels, &s_cpu, &s_gpu);
     } else {
@@ -235,19 +192,11 @@ fn parity(
         check_stats(what, x, w, &a_gpu.labels, &exp, &s_gpu);
     }
     // A second step from the same centres changes nothing, on both.
-    assert_eq!(
-        gpu.lloyd_step(c, k).unwrap().n_changed,
-        0,
-        "{what}: second step"
-    );
+    assert_eq!(gpu.lloyd_step(c, k).unwrap().n_changed, 0, "{what}: second step");
     assert_eq!(cpu.lloyd_step(c, k).unwrap().n_changed, 0);
     // After reset_labels every point counts as changed again.
     gpu.reset_labels().unwrap();
-    assert_eq!(
-        gpu.lloyd_step(c, k).unwrap().n_changed,
-        x.n() as u64,
-        "{what}: after reset_labels"
-    );
+    assert_eq!(gpu.lloyd_step(c, k).unwrap().n_changed, x.n() as u64, "{what}: after reset_labels");
     ties
 }
 
@@ -273,68 +222,34 @@ fn rows_wider_than_the_register_cache_match_the_cpu() {
     for &k in &[1usize, 7, 64] {
         let x = data(1000, 70, 6, k as u64);
         let c = centroids(&x, k, 2);
-        parity(
-            &ctx,
-            &x,
-            Some(&weights(1000, 1)),
-            &c,
-            k,
-            &format!("d=70 k={k}"),
-        );
+        parity(&ctx, &x, Some(&weights(1000, 1)), &c, k, &format!("d=70 k={k}"));
     }
 }
 
 #[test]
 fn weighted_step_matches_the_cpu() {
     let Some(ctx) = gpu() else { return };
-    for &(n, d, k) in &[
-        (1000usize, 3usize, 7usize),
-        (4099, 16, 64),
-        (777, 33, 2),
-        (1000, 1, 256),
-    ] {
+    for &(n, d, k) in &[(1000usize, 3usize, 7usize), (4099, 16, 64), (777, 33, 2), (1000, 1, 256)] {
         let x = data(n, d, 9, (n + d + k) as u64);
         let w = weights(n, 5);
         let c = centroids(&x, k, 3);
-        parity(
-            &ctx,
-            &x,
-            Some(&w),
-            &c,
-            k,
-            &format!("weighted n={n} d={d} k={k}"),
-        );
+        parity(&ctx, &x, Some(&w), &c, k, &format!("weighted n={n} d={d} k={k}"));
     }
 }
 
 #[test]
 fn data_split_over_many_bindings_matches_the_cpu() {
-    let Some(ctx) = gpu_with(GpuOptions {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    }) else {
+    let Some(ctx) = gpu_with(GpuOptions { max_binding_bytes: Some(4096), ..Default::default() }) else {
         return;
     };
     assert_eq!(ctx.max_binding_bytes(), 4096);
-    for &(n, d, k) in &[
-        (4099usize, 3usize, 7usize),
-        (4099, 33, 64),
-        (3000, 1, 2),
-        (2500, 16, 256),
-    ] {
+    for &(n, d, k) in &[(4099usize, 3usize, 7usize), (4099, 33, 64), (3000, 1, 2), (2500, 16, 256)] {
         assert!(n * d * 4 > 4096);
         let x = data(n, d, 8, (7 * n + d) as u64);
         let w = weights(n, 11);
         let c = centroids(&x, k, 1);
         parity(&ctx, &x, None, &c, k, &format!("split n={n} d={d} k={k}"));
-        parity(
-            &ctx,
-            &x,
-            Some(&w),
-            &c,
-            k,
-            &format!("split weighted n={n} d={d} k={k}"),
-        );
+        parity(&ctx, &x, Some(&w), &c, k, &format!("split weighted n={n} d={d} k={k}"));
     }
 }
 
@@ -386,12 +301,7 @@ fn sums_are_bit_identical_run_to_run_and_across_launch_shapes() {
         let a = bits(&g.lloyd_step(&c, 64).unwrap());
         let b = bits(&g.lloyd_step(&c, 64).unwrap());
         assert_eq!(a, b, "the same step twice on one backend");
-        let again = bits(
-            &GpuBackend::new(&ctx, &x, Some(&w))
-                .unwrap()
-                .lloyd_step(&c, 64)
-                .unwrap(),
-        );
+        let again = bits(&GpuBackend::new(&ctx, &x, Some(&w)).unwrap().lloyd_step(&c, 64).unwrap());
         assert_eq!(a, again, "the same step on a fresh backend");
         a
     };
@@ -400,54 +310,22 @@ fn sums_are_bit_identical_run_to_run_and_across_launch_shapes() {
     t.workgroup_size = 64;
     t.lloyd_groups_per_part = 3;
     ctx.set_tuning(t).unwrap();
-    let other = bits(
-        &GpuBackend::new(&ctx, &x, Some(&w))
-            .unwrap()
-            .lloyd_step(&c, 64)
-            .unwrap(),
-    );
-    assert_eq!(
-        (&first.0, &first.1),
-        (&other.0, &other.1),
-        "sums across launch shapes"
-    );
-    let split = gpu_with(GpuOptions {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    })
-    .unwrap();
-    let s = bits(
-        &GpuBackend::new(&split, &x, Some(&w))
-            .unwrap()
-            .lloyd_step(&c, 64)
-            .unwrap(),
-    );
-    assert_eq!(
-        (&first.0, &first.1),
-        (&s.0, &s.1),
-        "sums across a split into parts"
-    );
+    let other = bits(&GpuBackend::new(&ctx, &x, Some(&w)).unwrap().lloyd_step(&c, 64).unwrap());
+    assert_eq!((&first.0, &first.1), (&other.0, &other.1), "sums across launch shapes");
+    let split = gpu_with(GpuOptions { max_binding_bytes: Some(4096), ..Default::default() }).unwrap();
+    let s = bits(&GpuBackend::new(&split, &x, Some(&w)).unwrap().lloyd_step(&c, 64).unwrap());
+    assert_eq!((&first.0, &first.1), (&s.0, &s.1), "sums across a split into parts");
 }
 
 #[test]
 fn fit_matches_the_cpu_from_given_centroids() {
     let Some(ctx) = gpu() else { return };
-    for &(n, d, k, weighted) in &[
-        (3000usize, 5usize, 6usize, false),
-        (2000, 3, 4, true),
-        (1500, 33, 9, false),
-    ] {
+    for &(n, d, k, weighted) in &[(3000usize, 5usize, 6usize, false), (2000, 3, 4, true), (1500, 33, 9, false)] {
         let x = data(n, d, k, (n + d) as u64);
         let w = weighted.then(|| weights(n, 8));
         let init = Matrix::from_vec(centroids(&x, k, 77), k, d);
-        let p = KMeansParams::new(k)
-            .init(Init::Given(init))
-            .max_iter(100)
-            .check()
-            .unwrap();
-        let cpu =
-            custseg::kmeans::fit(&p, &x, w.as_deref(), &mut CpuBackend::new(&x, w.as_deref()))
-                .unwrap();
+        let p = KMeansParams::new(k).init(Init::Given(init)).max_iter(100).check().unwrap();
+        let cpu = custseg::kmeans::fit(&p, &x, w.as_deref(), &mut CpuBackend::new(&x, w.as_deref())).unwrap();
         let mut g = GpuBackend::new(&ctx, &x, w.as_deref()).unwrap();
         let gpu = custseg::kmeans::fit(&p, &x, w.as_deref(), &mut g).unwrap();
         let what = format!("fit n={n} d={d} k={k} weighted={weighted}");
@@ -455,22 +333,9 @@ fn fit_matches_the_cpu_from_given_centroids() {
         assert_eq!(gpu.converged, cpu.converged, "{what}: converged");
         assert_eq!(gpu.labels, cpu.labels, "{what}: labels");
         assert_eq!(gpu.sizes, cpu.sizes, "{what}: sizes");
-        assert!(
-            close(gpu.inertia, cpu.inertia, 1e-5, 0.0),
-            "{what}: inertia {} vs {}",
-            gpu.inertia,
-            cpu.inertia
-        );
-        for (a, b) in gpu
-            .centroids
-            .as_slice()
-            .iter()
-            .zip(cpu.centroids.as_slice())
-        {
-            assert!(
-                close(f64::from(*a), f64::from(*b), 1e-5, 1e-6),
-                "{what}: centroid {a} vs {b}"
-            );
+        assert!(close(gpu.inertia, cpu.inertia, 1e-5, 0.0), "{what}: inertia {} vs {}", gpu.inertia, cpu.inertia);
+        for (a, b) in gpu.centroids.as_slice().iter().zip(cpu.centroids.as_slice()) {
+            assert!(close(f64::from(*a), f64::from(*b), 1e-5, 1e-6), "{what}: centroid {a} vs {b}");
         }
         assert!(gpu.backend.starts_with("gpu: "), "{}", gpu.backend);
     }
@@ -482,15 +347,9 @@ fn fit_with_kmeans_plus_plus_runs_on_the_gpu() {
     let x = data(3000, 4, 5, 12);
     let p = KMeansParams::new(5).seed(3).check().unwrap();
     let cpu = custseg::kmeans::fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
-    let gpu =
-        custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap()).unwrap();
+    let gpu = custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap()).unwrap();
     // Same seed, same candidates, potentials within rounding: the same run unless a choice was a near-tie.
-    assert!(
-        close(gpu.inertia, cpu.inertia, 1e-4, 0.0),
-        "inertia {} vs {}",
-        gpu.inertia,
-        cpu.inertia
-    );
+    assert!(close(gpu.inertia, cpu.inertia, 1e-4, 0.0), "inertia {} vs {}", gpu.inertia, cpu.inertia);
 }
 
 /// k-means++ primitives against the CPU on one dataset.
@@ -504,38 +363,18 @@ fn pp_parity(ctx: &GpuContext, x: &Matrix, w: Option<&[f32]>, what: &str) {
     let mut r = Rng(99);
     for round in 0..4 {
         let m = [3usize, 7, 20, 1][round];
-        let cands: Vec<f32> = (0..m)
-            .flat_map(|_| x.row((r.next() % x.n() as u64) as usize).to_vec())
-            .collect();
-        let (vc, vg) = (
-            cpu.pp_potentials(&cands, m).unwrap(),
-            gpu.pp_potentials(&cands, m).unwrap(),
-        );
+        let cands: Vec<f32> = (0..m).flat_map(|_| x.row((r.next() % x.n() as u64) as usize).to_vec()).collect();
+        let (vc, vg) = (cpu.pp_potentials(&cands, m).unwrap(), gpu.pp_potentials(&cands, m).unwrap());
         assert_eq!(vg.len(), m);
         for (a, b) in vc.iter().zip(&vg) {
-            assert!(
-                close(*a, *b, 1e-5, 0.0),
-                "{what}: round {round}: potentials {vc:?} vs {vg:?}"
-            );
+            assert!(close(*a, *b, 1e-5, 0.0), "{what}: round {round}: potentials {vc:?} vs {vg:?}");
         }
         let pot = vc[0];
         let mut targets: Vec<f64> = (0..9).map(|_| r.unit() * pot).collect();
         targets.push(0.0);
         targets.push(pot * (1.0 - 1e-15));
-        let (sc, sg) = (
-            cpu.pp_sample(&targets).unwrap(),
-            gpu.pp_sample(&targets).unwrap(),
-        );
-        assert_eq!(
-            sc,
-            sg,
-            "{}",
-            expected_got(
-                &format!("{what}: round {round}: pp_sample of {targets:?}"),
-                &sc,
-                &sg
-            )
-        );
+        let (sc, sg) = (cpu.pp_sample(&targets).unwrap(), gpu.pp_sample(&targets).unwrap());
+        assert_eq!(sc, sg, "{}", expected_got(&format!("{what}: round {round}: pp_sample of {targets:?}"), &sc, &sg));
         cpu.pp_commit(&cands[..d]).unwrap();
         gpu.pp_commit(&cands[..d]).unwrap();
     }
@@ -557,11 +396,7 @@ fn kmeans_plus_plus_primitives_match_the_cpu() {
     ctx.set_tuning(t).unwrap();
     let x = data(4099, 3, 5, 1);
     pp_parity(&ctx, &x, Some(&weights(4099, 3)), "pp small blocks");
-    let split = gpu_with(GpuOptions {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    })
-    .unwrap();
+    let split = gpu_with(GpuOptions { max_binding_bytes: Some(4096), ..Default::default() }).unwrap();
     pp_parity(&split, &x, None, "pp split");
 }
 
@@ -570,9 +405,7 @@ fn features_of_very_different_scales_keep_their_precision() {
     let Some(ctx) = gpu() else { return };
     let mut r = Rng(5);
     let n = 2000;
-    let v: Vec<f32> = (0..n)
-        .flat_map(|_| [r.range(-1e-6, 1e-6), r.range(1e6, 2e6), r.range(-3.0, 3.0)])
-        .collect();
+    let v: Vec<f32> = (0..n).flat_map(|_| [r.range(-1e-6, 1e-6), r.range(1e6, 2e6), r.range(-3.0, 3.0)]).collect();
     let x = Matrix::from_vec(v, n, 3);
     let c = centroids(&x, 5, 2);
     parity(&ctx, &x, None, &c, 5, "scales");
@@ -581,25 +414,15 @@ fn features_of_very_different_scales_keep_their_precision() {
 #[test]
 fn a_named_adapter_that_does_not_exist_lists_the_ones_there_are() {
     let Some(ctx) = gpu() else { return };
-    let e = GpuContext::new(&GpuOptions {
-        adapter: Some("no-such-adapter-xyz".into()),
-        ..Default::default()
-    })
-    .unwrap_err();
+    let e =
+        GpuContext::new(&GpuOptions { adapter: Some("no-such-adapter-xyz".into()), ..Default::default() }).unwrap_err();
     let msg = e.to_string();
-    assert!(
-        msg.contains("no GPU adapter matches \"no-such-adapter-xyz\""),
-        "{msg}"
-    );
+    assert!(msg.contains("no GPU adapter matches \"no-such-adapter-xyz\""), "{msg}");
     let name = ctx.adapter_info().name.clone();
     assert!(msg.contains(&name), "{msg} does not list {name}");
     // The adapter we have can be chosen by a case-insensitive part of its name.
     let part = name.chars().take(4).collect::<String>().to_uppercase();
-    let again = GpuContext::new(&GpuOptions {
-        adapter: Some(part),
-        ..Default::default()
-    })
-    .unwrap();
+    let again = GpuContext::new(&GpuOptions { adapter: Some(part), ..Default::default() }).unwrap();
     assert_eq!(again.name(), ctx.name());
 }
 
@@ -607,10 +430,7 @@ fn a_named_adapter_that_does_not_exist_lists_the_ones_there_are() {
 fn list_adapters_reports_limits() {
     let Some(ctx) = gpu() else { return };
     let all = custseg::backend::gpu::list_adapters();
-    let me = all
-        .iter()
-        .find(|a| a.name == ctx.adapter_info().name)
-        .expect("the open adapter is listed");
+    let me = all.iter().find(|a| a.name == ctx.adapter_info().name).expect("the open adapter is listed");
     assert!(me.max_storage_buffer_binding_size >= 1 << 20);
     assert!(me.max_compute_workgroups_per_dimension >= 65535);
     assert_eq!(me.is_hardware, ctx.is_hardware());
@@ -621,23 +441,16 @@ fn list_adapters_reports_limits() {
 fn weights_of_the_wrong_length_are_an_error() {
     let Some(ctx) = gpu() else { return };
     let x = data(10, 2, 2, 1);
-    let e = GpuBackend::new(&ctx, &x, Some(&[1.0; 9]))
-        .err()
-        .expect("error")
-        .to_string();
+    let e = GpuBackend::new(&ctx, &x, Some(&[1.0; 9])).err().expect("error").to_string();
     assert!(e.contains("9 weights for 10 rows"), "{e}");
 }
 
 /// A device opened by the test itself (the seam between obtaining an adapter and using a device).
-fn own_device(
-    limits: Option<wgpu::Limits>,
-) -> Option<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
+fn own_device(limits: Option<wgpu::Limits>) -> Option<(wgpu::Device, wgpu::Queue, wgpu::AdapterInfo)> {
     gpu()?;
     let adapter = select_adapter(&GpuOptions::default()).unwrap();
-    let desc = wgpu::DeviceDescriptor {
-        required_limits: limits.unwrap_or_else(|| adapter.limits()),
-        ..Default::default()
-    };
+    let desc =
+        wgpu::DeviceDescriptor { required_limits: limits.unwrap_or_else(|| adapter.limits()), ..Default::default() };
     let (device, queue) = pollster::block_on(adapter.request_device(&desc)).unwrap();
     Some((device, queue, adapter.get_info()))
 }
@@ -651,14 +464,7 @@ fn a_device_with_webgpu_default_limits_matches_the_cpu() {
     for &(d, k) in &[(3usize, 7usize), (16, 64), (33, 256)] {
         let x = data(2000, d, 8, (d * k) as u64);
         let c = centroids(&x, k, 6);
-        parity(
-            &ctx,
-            &x,
-            None,
-            &c,
-            k,
-            &format!("default limits d={d} k={k}"),
-        );
+        parity(&ctx, &x, None, &c, k, &format!("default limits d={d} k={k}"));
     }
     pp_parity(&ctx, &data(2000, 5, 4, 2), None, "default limits");
 }
@@ -680,9 +486,152 @@ fn a_lost_device_is_an_error_not_a_panic() {
     assert!(!e.to_string().contains('\n'), "one line: {e}");
     assert!(matches!(g.assign(&c, 4), Err(custseg::Error::Gpu(_))));
     assert!(matches!(g.pp_reset(x.row(0)), Err(custseg::Error::Gpu(_))));
-    assert!(matches!(
-        GpuBackend::new(&ctx, &x, None),
-        Err(custseg::Error::Gpu(_))
-    ));
+    assert!(matches!(GpuBackend::new(&ctx, &x, None), Err(custseg::Error::Gpu(_))));
     eprintln!("after destroy: {e}");
+}
+
+/// `ctx` with the Lloyd kernel forced to `p` points per thread (and workgroup size `wg`, if given), with three
+/// workgroups per part so that a workgroup runs several rounds and the last round and group are partial.
+fn force_p(ctx: &mut GpuContext, p: u32, wg: Option<u32>) {
+    let mut t = ctx.tuning();
+    t.points_per_thread = Some(p);
+    t.lloyd_workgroup_size = wg;
+    t.lloyd_groups_per_part = 3;
+    ctx.set_tuning(t).unwrap();
+}
+
+/// Parity with `p` points per thread: every D and K on one binding, some shapes split over many bindings, and a
+/// device with WebGPU's default limits (16 KiB of workgroup memory: streamed centroid tiles, global sums).
+fn parity_with_points_per_thread(p: u32) {
+    let Some(mut ctx) = gpu() else { return };
+    force_p(&mut ctx, p, None);
+    let mut ties = 0;
+    for &n in &[1000usize, 4099] {
+        for &d in &[1usize, 3, 8, 16, 33] {
+            for &k in &[1usize, 2, 7, 64, 256] {
+                let x = data(n, d, 12, (n * 100 + d * 10 + k) as u64 + 7);
+                let c = centroids(&x, k, k as u64 + 1);
+                ties += parity(&ctx, &x, None, &c, k, &format!("P={p} n={n} d={d} k={k}"));
+            }
+        }
+    }
+    let mut split = gpu_with(GpuOptions { max_binding_bytes: Some(4096), ..Default::default() }).unwrap();
+    force_p(&mut split, p, None);
+    for &(n, d, k) in &[(4099usize, 3usize, 7usize), (4099, 33, 64), (2500, 16, 256), (3000, 8, 2)] {
+        let x = data(n, d, 8, (3 * n + d) as u64);
+        let w = weights(n, 17);
+        let c = centroids(&x, k, 4);
+        ties += parity(&split, &x, Some(&w), &c, k, &format!("P={p} split weighted n={n} d={d} k={k}"));
+    }
+    let Some((device, queue, info)) = own_device(Some(wgpu::Limits::default())) else { return };
+    let mut small = GpuContext::from_device(device, queue, info, None).unwrap();
+    force_p(&mut small, p, None);
+    for &(d, k) in &[(16usize, 256usize), (33, 256), (8, 64)] {
+        let x = data(4099, d, 8, (d * k) as u64);
+        let c = centroids(&x, k, 6);
+        ties += parity(&small, &x, Some(&weights(4099, 2)), &c, k, &format!("P={p} default limits d={d} k={k}"));
+    }
+    eprintln!("P={p}: near-tie label differences: {ties}");
+}
+
+#[test]
+fn one_point_per_thread_matches_the_cpu() {
+    parity_with_points_per_thread(1);
+}
+
+#[test]
+fn two_points_per_thread_match_the_cpu() {
+    parity_with_points_per_thread(2);
+}
+
+#[test]
+fn four_points_per_thread_match_the_cpu() {
+    parity_with_points_per_thread(4);
+}
+
+#[test]
+fn eight_points_per_thread_match_the_cpu() {
+    parity_with_points_per_thread(8);
+}
+
+#[test]
+fn sums_labels_and_distances_are_bit_identical_for_every_points_per_thread() {
+    let Some(mut ctx) = gpu() else { return };
+    for &(n, d, k) in &[(4099usize, 3usize, 7usize), (4099, 16, 64), (1000, 33, 256), (4099, 8, 256), (1000, 1, 2)] {
+        let x = data(n, d, 10, (n + 10 * d + k) as u64);
+        let w = weights(n, 4);
+        let c = centroids(&x, k, 5);
+        let mut first: Option<(u32, Option<u32>, _, f64)> = None;
+        for (p, wg) in [(1u32, None), (2, Some(64)), (4, None), (8, Some(256)), (8, None), (2, Some(128))] {
+            force_p(&mut ctx, p, wg);
+            let mut g = GpuBackend::new(&ctx, &x, Some(&w)).unwrap();
+            let s = g.lloyd_step(&c, k).unwrap();
+            let a = g.assign(&c, k).unwrap();
+            let key = (
+                s.sums.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                s.weights.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                s.counts.clone(),
+                s.n_changed,
+                a.labels,
+                a.dist2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            );
+            match &first {
+                None => first = Some((p, wg, key, s.inertia)),
+                Some((p0, wg0, k0, inertia0)) => {
+                    let what = format!("n={n} d={d} k={k}: P={p} WG={wg:?} against P={p0} WG={wg0:?}");
+                    assert_eq!(k0.0, key.0, "{what}: sums");
+                    assert_eq!(k0.1, key.1, "{what}: weight sums");
+                    assert_eq!((&k0.2, k0.3), (&key.2, key.3), "{what}: counts, n_changed");
+                    assert!(k0.4 == key.4, "{what}: labels");
+                    assert!(k0.5 == key.5, "{what}: dist2");
+                    // Inertia is a float sum whose grouping follows the rows per thread: equal up to rounding.
+                    assert!(close(*inertia0, s.inertia, 1e-6, 0.0), "{what}: inertia {inertia0} vs {}", s.inertia);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn exact_ties_go_to_the_lowest_index_for_every_points_per_thread() {
+    let Some(mut ctx) = gpu() else { return };
+    // Centres -1, 1, 2.5, 2.5, -1 (duplicates at 2/3 and 0/4). 0 is exactly between -1 and 1, 1.75 exactly
+    // between 1 and 2.5 (every score is exact in f32), -1 and 2.5 sit on duplicated centres.
+    let pattern = [(0.0f32, 0u32), (-1.0, 0), (1.0, 1), (2.5, 2), (1.75, 1)];
+    let centres = [-1.0f32, 1.0, 2.5, 2.5, -1.0];
+    let n = 1003;
+    for d in [1usize, 3] {
+        let x = Matrix::from_vec((0..n).flat_map(|i| vec![pattern[i % 5].0; d]).collect(), n, d);
+        let c: Vec<f32> = centres.iter().flat_map(|&v| vec![v; d]).collect();
+        let want: Vec<u32> = (0..n).map(|i| pattern[i % 5].1).collect();
+        let mut counts = vec![0u64; 5];
+        want.iter().for_each(|&j| counts[j as usize] += 1);
+        for p in [1u32, 2, 4, 8] {
+            force_p(&mut ctx, p, None);
+            let mut g = GpuBackend::new(&ctx, &x, None).unwrap();
+            assert!(g.assign(&c, 5).unwrap().labels == want, "d={d} P={p}: assign");
+            assert_eq!(g.lloyd_step(&c, 5).unwrap().counts, counts, "d={d} P={p}: counts");
+        }
+    }
+}
+
+#[test]
+fn lloyd_steps_are_timed_on_the_gpu_where_timestamps_exist() {
+    let Some(ctx) = gpu() else { return };
+    let x = data(4099, 16, 8, 1);
+    let c = centroids(&x, 16, 1);
+    let mut g = GpuBackend::new(&ctx, &x, None).unwrap();
+    assert_eq!(g.last_step_gpu_ms(), None, "before any step");
+    g.lloyd_step(&c, 16).unwrap();
+    let ms = g.last_step_gpu_ms();
+    eprintln!("{}: timestamps {}, last step {ms:?} ms", ctx.name(), ctx.has_timestamps());
+    if ctx.has_timestamps() {
+        let ms = ms.expect("a step on a device with timestamps is timed");
+        assert!(ms.is_finite() && (0.0..60_000.0).contains(&ms), "{ms} ms");
+    } else {
+        assert_eq!(ms, None);
+    }
+    // An empty step does not keep the previous time.
+    g.lloyd_step(&[], 0).unwrap();
+    assert_eq!(g.last_step_gpu_ms(), None, "after a step with k = 0");
 }

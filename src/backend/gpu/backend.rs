@@ -8,8 +8,7 @@ use super::buffers::{plan_parts, upload, PartPlan, Readback, Region, STAGE_BYTES
 use super::context::GpuContext;
 use super::fixed;
 use super::kernels::{
-    dispatch_dims, Kernels, PartParams, StepParams, MAXC, MODE_ASSIGN, MODE_RESET, MODE_STEP,
-    PP_COMMIT,
+    dispatch_dims, Kernels, LloydShape, PartParams, StepParams, MAXC, MODE_ASSIGN, MODE_RESET, MODE_STEP, PP_COMMIT,
 };
 use crate::error::{Error, Result};
 use crate::kmeans::{Assignment, Backend, StepStats};
@@ -38,6 +37,12 @@ struct Layout {
     wsum_off: u32,
     count_off: u32,
     changed_off: u32,
+}
+
+/// A timestamp pair around the Lloyd pass: the query set and the buffer it resolves into.
+struct Timestamps {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
 }
 
 /// The GPU backend over one dataset, uploaded once.
@@ -70,6 +75,10 @@ pub struct GpuBackend<'a> {
     reset: bool,
     /// (hi + lo) of every k-means++ block's Σ w·closest, in global block order, from the last reset/commit.
     pp_blocks: Vec<f64>,
+    /// Present where the device has `TIMESTAMP_QUERY`.
+    timestamps: Option<Timestamps>,
+    /// GPU time of the last Lloyd step's pass, in milliseconds.
+    last_step_ms: Option<f64>,
 }
 
 fn bytes_of(v: &[f32]) -> &[u8] {
@@ -90,27 +99,17 @@ impl<'a> GpuBackend<'a> {
             }
         }
         if n as u64 >= 1 << 32 {
-            return Err(Error::Gpu(format!(
-                "{n} rows: the GPU kernels count rows in 32 bits (at most 4294967295)"
-            )));
+            return Err(Error::Gpu(format!("{n} rows: the GPU kernels count rows in 32 bits (at most 4294967295)")));
         }
         let kernels = ctx.kernels()?;
         let d4 = d.div_ceil(4);
         let (exps, exp_w) = exponents(x, weights);
-        let plans = if n == 0 || d == 0 {
-            Vec::new()
-        } else {
-            plan_parts(n, d, ctx.max_binding, &kernels.tuning)?
-        };
+        let plans = if n == 0 || d == 0 { Vec::new() } else { plan_parts(n, d, ctx.max_binding, &kernels.tuning)? };
         let total_lloyd: u32 = plans.iter().map(|p| p.lloyd_groups).sum();
         let total_pp: u32 = plans.iter().map(|p| p.pp_groups).sum();
         let scratch_off = 2 * total_pp;
-        let partial_words = u64::from(scratch_off)
-            + 2 * u64::from(total_lloyd).max(MAXC as u64 * u64::from(total_pp));
-        let small_limit = ctx
-            .limits
-            .max_storage_buffer_binding_size
-            .min(ctx.limits.max_buffer_size);
+        let partial_words = u64::from(scratch_off) + 2 * u64::from(total_lloyd).max(MAXC as u64 * u64::from(total_pp));
+        let small_limit = ctx.limits.max_storage_buffer_binding_size.min(ctx.limits.max_buffer_size);
         if partial_words * 4 > small_limit {
             return Err(Error::Gpu(format!(
                 "{n} rows need {} bytes of partial sums, over the binding limit",
@@ -120,17 +119,9 @@ impl<'a> GpuBackend<'a> {
         use wgpu::BufferUsages as U;
         let dummy_ro = ctx.buffer("placeholder (read)", 16, U::STORAGE)?;
         let dummy_rw = ctx.buffer("placeholder (write)", 16, U::STORAGE)?;
-        let step = ctx.buffer(
-            "step parameters",
-            std::mem::size_of::<StepParams>() as u64,
-            U::UNIFORM | U::COPY_DST,
-        )?;
+        let step = ctx.buffer("step parameters", std::mem::size_of::<StepParams>() as u64, U::UNIFORM | U::COPY_DST)?;
         let c_off = (d4 * 4) as u32;
-        let cent = ctx.buffer(
-            "centroids",
-            4 * (u64::from(c_off) + 64),
-            U::STORAGE | U::COPY_DST,
-        )?;
+        let cent = ctx.buffer("centroids", 4 * (u64::from(c_off) + 64), U::STORAGE | U::COPY_DST)?;
         let acc = ctx.buffer("cluster sums", 4096, U::STORAGE | U::COPY_DST | U::COPY_SRC)?;
         let partials = ctx.buffer("partial sums", 4 * partial_words, U::STORAGE | U::COPY_SRC)?;
         let shared = Self::shared_group(ctx, kernels, &step, &cent, &acc, &partials);
@@ -139,33 +130,19 @@ impl<'a> GpuBackend<'a> {
         for plan in plans {
             let rows = plan.rows as u64;
             let xb = ctx.buffer("features", rows * d as u64 * 4, U::STORAGE | U::COPY_DST)?;
-            upload(
-                ctx,
-                &xb,
-                0,
-                bytes_of(&data[plan.first_row * d..(plan.first_row + plan.rows) * d]),
-            )?;
+            upload(ctx, &xb, 0, bytes_of(&data[plan.first_row * d..(plan.first_row + plan.rows) * d]))?;
             let w = match weights {
                 Some(w) => {
-                    let b =
-                        ctx.buffer("weights", rows * 4, U::STORAGE | U::COPY_DST | U::COPY_SRC)?;
-                    upload(
-                        ctx,
-                        &b,
-                        0,
-                        bytes_of(&w[plan.first_row..plan.first_row + plan.rows]),
-                    )?;
+                    let b = ctx.buffer("weights", rows * 4, U::STORAGE | U::COPY_DST | U::COPY_SRC)?;
+                    upload(ctx, &b, 0, bytes_of(&w[plan.first_row..plan.first_row + plan.rows]))?;
                     Some(b)
                 }
                 None => None,
             };
             let labels = ctx.buffer("labels", rows * 4, U::STORAGE)?;
             let closest = ctx.buffer("closest distances", rows * 4, U::STORAGE | U::COPY_SRC)?;
-            let uniform = ctx.buffer(
-                "part parameters",
-                std::mem::size_of::<PartParams>() as u64,
-                U::UNIFORM | U::COPY_DST,
-            )?;
+            let uniform =
+                ctx.buffer("part parameters", std::mem::size_of::<PartParams>() as u64, U::UNIFORM | U::COPY_DST)?;
             let params = PartParams {
                 rows: plan.rows as u32,
                 weighted: u32::from(weights.is_some()),
@@ -176,8 +153,7 @@ impl<'a> GpuBackend<'a> {
                 pp_rows: kernels.tuning.pp_block_rows,
                 pp_base: plan.pp_base,
             };
-            ctx.queue
-                .write_buffer(&uniform, 0, bytemuck::bytes_of(&params));
+            ctx.queue.write_buffer(&uniform, 0, bytemuck::bytes_of(&params));
             let bind = Self::part_group(
                 ctx,
                 kernels,
@@ -188,20 +164,24 @@ impl<'a> GpuBackend<'a> {
                 &dummy_rw,
                 &uniform,
             );
-            parts.push(Part {
-                plan,
-                _x: xb,
-                w,
-                labels,
-                closest,
-                out: None,
-                uniform,
-                bind,
-            });
+            parts.push(Part { plan, _x: xb, w, labels, closest, out: None, uniform, bind });
         }
         let mut exp_words: Vec<f32> = exps.iter().map(|&e| e as f32).collect();
         exp_words.resize(c_off as usize, 0.0);
         ctx.queue.write_buffer(&cent, 0, bytes_of(&exp_words));
+        let timestamps = if ctx.timestamps {
+            let queries = ctx.scoped("creating the timestamp queries", || {
+                ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("lloyd timestamps"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count: 2,
+                })
+            })?;
+            let resolve = ctx.buffer("timestamps", 16, U::QUERY_RESOLVE | U::COPY_SRC)?;
+            Some(Timestamps { queries, resolve })
+        } else {
+            None
+        };
         ctx.check()?;
         Ok(GpuBackend {
             ctx,
@@ -226,6 +206,8 @@ impl<'a> GpuBackend<'a> {
             scratch_off,
             reset: true,
             pp_blocks: Vec::new(),
+            timestamps,
+            last_step_ms: None,
         })
     }
 
@@ -243,10 +225,7 @@ impl<'a> GpuBackend<'a> {
         let entries: Vec<wgpu::BindGroupEntry> = [x, w, labels, closest, out, uniform]
             .iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
             .collect();
         ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("part"),
@@ -266,10 +245,7 @@ impl<'a> GpuBackend<'a> {
         let entries: Vec<wgpu::BindGroupEntry> = [step, cent, acc, partials]
             .iter()
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: b.as_entire_binding(),
-            })
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
             .collect();
         ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("shared"),
@@ -281,37 +257,21 @@ impl<'a> GpuBackend<'a> {
     /// Grows `cent` (to hold `cent_words`) and `acc` (to hold `acc_words`) when a call needs more.
     fn ensure_shared(&mut self, cent_words: u64, acc_words: u64) -> Result<()> {
         use wgpu::BufferUsages as U;
-        let limit = self
-            .ctx
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.ctx.limits.max_buffer_size);
+        let limit = self.ctx.limits.max_storage_buffer_binding_size.min(self.ctx.limits.max_buffer_size);
         let mut changed = false;
         if cent_words * 4 > self.cent.size() {
             if cent_words * 4 > limit {
-                return Err(Error::Gpu(format!(
-                    "{} bytes of centroids exceed the binding limit",
-                    cent_words * 4
-                )));
+                return Err(Error::Gpu(format!("{} bytes of centroids exceed the binding limit", cent_words * 4)));
             }
-            self.cent = self.ctx.buffer(
-                "centroids",
-                (cent_words * 4).next_power_of_two(),
-                U::STORAGE | U::COPY_DST,
-            )?;
+            self.cent = self.ctx.buffer("centroids", (cent_words * 4).next_power_of_two(), U::STORAGE | U::COPY_DST)?;
             let mut exp_words: Vec<f32> = self.exps.iter().map(|&e| e as f32).collect();
             exp_words.resize(self.c_off as usize, 0.0);
-            self.ctx
-                .queue
-                .write_buffer(&self.cent, 0, bytes_of(&exp_words));
+            self.ctx.queue.write_buffer(&self.cent, 0, bytes_of(&exp_words));
             changed = true;
         }
         if acc_words * 4 > self.acc.size() {
             if acc_words * 4 > limit.min(STAGE_BYTES) {
-                return Err(Error::Gpu(format!(
-                    "{} bytes of cluster sums exceed the binding limit",
-                    acc_words * 4
-                )));
+                return Err(Error::Gpu(format!("{} bytes of cluster sums exceed the binding limit", acc_words * 4)));
             }
             self.acc = self.ctx.buffer(
                 "cluster sums",
@@ -321,45 +281,41 @@ impl<'a> GpuBackend<'a> {
             changed = true;
         }
         if changed {
-            self.shared = Self::shared_group(
-                self.ctx,
-                self.kernels,
-                &self.step,
-                &self.cent,
-                &self.acc,
-                &self.partials,
-            );
+            self.shared = Self::shared_group(self.ctx, self.kernels, &self.step, &self.cent, &self.acc, &self.partials);
         }
         Ok(())
     }
 
-    fn layout(&self, k: usize) -> Result<Layout> {
+    /// The Lloyd pipeline shape for `k` centroids and where things live in the shared buffers.
+    fn layout(&self, k: usize) -> Result<(LloydShape, Layout)> {
         let (d, d4) = (self.d as u64, self.d4 as u32);
         let k64 = k as u64;
         let wsum_off = k64 * d * 2;
         let count_off = wsum_off + if self.weighted { 2 * k64 } else { 0 };
         let changed_off = count_off + k64;
         if changed_off + 1 >= u64::from(u32::MAX) / 4 {
-            return Err(Error::Gpu(format!(
-                "k = {k} clusters of {d} features are too many for the GPU kernels"
-            )));
+            return Err(Error::Gpu(format!("k = {k} clusters of {d} features are too many for the GPU kernels")));
         }
-        let tile = self.kernels.capacity.tile_k(d4);
+        let shape = self.kernels.lloyd_shape(self.d as u32, k as u32, self.weighted);
+        let tile = shape.capacity.tile_k(d4);
         if tile == 0 {
             return Err(Error::Gpu(format!(
                 "{d} features do not fit in the GPU's workgroup memory (at most {})",
-                (self.kernels.capacity.cent_vec4 - 1) * 4
+                (shape.capacity.cent_vec4.max(2) - 1) * 4
             )));
         }
         let tile_k = tile.min(k as u32);
-        Ok(Layout {
-            tile_k,
-            n_tiles: (k as u32).div_ceil(tile_k),
-            private_acc: count_off + k64 <= u64::from(self.kernels.capacity.acc_words),
-            wsum_off: wsum_off as u32,
-            count_off: count_off as u32,
-            changed_off: changed_off as u32,
-        })
+        Ok((
+            shape,
+            Layout {
+                tile_k,
+                n_tiles: (k as u32).div_ceil(tile_k),
+                private_acc: count_off + k64 <= u64::from(shape.capacity.acc_words),
+                wsum_off: wsum_off as u32,
+                count_off: count_off as u32,
+                changed_off: changed_off as u32,
+            },
+        ))
     }
 
     /// Writes `rows` centre rows (padded to `d4 · 4`) at the centroid offset, followed by their squared norms
@@ -380,9 +336,7 @@ impl<'a> GpuBackend<'a> {
             }
         }
         self.ensure_shared(u64::from(self.c_off) + buf.len() as u64, acc_words)?;
-        self.ctx
-            .queue
-            .write_buffer(&self.cent, u64::from(self.c_off) * 4, bytes_of(&buf));
+        self.ctx.queue.write_buffer(&self.cent, u64::from(self.c_off) * 4, bytes_of(&buf));
         Ok((rows * stride) as u32)
     }
 
@@ -409,16 +363,22 @@ impl<'a> GpuBackend<'a> {
         r
     }
 
-    /// Encodes `pipeline` over every part (groups per part from `groups`).
+    /// Encodes `pipeline` over every part (groups per part from `groups`), in one pass; with `timestamps`, the
+    /// pass writes queries 0 (beginning) and 1 (end).
     fn encode(
         &self,
         enc: &mut wgpu::CommandEncoder,
         pipeline: &wgpu::ComputePipeline,
         groups: impl Fn(&PartPlan) -> u32,
+        timestamps: Option<&wgpu::QuerySet>,
     ) {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("custseg"),
-            timestamp_writes: None,
+            timestamp_writes: timestamps.map(|q| wgpu::ComputePassTimestampWrites {
+                query_set: q,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            }),
         });
         pass.set_pipeline(pipeline);
         pass.set_bind_group(1, &self.shared, &[]);
@@ -433,9 +393,11 @@ impl<'a> GpuBackend<'a> {
         }
     }
 
-    /// Runs the Lloyd kernel with `mode` for `k` centroids; for a step, returns the acc and inertia words.
+    /// Runs the Lloyd kernel with `mode` for `k` centroids; for a step, returns the acc and inertia words (and
+    /// records the pass's GPU time where timestamps are available).
     fn run_lloyd(&mut self, centroids: &[f32], k: usize, mode: u32) -> Result<(Layout, Vec<u32>)> {
-        let lay = self.layout(k)?;
+        let (shape, lay) = self.layout(k)?;
+        let pipeline = self.kernels.lloyd(self.ctx, &shape)?;
         let acc_words = u64::from(lay.changed_off) + 1;
         let rows_words = self.write_rows(centroids, k, true, acc_words)?;
         let sp = StepParams {
@@ -451,36 +413,53 @@ impl<'a> GpuBackend<'a> {
             changed_off: lay.changed_off,
             ..self.base_step()
         };
-        self.ctx
-            .queue
-            .write_buffer(&self.step, 0, bytemuck::bytes_of(&sp));
+        self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&sp));
         let is_step = mode & MODE_STEP != 0;
-        let words = self.run(
+        let timed = is_step && self.timestamps.is_some();
+        let mut words = self.run(
             |s, enc| {
                 if is_step {
                     enc.clear_buffer(&s.acc, 0, Some(acc_words * 4));
                 }
-                s.encode(enc, &s.kernels.lloyd, |p| p.lloyd_groups);
+                let ts = s.timestamps.as_ref().filter(|_| timed);
+                s.encode(enc, &pipeline, |p| p.lloyd_groups, ts.map(|t| &t.queries));
+                if let Some(t) = ts {
+                    enc.resolve_query_set(&t.queries, 0..2, &t.resolve, 0);
+                }
             },
             |s| {
                 if !is_step {
                     return Vec::new();
                 }
-                vec![
-                    Region {
-                        buffer: &s.acc,
-                        offset: 0,
-                        size: acc_words * 4,
-                    },
+                let mut r = vec![
+                    Region { buffer: &s.acc, offset: 0, size: acc_words * 4 },
                     Region {
                         buffer: &s.partials,
                         offset: u64::from(s.scratch_off) * 4,
                         size: u64::from(s.total_lloyd) * 8,
                     },
-                ]
+                ];
+                if let Some(t) = s.timestamps.as_ref().filter(|_| timed) {
+                    r.push(Region { buffer: &t.resolve, offset: 0, size: 16 });
+                }
+                r
             },
         )?;
+        if timed {
+            let t = words.split_off(words.len() - 4);
+            let begin = u64::from(t[0]) | u64::from(t[1]) << 32;
+            let end = u64::from(t[2]) | u64::from(t[3]) << 32;
+            let period_ns = f64::from(self.ctx.queue.get_timestamp_period());
+            self.last_step_ms = end.checked_sub(begin).map(|ticks| ticks as f64 * period_ns * 1e-6);
+        }
         Ok((lay, words))
+    }
+
+    /// GPU time of the last [`Backend::lloyd_step`]'s Lloyd pass (every part's dispatch), in milliseconds, from
+    /// a timestamp pair around the pass; `None` where the device has no `TIMESTAMP_QUERY` or before any step.
+    /// It excludes the centroid upload, the clearing of the sums and the read-back.
+    pub fn last_step_gpu_ms(&self) -> Option<f64> {
+        self.last_step_ms
     }
 
     /// Runs `pp_update` (reset or commit) with centre `c` and reads every block's Σ w·closest.
@@ -490,38 +469,20 @@ impl<'a> GpuBackend<'a> {
             return Ok(());
         }
         self.write_rows(c, 1, false, 0)?;
-        let sp = StepParams {
-            k: 1,
-            m: 1,
-            mode: if commit { PP_COMMIT } else { 0 },
-            ..self.base_step()
-        };
-        self.ctx
-            .queue
-            .write_buffer(&self.step, 0, bytemuck::bytes_of(&sp));
+        let sp = StepParams { k: 1, m: 1, mode: if commit { PP_COMMIT } else { 0 }, ..self.base_step() };
+        self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&sp));
         let words = self.run(
-            |s, enc| s.encode(enc, &s.kernels.pp_update, |p| p.pp_groups),
-            |s| {
-                vec![Region {
-                    buffer: &s.partials,
-                    offset: 0,
-                    size: u64::from(s.total_pp) * 8,
-                }]
-            },
+            |s, enc| s.encode(enc, &s.kernels.pp_update, |p| p.pp_groups, None),
+            |s| vec![Region { buffer: &s.partials, offset: 0, size: u64::from(s.total_pp) * 8 }],
         )?;
-        self.pp_blocks = (0..self.total_pp as usize)
-            .map(|b| pair(&words, b))
-            .collect();
+        self.pp_blocks = (0..self.total_pp as usize).map(|b| pair(&words, b)).collect();
         Ok(())
     }
 
     /// Rows of global block `b`: (part index, first row in the part, rows).
     fn block(&self, b: usize) -> (usize, usize, usize) {
         let rows_per = self.kernels.tuning.pp_block_rows as usize;
-        let pi = self
-            .parts
-            .partition_point(|p| (p.plan.pp_base as usize) <= b)
-            - 1;
+        let pi = self.parts.partition_point(|p| (p.plan.pp_base as usize) <= b) - 1;
         let p = &self.parts[pi].plan;
         let first = (b - p.pp_base as usize) * rows_per;
         (pi, first, rows_per.min(p.rows - first))
@@ -537,17 +498,9 @@ impl<'a> GpuBackend<'a> {
             let mut regions = Vec::new();
             for &(pi, first, rows) in &spans {
                 let p = &self.parts[pi];
-                regions.push(Region {
-                    buffer: &p.closest,
-                    offset: first as u64 * 4,
-                    size: rows as u64 * 4,
-                });
+                regions.push(Region { buffer: &p.closest, offset: first as u64 * 4, size: rows as u64 * 4 });
                 if let Some(w) = &p.w {
-                    regions.push(Region {
-                        buffer: w,
-                        offset: first as u64 * 4,
-                        size: rows as u64 * 4,
-                    });
+                    regions.push(Region { buffer: w, offset: first as u64 * 4, size: rows as u64 * 4 });
                 }
             }
             let mut rb = std::mem::take(&mut self.readback);
@@ -566,12 +519,7 @@ impl<'a> GpuBackend<'a> {
                 };
                 out.push(
                     (0..rows)
-                        .map(|r| {
-                            (
-                                w.map_or(1.0, |w| f64::from(f32::from_bits(w[r]))),
-                                f64::from(f32::from_bits(c[r])),
-                            )
-                        })
+                        .map(|r| (w.map_or(1.0, |w| f64::from(f32::from_bits(w[r]))), f64::from(f32::from_bits(c[r]))))
                         .collect(),
                 );
             }
@@ -602,17 +550,9 @@ fn exponents(x: &Matrix, w: Option<&[f32]>) -> (Vec<i32>, i32) {
             }
             m
         })
-        .reduce(
-            || vec![0f32; d],
-            |a, b| a.iter().zip(&b).map(|(a, b)| a.max(*b)).collect(),
-        );
-    let exp_w = w.map_or(0, |w| {
-        fixed::scale_exponent(w.iter().fold(0f32, |m, &v| m.max(v)))
-    });
-    (
-        maxes.into_iter().map(fixed::scale_exponent).collect(),
-        exp_w,
-    )
+        .reduce(|| vec![0f32; d], |a, b| a.iter().zip(&b).map(|(a, b)| a.max(*b)).collect());
+    let exp_w = w.map_or(0, |w| fixed::scale_exponent(w.iter().fold(0f32, |m, &v| m.max(v))));
+    (maxes.into_iter().map(fixed::scale_exponent).collect(), exp_w)
 }
 
 impl Backend for GpuBackend<'_> {
@@ -634,6 +574,7 @@ impl Backend for GpuBackend<'_> {
     fn lloyd_step(&mut self, centroids: &[f32], k: usize) -> Result<StepStats> {
         let d = self.d;
         assert_eq!(centroids.len(), k * d, "centroids must be k x d");
+        self.last_step_ms = None;
         if self.parts.is_empty() || k == 0 {
             return Ok(StepStats::zeros(k, d));
         }
@@ -641,50 +582,29 @@ impl Backend for GpuBackend<'_> {
         let (lay, words) = self.run_lloyd(centroids, k, mode)?;
         self.reset = false;
         let (count_off, wsum_off) = (lay.count_off as usize, lay.wsum_off as usize);
-        let counts: Vec<u64> = words[count_off..count_off + k]
-            .iter()
-            .map(|&c| u64::from(c))
-            .collect();
+        let counts: Vec<u64> = words[count_off..count_off + k].iter().map(|&c| u64::from(c)).collect();
         let mut sums = vec![0f64; k * d];
         for j in 0..k {
             for f in 0..d {
                 let p = 2 * (j * d + f);
-                sums[j * d + f] =
-                    fixed::decode_sum(words[p], words[p + 1], counts[j], self.exps[f]);
+                sums[j * d + f] = fixed::decode_sum(words[p], words[p + 1], counts[j], self.exps[f]);
             }
         }
         let weights = if self.weighted {
             (0..k)
-                .map(|j| {
-                    fixed::decode_unsigned(
-                        words[wsum_off + 2 * j],
-                        words[wsum_off + 2 * j + 1],
-                        self.exp_w,
-                    )
-                })
+                .map(|j| fixed::decode_unsigned(words[wsum_off + 2 * j], words[wsum_off + 2 * j + 1], self.exp_w))
                 .collect()
         } else {
             counts.iter().map(|&c| c as f64).collect()
         };
         let inertia_words = &words[lay.changed_off as usize + 1..];
-        let inertia = (0..self.total_lloyd as usize)
-            .map(|g| pair(inertia_words, g))
-            .sum();
-        Ok(StepStats {
-            sums,
-            weights,
-            counts,
-            inertia,
-            n_changed: u64::from(words[lay.changed_off as usize]),
-        })
+        let inertia = (0..self.total_lloyd as usize).map(|g| pair(inertia_words, g)).sum();
+        Ok(StepStats { sums, weights, counts, inertia, n_changed: u64::from(words[lay.changed_off as usize]) })
     }
 
     fn assign(&mut self, centroids: &[f32], k: usize) -> Result<Assignment> {
         assert_eq!(centroids.len(), k * self.d, "centroids must be k x d");
-        let mut out = Assignment {
-            labels: vec![0; self.n],
-            dist2: vec![0.0; self.n],
-        };
+        let mut out = Assignment { labels: vec![0; self.n], dist2: vec![0.0; self.n] };
         if self.parts.is_empty() || k == 0 {
             return Ok(out);
         }
@@ -755,16 +675,10 @@ impl Backend for GpuBackend<'_> {
         for (batch, chunk) in candidates.chunks(MAXC * d.max(1)).enumerate() {
             let mc = chunk.len() / d.max(1);
             self.write_rows(chunk, mc, false, 0)?;
-            let sp = StepParams {
-                k: mc as u32,
-                m: mc as u32,
-                ..self.base_step()
-            };
-            self.ctx
-                .queue
-                .write_buffer(&self.step, 0, bytemuck::bytes_of(&sp));
+            let sp = StepParams { k: mc as u32, m: mc as u32, ..self.base_step() };
+            self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&sp));
             let words = self.run(
-                |s, enc| s.encode(enc, &s.kernels.pp_potentials, |p| p.pp_groups),
+                |s, enc| s.encode(enc, &s.kernels.pp_potentials, |p| p.pp_groups, None),
                 |s| {
                     vec![Region {
                         buffer: &s.partials,
@@ -774,9 +688,7 @@ impl Backend for GpuBackend<'_> {
                 },
             )?;
             for j in 0..mc {
-                out[batch * MAXC + j] = (0..self.total_pp as usize)
-                    .map(|b| pair(&words, b * MAXC + j))
-                    .sum();
+                out[batch * MAXC + j] = (0..self.total_pp as usize).map(|b| pair(&words, b * MAXC + j)).sum();
             }
         }
         Ok(out)

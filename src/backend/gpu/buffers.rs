@@ -13,7 +13,7 @@ pub const STAGE_BYTES: u64 = 64 << 20;
 pub struct PartPlan {
     pub first_row: usize,
     pub rows: usize,
-    /// Lloyd workgroups over this part and the rows each covers (a multiple of the workgroup size).
+    /// Lloyd workgroups over this part and the rows each covers (a multiple of `Tuning::lloyd_rows_unit`).
     pub lloyd_groups: u32,
     pub lloyd_rows: u32,
     /// Index of this part's first Lloyd workgroup among all parts' (its inertia partial's slot).
@@ -37,12 +37,13 @@ pub fn plan_parts(n: usize, d: usize, max_binding: u64, t: &Tuning) -> Result<Ve
             row_bytes(d)
         )));
     }
-    let wg = t.workgroup_size as usize;
+    // A Lloyd workgroup's rows are whole rounds of the largest Lloyd workgroup at its points per thread.
+    let unit = t.lloyd_rows_unit(d as u32) as usize;
     let mut parts = Vec::with_capacity(n.div_ceil(per_part));
     let (mut first_row, mut lloyd_base, mut pp_base) = (0usize, 0u64, 0u64);
     while first_row < n {
         let rows = per_part.min(n - first_row);
-        let lloyd_rows = rows.div_ceil(t.lloyd_groups_per_part as usize).div_ceil(wg) * wg;
+        let lloyd_rows = rows.div_ceil(t.lloyd_groups_per_part as usize).div_ceil(unit) * unit;
         let lloyd_groups = rows.div_ceil(lloyd_rows);
         let pp_groups = rows.div_ceil(t.pp_block_rows as usize);
         parts.push(PartPlan {
@@ -60,9 +61,7 @@ pub fn plan_parts(n: usize, d: usize, max_binding: u64, t: &Tuning) -> Result<Ve
     }
     // Partial slots are indexed with u32 words in the shaders.
     if lloyd_base * 2 + pp_base * 2 * (MAXC as u64 + 1) >= u64::from(u32::MAX) {
-        return Err(Error::Gpu(format!(
-            "{n} rows need more workgroups than the kernels can index"
-        )));
+        return Err(Error::Gpu(format!("{n} rows need more workgroups than the kernels can index")));
     }
     Ok(parts)
 }
@@ -78,11 +77,8 @@ pub fn upload(ctx: &GpuContext, dst: &wgpu::Buffer, offset: u64, data: &[u8]) ->
     let want = (data.len() as u64).min(STAGE_BYTES);
     if slot.as_ref().is_none_or(|b| b.size() < want) {
         *slot = None;
-        *slot = Some(ctx.buffer(
-            "upload staging",
-            want,
-            wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
-        )?);
+        *slot =
+            Some(ctx.buffer("upload staging", want, wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC)?);
     }
     let staging = slot.as_ref().expect("just created");
     let chunk = staging.size() as usize;
@@ -97,11 +93,7 @@ pub fn upload(ctx: &GpuContext, dst: &wgpu::Buffer, offset: u64, data: &[u8]) ->
             view.copy_from_slice(bytes);
         }
         staging.unmap();
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("upload"),
-            });
+        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("upload") });
         enc.copy_buffer_to_buffer(staging, 0, dst, offset + (c * chunk) as u64, len);
         ctx.submit_wait(enc.finish())?;
     }
@@ -135,18 +127,11 @@ impl Readback {
         if self.buf.as_ref().is_none_or(|b| b.size() < total) {
             self.buf = None;
             let size = total.next_power_of_two().max(4096);
-            self.buf = Some(ctx.buffer(
-                "read-back",
-                size,
-                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            )?);
+            self.buf =
+                Some(ctx.buffer("read-back", size, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)?);
         }
         let buf = self.buf.as_ref().expect("just created");
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("custseg"),
-            });
+        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("custseg") });
         encode(&mut enc);
         let mut at = 0;
         for r in regions {
@@ -179,6 +164,9 @@ mod tests {
     fn tuning() -> Tuning {
         Tuning {
             workgroup_size: 256,
+            lloyd_workgroup_size: None,
+            points_per_thread: None,
+            subgroup_size: 32,
             lloyd_groups_per_part: 1024,
             pp_block_rows: 8192,
             max_groups_per_dim: 65535,
@@ -187,13 +175,8 @@ mod tests {
 
     #[test]
     fn parts_hold_whole_rows_that_fit_and_cover_everything_once() {
-        for (n, d, max) in [
-            (1usize, 1usize, 4096u64),
-            (4099, 3, 4096),
-            (1000, 33, 1 << 27),
-            (100, 1, 16),
-            (50, 16, 64),
-        ] {
+        for (n, d, max) in [(1usize, 1usize, 4096u64), (4099, 3, 4096), (1000, 33, 1 << 27), (100, 1, 16), (50, 16, 64)]
+        {
             let parts = plan_parts(n, d, max, &tuning()).unwrap();
             let mut next = 0;
             let (mut lb, mut pb) = (0, 0);
@@ -202,7 +185,7 @@ mod tests {
                 assert!(p.rows > 0 && p.rows as u64 * row_bytes(d) <= max, "{p:?}");
                 assert!(p.lloyd_groups as usize * p.lloyd_rows as usize >= p.rows);
                 assert!((p.lloyd_groups as usize - 1) * (p.lloyd_rows as usize) < p.rows);
-                assert_eq!(p.lloyd_rows % 256, 0);
+                assert_eq!(p.lloyd_rows % (256 * tuning().points_per_thread(d as u32)), 0);
                 assert_eq!(p.pp_groups as usize, p.rows.div_ceil(8192));
                 assert_eq!((p.lloyd_base, p.pp_base), (lb, pb));
                 lb += p.lloyd_groups;

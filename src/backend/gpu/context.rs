@@ -14,8 +14,7 @@ use super::kernels::{Kernels, Tuning};
 /// The backends custseg asks wgpu for: the native compute APIs, never GL (whose probing is noisy and which lacks
 /// what the kernels need). `WGPU_BACKEND` overrides this.
 fn backends() -> wgpu::Backends {
-    wgpu::Backends::from_env()
-        .unwrap_or(wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12)
+    wgpu::Backends::from_env().unwrap_or(wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12)
 }
 
 fn instance() -> wgpu::Instance {
@@ -24,10 +23,7 @@ fn instance() -> wgpu::Instance {
     wgpu::Instance::new(desc)
 }
 
-fn ser_debug<T: std::fmt::Debug, S: serde::Serializer>(
-    v: &T,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
+fn ser_debug<T: std::fmt::Debug, S: serde::Serializer>(v: &T, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&format!("{v:?}"))
 }
 
@@ -51,12 +47,7 @@ pub struct AdapterSummary {
 }
 
 fn is_hardware_type(t: wgpu::DeviceType) -> bool {
-    matches!(
-        t,
-        wgpu::DeviceType::DiscreteGpu
-            | wgpu::DeviceType::IntegratedGpu
-            | wgpu::DeviceType::VirtualGpu
-    )
+    matches!(t, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu | wgpu::DeviceType::VirtualGpu)
 }
 
 fn driver_string(info: &wgpu::AdapterInfo) -> String {
@@ -116,11 +107,7 @@ fn type_rank(t: wgpu::DeviceType) -> u8 {
 }
 
 fn describe(adapters: &[AdapterSummary]) -> String {
-    adapters
-        .iter()
-        .map(|a| format!("{} ({:?}, {:?})", a.name, a.backend, a.device_type))
-        .collect::<Vec<_>>()
-        .join("; ")
+    adapters.iter().map(|a| format!("{} ({:?}, {:?})", a.name, a.backend, a.device_type)).collect::<Vec<_>>().join("; ")
 }
 
 /// Picks an adapter index from `found` per `opts`: the name filter, then hardware only, then the best type
@@ -137,10 +124,7 @@ pub fn choose(found: &[AdapterSummary], opts: &GpuOptions) -> Result<usize> {
         let want_l = want.to_lowercase();
         idx.retain(|&i| found[i].name.to_lowercase().contains(&want_l));
         if idx.is_empty() {
-            return Err(Error::Gpu(format!(
-                "no GPU adapter matches \"{want}\" (found: {})",
-                describe(found)
-            )));
+            return Err(Error::Gpu(format!("no GPU adapter matches \"{want}\" (found: {})", describe(found))));
         }
     }
     if opts.require_hardware {
@@ -185,6 +169,8 @@ pub struct GpuContext {
     pub(super) max_binding: u64,
     errors: ErrorSlot,
     pub(super) tuning: Tuning,
+    /// The device has `TIMESTAMP_QUERY`: Lloyd steps are timed on the GPU.
+    pub(super) timestamps: bool,
     kernels: OnceLock<Kernels>,
     /// The MAP_WRITE staging buffer for uploads, kept for the next backend on this context.
     pub(super) upload_staging: Mutex<Option<wgpu::Buffer>>,
@@ -192,10 +178,7 @@ pub struct GpuContext {
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuContext")
-            .field("adapter", &self.name())
-            .field("max_binding", &self.max_binding)
-            .finish()
+        f.debug_struct("GpuContext").field("adapter", &self.name()).field("max_binding", &self.max_binding).finish()
     }
 }
 
@@ -207,24 +190,19 @@ impl GpuContext {
     }
 
     /// Opens a device on `adapter`, requesting the adapter's own limits (wgpu's defaults are far lower).
-    pub fn from_adapter(
-        adapter: &wgpu::Adapter,
-        max_binding_bytes: Option<u64>,
-    ) -> Result<GpuContext> {
+    pub fn from_adapter(adapter: &wgpu::Adapter, max_binding_bytes: Option<u64>) -> Result<GpuContext> {
         let info = adapter.get_info();
         let desc = wgpu::DeviceDescriptor {
             label: Some("custseg"),
-            required_features: wgpu::Features::empty(),
+            // GPU timestamps time the Lloyd passes (`GpuBackend::last_step_gpu_ms`) where the adapter has them.
+            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
             required_limits: adapter.limits(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         };
         let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
-            Error::Gpu(one_line(&format!(
-                "cannot open a device on {} ({:?}): {e}",
-                info.name, info.backend
-            )))
+            Error::Gpu(one_line(&format!("cannot open a device on {} ({:?}): {e}", info.name, info.backend)))
         })?;
         GpuContext::from_device(device, queue, info, max_binding_bytes)
     }
@@ -238,13 +216,10 @@ impl GpuContext {
     ) -> Result<GpuContext> {
         let errors: ErrorSlot = Arc::default();
         let slot = errors.clone();
-        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            record(&slot, format!("wgpu error: {e}"))
-        }));
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| record(&slot, format!("wgpu error: {e}"))));
         let slot = errors.clone();
-        device.set_device_lost_callback(move |reason, msg| {
-            record(&slot, format!("GPU device lost ({reason:?}): {msg}"))
-        });
+        device
+            .set_device_lost_callback(move |reason, msg| record(&slot, format!("GPU device lost ({reason:?}): {msg}")));
         let limits = device.limits();
         // Bindings are indexed with u32 words in the shaders: stay below 4 GiB, and keep a multiple of 4 bytes.
         let max_binding = limits
@@ -255,11 +230,10 @@ impl GpuContext {
             / 4
             * 4;
         if max_binding < 16 {
-            return Err(Error::Gpu(format!(
-                "storage binding limit of {max_binding} bytes is too small"
-            )));
+            return Err(Error::Gpu(format!("storage binding limit of {max_binding} bytes is too small")));
         }
-        let tuning = Tuning::for_limits(&limits);
+        let tuning = Tuning::for_adapter(&limits, info.subgroup_max_size);
+        let timestamps = device.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         Ok(GpuContext {
             device,
             queue,
@@ -268,6 +242,7 @@ impl GpuContext {
             max_binding,
             errors,
             tuning,
+            timestamps,
             kernels: OnceLock::new(),
             upload_staging: Mutex::new(None),
         })
@@ -275,10 +250,7 @@ impl GpuContext {
 
     /// The adapter's name with backend and type, e.g. `llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)`.
     pub fn name(&self) -> String {
-        format!(
-            "{} ({:?}, {:?})",
-            self.info.name, self.info.backend, self.info.device_type
-        )
+        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
     }
 
     /// Whether this is a real GPU (discrete, integrated or virtual) rather than a CPU driver.
@@ -300,7 +272,14 @@ impl GpuContext {
         self.tuning
     }
 
-    /// Changes the launch shape (tests use it to force 2-D dispatches and many small blocks). Kernels are rebuilt.
+    /// Whether the device records GPU timestamps (`Features::TIMESTAMP_QUERY`), so that
+    /// [`super::GpuBackend::last_step_gpu_ms`] has a value.
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    /// Changes the launch shape (tests use it to force 2-D dispatches, many small blocks, the Lloyd kernel's
+    /// workgroup size and points per thread). Kernels are rebuilt.
     #[doc(hidden)]
     pub fn set_tuning(&mut self, t: Tuning) -> Result<()> {
         self.tuning = t.checked(&self.limits)?;
@@ -334,9 +313,7 @@ impl GpuContext {
         let v = pollster::block_on(val.pop());
         let o = pollster::block_on(oom.pop());
         if let Some(e) = o {
-            return Err(Error::Gpu(one_line(&format!(
-                "out of GPU memory: {what}: {e}"
-            ))));
+            return Err(Error::Gpu(one_line(&format!("out of GPU memory: {what}: {e}"))));
         }
         if let Some(e) = v {
             return Err(Error::Gpu(one_line(&format!("{what} failed: {e}"))));
@@ -346,12 +323,7 @@ impl GpuContext {
     }
 
     /// Creates a buffer, reporting out-of-memory as `Error::Gpu`.
-    pub(super) fn buffer(
-        &self,
-        label: &str,
-        size: u64,
-        usage: wgpu::BufferUsages,
-    ) -> Result<wgpu::Buffer> {
+    pub(super) fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
         let size = size.max(16).div_ceil(wgpu::COPY_BUFFER_ALIGNMENT) * wgpu::COPY_BUFFER_ALIGNMENT;
         self.scoped(&format!("allocating {label} ({size} bytes)"), || {
             self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -366,39 +338,29 @@ impl GpuContext {
     /// Submits `cmd` and waits for it to finish.
     pub(super) fn submit_wait(&self, cmd: wgpu::CommandBuffer) -> Result<()> {
         let idx = self.queue.submit([cmd]);
-        let polled = self.device.poll(wgpu::PollType::Wait {
-            submission_index: Some(idx),
-            timeout: None,
-        });
+        let polled = self.device.poll(wgpu::PollType::Wait { submission_index: Some(idx), timeout: None });
         // A recorded error (lost device, validation) explains a failed poll better than the poll does.
         self.check()?;
         polled.map(|_| ()).map_err(|e| match e {
-            wgpu::PollError::WrongSubmissionIndex(..) => Error::Gpu(
-                "the GPU did not accept the submitted work (the device was lost or destroyed)"
-                    .into(),
-            ),
+            wgpu::PollError::WrongSubmissionIndex(..) => {
+                Error::Gpu("the GPU did not accept the submitted work (the device was lost or destroyed)".into())
+            }
             e => Error::Gpu(one_line(&format!("waiting for the GPU failed: {e}"))),
         })
     }
 
     /// Maps `size` bytes of `buf` (from offset 0) for `mode`, waiting until the map is done.
     pub(super) fn map(&self, buf: &wgpu::Buffer, size: u64, mode: wgpu::MapMode) -> Result<()> {
-        let done: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> =
-            Arc::default();
+        let done: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> = Arc::default();
         let d = done.clone();
-        buf.slice(0..size).map_async(mode, move |r| {
-            *d.lock().unwrap_or_else(|p| p.into_inner()) = Some(r)
-        });
+        buf.slice(0..size).map_async(mode, move |r| *d.lock().unwrap_or_else(|p| p.into_inner()) = Some(r));
         let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
         self.check()?;
-        polled
-            .map_err(|e| Error::Gpu(one_line(&format!("waiting for a buffer map failed: {e}"))))?;
+        polled.map_err(|e| Error::Gpu(one_line(&format!("waiting for a buffer map failed: {e}"))))?;
         let r = done.lock().unwrap_or_else(|p| p.into_inner()).take();
         match r {
             Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(Error::Gpu(one_line(&format!(
-                "mapping a buffer failed: {e}"
-            )))),
+            Some(Err(e)) => Err(Error::Gpu(one_line(&format!("mapping a buffer failed: {e}")))),
             None => Err(Error::Gpu("mapping a buffer did not complete".into())),
         }
     }
@@ -426,65 +388,38 @@ mod tests {
     #[test]
     fn no_adapter_is_a_clear_error_starting_with_no() {
         let e = choose(&[], &GpuOptions::default()).unwrap_err().to_string();
-        assert!(
-            e.contains("no GPU adapter found") && e.contains("mesa-vulkan-drivers"),
-            "{e}"
-        );
+        assert!(e.contains("no GPU adapter found") && e.contains("mesa-vulkan-drivers"), "{e}");
     }
 
     #[test]
     fn a_discrete_gpu_beats_a_cpu_driver() {
-        let found = [
-            fake("llvmpipe (LLVM 15)", wgpu::DeviceType::Cpu),
-            fake("NVIDIA H100", wgpu::DeviceType::DiscreteGpu),
-        ];
+        let found =
+            [fake("llvmpipe (LLVM 15)", wgpu::DeviceType::Cpu), fake("NVIDIA H100", wgpu::DeviceType::DiscreteGpu)];
         assert_eq!(choose(&found, &GpuOptions::default()).unwrap(), 1);
     }
 
     #[test]
     fn the_name_filter_is_a_case_insensitive_substring_and_lists_what_exists() {
-        let found = [
-            fake("llvmpipe (LLVM 15)", wgpu::DeviceType::Cpu),
-            fake("NVIDIA H100", wgpu::DeviceType::DiscreteGpu),
-        ];
-        let opts = GpuOptions {
-            adapter: Some("LLVMPIPE".into()),
-            ..Default::default()
-        };
+        let found =
+            [fake("llvmpipe (LLVM 15)", wgpu::DeviceType::Cpu), fake("NVIDIA H100", wgpu::DeviceType::DiscreteGpu)];
+        let opts = GpuOptions { adapter: Some("LLVMPIPE".into()), ..Default::default() };
         assert_eq!(choose(&found, &opts).unwrap(), 0);
-        let opts = GpuOptions {
-            adapter: Some("radeon".into()),
-            ..Default::default()
-        };
+        let opts = GpuOptions { adapter: Some("radeon".into()), ..Default::default() };
         let e = choose(&found, &opts).unwrap_err().to_string();
-        assert!(
-            e.contains("no GPU adapter matches \"radeon\"")
-                && e.contains("llvmpipe")
-                && e.contains("H100"),
-            "{e}"
-        );
+        assert!(e.contains("no GPU adapter matches \"radeon\"") && e.contains("llvmpipe") && e.contains("H100"), "{e}");
     }
 
     #[test]
     fn require_hardware_refuses_a_cpu_driver() {
         let found = [fake("llvmpipe (LLVM 15)", wgpu::DeviceType::Cpu)];
-        let opts = GpuOptions {
-            require_hardware: true,
-            ..Default::default()
-        };
+        let opts = GpuOptions { require_hardware: true, ..Default::default() };
         let e = choose(&found, &opts).unwrap_err().to_string();
-        assert!(
-            e.starts_with("GPU: no hardware GPU adapter") && e.contains("llvmpipe"),
-            "{e}"
-        );
+        assert!(e.starts_with("GPU: no hardware GPU adapter") && e.contains("llvmpipe"), "{e}");
     }
 
     #[test]
     fn summaries_serialise_enums_by_name() {
         let s = serde_json::to_string(&fake("x", wgpu::DeviceType::Cpu)).unwrap();
-        assert!(
-            s.contains("\"backend\":\"Vulkan\"") && s.contains("\"device_type\":\"Cpu\""),
-            "{s}"
-        );
+        assert!(s.contains("\"backend\":\"Vulkan\"") && s.contains("\"device_type\":\"Cpu\""), "{s}");
     }
 }

@@ -81,24 +81,10 @@ mod tests {
 
     #[test]
     fn scale_puts_the_maximum_in_the_top_binade() {
-        for m in [
-            1.0f32,
-            1.5,
-            2.0,
-            0.75,
-            1e-3,
-            3.0e38,
-            f32::MAX,
-            1e-40,
-            f32::MIN_POSITIVE,
-            123456.7,
-        ] {
+        for m in [1.0f32, 1.5, 2.0, 0.75, 1e-3, 3.0e38, f32::MAX, 1e-40, f32::MIN_POSITIVE, 123456.7] {
             let e = scale_exponent(m);
             let s = f64::from(m) * pow2(e);
-            assert!(
-                (2f64.powi(29)..2f64.powi(30)).contains(&s),
-                "max {m}: e {e} gives {s}"
-            );
+            assert!((2f64.powi(29)..2f64.powi(30)).contains(&s), "max {m}: e {e} gives {s}");
         }
         assert_eq!(scale_exponent(0.0), 0);
         assert_eq!(scale_exponent(-2.0), scale_exponent(2.0));
@@ -138,17 +124,10 @@ mod tests {
         assert_eq!((lo, hi), (0, 8));
         add_word(&mut lo, &mut hi, u32::MAX);
         add_word(&mut lo, &mut hi, u32::MAX);
-        assert_eq!(
-            ((u64::from(hi) << 32) | u64::from(lo)),
-            (8u64 << 32) + 2 * u64::from(u32::MAX)
-        );
+        assert_eq!(((u64::from(hi) << 32) | u64::from(lo)), (8u64 << 32) + 2 * u64::from(u32::MAX));
         let (mut lo, mut hi) = (u32::MAX, 0u32);
         add_pair(&mut lo, &mut hi, u32::MAX, u32::MAX);
-        assert_eq!(
-            (lo, hi),
-            (u32::MAX - 1, 0),
-            "adding 2^64 - 1 wraps like a u64"
-        );
+        assert_eq!((lo, hi), (u32::MAX - 1, 0), "adding 2^64 - 1 wraps like a u64");
     }
 
     #[test]
@@ -162,16 +141,10 @@ mod tests {
         // 2^32 adds of the most negative value: the decoded sum is exact.
         let n = 1u64 << 32;
         let total = n * u64::from(biased(-(1 << 30)));
-        assert_eq!(
-            decode_sum(total as u32, (total >> 32) as u32, n, 0),
-            -(2f64.powi(62))
-        );
+        assert_eq!(decode_sum(total as u32, (total >> 32) as u32, n, 0), -(2f64.powi(62)));
         let n = 1u64 << 32;
         let total = n * u64::from(biased(1 << 30));
-        assert_eq!(
-            decode_sum(total as u32, (total >> 32) as u32, n, 0),
-            2f64.powi(62)
-        );
+        assert_eq!(decode_sum(total as u32, (total >> 32) as u32, n, 0), 2f64.powi(62));
     }
 
     proptest! {

@@ -2,6 +2,9 @@
 //! layouts every kernel shares, the uniform blocks they read, the launch shape ([`Tuning`]), and how a number of
 //! workgroups becomes a dispatch (2-D past `max_compute_workgroups_per_dimension`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use bytemuck::{Pod, Zeroable};
 
 use super::context::GpuContext;
@@ -55,13 +58,29 @@ pub struct StepParams {
     pub scratch_off: u32,
 }
 
-/// The launch shape. Defaults come from the device limits; tests may shrink them to exercise edge paths.
+/// The launch shape. Defaults come from the device limits; tests may shrink or force them to exercise edge paths.
+///
+/// The fused Lloyd kernel's shape for `d` features and `k` centroids ([`Tuning::lloyd_shape`]):
+/// - **points per thread** `P`: the largest of 8, 4, 2, 1 with `P · 4·ceil(d/4) ≤ 64` (the P rows of a thread are
+///   kept in registers), so d ≤ 8 → 8, d ≤ 16 → 4, d ≤ 32 → 2, else 1;
+/// - **workgroup size**: 128 when the `k` centroids (and their norms) fit workgroup memory as one tile, 256 when
+///   they are streamed in tiles (each tile load then serves twice as many points); never below four subgroups
+///   nor above `workgroup_size` and the device limits;
+/// - **workgroup memory**: the centroid tile and the privatised sums sized to what `k` and `d` need (rounded up to
+///   a power of two where it fits), so small shapes leave room for more resident workgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuning {
-    /// Threads per workgroup (a power of two, at most 256).
+    /// Threads per workgroup of the k-means++ kernels, and the most the Lloyd rule may pick (a power of two).
     pub workgroup_size: u32,
+    /// Forces the Lloyd kernel's workgroup size (a power of two) instead of the rule.
+    pub lloyd_workgroup_size: Option<u32>,
+    /// Forces the Lloyd kernel's points per thread (1, 2, 4 or 8) instead of the rule. A value over the register
+    /// budget is allowed: the rows are then read from memory rather than cached (tests use it).
+    pub points_per_thread: Option<u32>,
+    /// The adapter's largest subgroup (warp) size: 32 on NVIDIA, 8 on lavapipe; 0 when unknown.
+    pub subgroup_size: u32,
     /// Target number of workgroups of the Lloyd kernel per part; each takes a contiguous range of rows, a multiple
-    /// of `workgroup_size`, so that its private sums are flushed once.
+    /// of [`Tuning::lloyd_rows_unit`], so that its private sums are flushed once.
     pub lloyd_groups_per_part: u32,
     /// Rows per k-means++ block (one workgroup each): the unit of the potentials and of `pp_sample`'s read-back.
     pub pp_block_rows: u32,
@@ -69,14 +88,37 @@ pub struct Tuning {
     pub max_groups_per_dim: u32,
 }
 
+/// Floats of the P rows a Lloyd thread keeps in registers (`XR` vec4 in lloyd.wgsl).
+pub const REG_FLOATS: u32 = 64;
+/// The largest points-per-thread (`PMAX` in lloyd.wgsl).
+pub const PMAX: u32 = 8;
+
+/// The pipeline-override constants of one Lloyd pipeline: the key of the pipeline cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LloydShape {
+    /// Features (`D`).
+    pub d: u32,
+    /// Points per thread (`P`).
+    pub p: u32,
+    /// Threads per workgroup (`WG`).
+    pub wg: u32,
+    /// Workgroup memory of the centroid tile (`CENT_VEC4`) and of the private sums (`ACC_CAP`).
+    pub capacity: Capacity,
+}
+
 impl Tuning {
     pub fn for_limits(l: &wgpu::Limits) -> Tuning {
-        let cap = 256
-            .min(l.max_compute_invocations_per_workgroup)
-            .min(l.max_compute_workgroup_size_x)
-            .max(1);
+        Tuning::for_adapter(l, 0)
+    }
+
+    /// The defaults for a device with limits `l` and subgroups of at most `subgroup_size` threads.
+    pub fn for_adapter(l: &wgpu::Limits, subgroup_size: u32) -> Tuning {
+        let cap = 256.min(l.max_compute_invocations_per_workgroup).min(l.max_compute_workgroup_size_x).max(1);
         Tuning {
             workgroup_size: 1 << (31 - cap.leading_zeros()),
+            lloyd_workgroup_size: None,
+            points_per_thread: None,
+            subgroup_size,
             lloyd_groups_per_part: 1024,
             pp_block_rows: 8192,
             max_groups_per_dim: l.max_compute_workgroups_per_dimension.max(1),
@@ -84,29 +126,96 @@ impl Tuning {
     }
 
     pub fn checked(self, l: &wgpu::Limits) -> Result<Tuning> {
-        let wg = self.workgroup_size;
-        if !wg.is_power_of_two()
-            || wg > l.max_compute_invocations_per_workgroup
-            || wg > l.max_compute_workgroup_size_x
-        {
-            return Err(Error::Gpu(format!(
-                "workgroup size {wg} is not a power of two within the device limits"
-            )));
+        for wg in [Some(self.workgroup_size), self.lloyd_workgroup_size].into_iter().flatten() {
+            if !wg.is_power_of_two()
+                || wg > l.max_compute_invocations_per_workgroup
+                || wg > l.max_compute_workgroup_size_x
+            {
+                return Err(Error::Gpu(format!("workgroup size {wg} is not a power of two within the device limits")));
+            }
+        }
+        if let Some(p) = self.points_per_thread {
+            if !p.is_power_of_two() || p > PMAX {
+                return Err(Error::Gpu(format!("points per thread {p} is not 1, 2, 4 or 8")));
+            }
         }
         if self.lloyd_groups_per_part == 0 || self.pp_block_rows == 0 {
-            return Err(Error::Gpu(
-                "lloyd_groups_per_part and pp_block_rows must be at least 1".into(),
-            ));
+            return Err(Error::Gpu("lloyd_groups_per_part and pp_block_rows must be at least 1".into()));
         }
-        if self.max_groups_per_dim == 0
-            || self.max_groups_per_dim > l.max_compute_workgroups_per_dimension
-        {
+        if self.max_groups_per_dim == 0 || self.max_groups_per_dim > l.max_compute_workgroups_per_dimension {
             return Err(Error::Gpu(format!(
                 "max_groups_per_dim {} is outside 1..={}",
                 self.max_groups_per_dim, l.max_compute_workgroups_per_dimension
             )));
         }
         Ok(self)
+    }
+
+    /// Points per thread of the Lloyd kernel for rows of `d` features: forced, or the most (8, 4, 2, 1) whose
+    /// padded rows fit [`REG_FLOATS`].
+    pub fn points_per_thread(&self, d: u32) -> u32 {
+        if let Some(p) = self.points_per_thread {
+            return p;
+        }
+        let row = d.div_ceil(4).max(1) * 4;
+        let mut p = PMAX;
+        while p > 1 && p * row > REG_FLOATS {
+            p /= 2;
+        }
+        p
+    }
+
+    /// The largest Lloyd workgroup the rule may pick.
+    fn lloyd_wg_max(&self) -> u32 {
+        self.lloyd_workgroup_size.unwrap_or(256.min(self.workgroup_size))
+    }
+
+    /// Rows of a Lloyd workgroup are a multiple of this: one full round (`WG · P`) of the largest workgroup.
+    pub fn lloyd_rows_unit(&self, d: u32) -> u32 {
+        self.lloyd_wg_max() * self.points_per_thread(d)
+    }
+
+    /// The Lloyd pipeline for `k` centroids of `d` features (`weighted`: weight sums are accumulated too) on a
+    /// device with `storage` bytes of workgroup memory. See the type's doc for the rule.
+    pub fn lloyd_shape(&self, d: u32, k: u32, weighted: bool, storage: u32) -> LloydShape {
+        let p = self.points_per_thread(d);
+        let need = Need::new(d, k, weighted);
+        let shape = |wg: u32| LloydShape { d, p, wg, capacity: Capacity::for_need(storage, wg, need) };
+        if let Some(wg) = self.lloyd_workgroup_size {
+            return shape(wg);
+        }
+        let max = self.lloyd_wg_max();
+        let min = (4 * self.subgroup_size).clamp(1, max);
+        let small = shape(128.clamp(min, max));
+        if small.capacity.tile_k(d.div_ceil(4)) >= k.max(1) {
+            small
+        } else {
+            shape(256.clamp(min, max))
+        }
+    }
+}
+
+/// What one Lloyd call would like in workgroup memory: the centroid rows and norms (vec4), the private sums (u32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    pub tile_vec4: u64,
+    pub acc_words: u64,
+    /// The smallest tile worth streaming beside private sums: `min(k, MIN_TILE_K)` rows and their norms.
+    pub min_tile_vec4: u64,
+}
+
+/// Private sums are kept (and the centroids streamed) while a tile of this many centroids still fits beside them.
+pub const MIN_TILE_K: u32 = 32;
+
+impl Need {
+    pub fn new(d: u32, k: u32, weighted: bool) -> Need {
+        let tile = |k: u64| k * u64::from(d).div_ceil(4) + k.div_ceil(4);
+        let (dd, kk) = (u64::from(d), u64::from(k.max(1)));
+        Need {
+            tile_vec4: tile(kk),
+            acc_words: 2 * kk * dd + if weighted { 2 * kk } else { 0 } + kk,
+            min_tile_vec4: tile(kk.min(u64::from(MIN_TILE_K))),
+        }
     }
 }
 
@@ -120,8 +229,8 @@ pub fn dispatch_dims(groups: u32, max: u32) -> (u32, u32) {
     }
 }
 
-/// Workgroup-memory capacities of the Lloyd kernel, from the device's `max_compute_workgroup_storage_size`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Workgroup-memory capacities of one Lloyd pipeline, within the device's `max_compute_workgroup_storage_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Capacity {
     /// vec4 slots for a centroid tile (rows of `d4` vec4, then the norms).
     pub cent_vec4: u32,
@@ -130,15 +239,33 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    pub fn new(storage_bytes: u32, wg: u32) -> Capacity {
-        // The reduction scratch (a vec2 per thread) and the changed counter come first.
-        let avail = storage_bytes.saturating_sub(8 * wg + 16);
-        let cent_vec4 = (avail / 2 / 16).max(1);
-        let acc_words = ((avail - (cent_vec4 * 16).min(avail)) / 4).max(1);
-        Capacity {
-            cent_vec4,
-            acc_words,
-        }
+    /// Bytes left after the reduction scratch (a vec2 per thread) and the changed counter.
+    fn avail(storage_bytes: u32, wg: u32) -> u32 {
+        storage_bytes.saturating_sub(8 * wg + 16)
+    }
+
+    /// Sized to `need`: both the tile and the sums when they fit together (each rounded up to a power of two, and
+    /// to at least 4 KiB, when that still fits); else the sums privatised and the centroids streamed in tiles in the rest, while a
+    /// tile of `min(k, MIN_TILE_K)` centroids fits there; else all of it for the tile (sums then go straight to
+    /// the global atomics).
+    pub fn for_need(storage_bytes: u32, wg: u32, need: Need) -> Capacity {
+        let avail = u64::from(Self::avail(storage_bytes, wg));
+        let (t, a) = (need.tile_vec4.max(1), need.acc_words.max(1));
+        let fits = |t: u64, a: u64| t * 16 + a * 4 <= avail;
+        // Rounded sizes, at least 4 KiB each, let shapes share pipelines.
+        let (tr, ar) = (t.next_power_of_two().max(256), a.next_power_of_two().max(1024));
+        let (cent, acc) = if fits(tr, ar) {
+            (tr, ar)
+        } else if fits(t.next_power_of_two(), a.next_power_of_two()) {
+            (t.next_power_of_two(), a.next_power_of_two())
+        } else if fits(t, a) {
+            (t, a)
+        } else if a * 4 + need.min_tile_vec4 * 16 <= avail {
+            ((avail - a * 4) / 16, a)
+        } else {
+            (t.min(avail.saturating_sub(4) / 16), 1)
+        };
+        Capacity { cent_vec4: cent.max(1) as u32, acc_words: acc.max(1) as u32 }
     }
 
     /// Centroids per tile for rows of `d4` vec4: the most `t` with `t·d4 + ceil(t/4) ≤ cent_vec4`.
@@ -153,14 +280,18 @@ impl Capacity {
     }
 }
 
-/// The compiled pipelines and their shared layouts.
+/// The compiled pipelines and their shared layouts. Lloyd pipelines are built on first use, one per
+/// [`LloydShape`], and kept.
 pub struct Kernels {
     pub part_layout: wgpu::BindGroupLayout,
     pub shared_layout: wgpu::BindGroupLayout,
-    pub lloyd: wgpu::ComputePipeline,
+    layout: wgpu::PipelineLayout,
+    lloyd_module: wgpu::ShaderModule,
+    lloyd: Mutex<HashMap<LloydShape, wgpu::ComputePipeline>>,
     pub pp_update: wgpu::ComputePipeline,
     pub pp_potentials: wgpu::ComputePipeline,
-    pub capacity: Capacity,
+    /// Bytes of workgroup memory a workgroup may use.
+    pub storage_bytes: u32,
     pub tuning: Tuning,
 }
 
@@ -190,12 +321,32 @@ fn uniform(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
+fn compute_pipeline(
+    dev: &wgpu::Device,
+    layout: &wgpu::PipelineLayout,
+    m: &wgpu::ShaderModule,
+    entry: &str,
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
+    dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(layout),
+        module: m,
+        entry_point: Some(entry),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            // Every kernel initialises the workgroup memory it reads.
+            zero_initialize_workgroup_memory: false,
+        },
+        cache: None,
+    })
+}
+
 impl Kernels {
     pub fn new(ctx: &GpuContext) -> Result<Kernels> {
         let dev = &ctx.device;
         let tuning = ctx.tuning;
         let wg = tuning.workgroup_size;
-        let capacity = Capacity::new(ctx.limits.max_compute_workgroup_storage_size, wg);
         if ctx.limits.max_storage_buffers_per_shader_stage < 8 {
             return Err(Error::Gpu(format!(
                 "the adapter allows {} storage buffers per shader stage; the kernels need 8",
@@ -218,12 +369,7 @@ impl Kernels {
             // Group 1, shared: Step, cent, acc, partials.
             let shared_layout = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("custseg shared"),
-                entries: &[
-                    uniform(0),
-                    storage(1, true),
-                    storage(2, false),
-                    storage(3, false),
-                ],
+                entries: &[uniform(0), storage(1, true), storage(2, false), storage(3, false)],
             });
             let layout = dev.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some("custseg kernels"),
@@ -236,38 +382,46 @@ impl Kernels {
                     source: wgpu::ShaderSource::Wgsl(src.into()),
                 })
             };
-            let lloyd_mod = module("lloyd.wgsl", LLOYD_WGSL);
+            let lloyd_module = module("lloyd.wgsl", LLOYD_WGSL);
             let pp_mod = module("kmeanspp.wgsl", KMEANSPP_WGSL);
-            let pipeline = |m: &wgpu::ShaderModule, entry: &str, constants: &[(&str, f64)]| {
-                dev.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&layout),
-                    module: m,
-                    entry_point: Some(entry),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants,
-                        // Every kernel initialises the workgroup memory it reads.
-                        zero_initialize_workgroup_memory: false,
-                    },
-                    cache: None,
-                })
-            };
-            let lloyd_consts = [
-                ("WG", f64::from(wg)),
-                ("CENT_VEC4", f64::from(capacity.cent_vec4)),
-                ("ACC_CAP", f64::from(capacity.acc_words)),
-            ];
             let pp_consts = [("WG", f64::from(wg))];
             Kernels {
-                lloyd: pipeline(&lloyd_mod, "lloyd", &lloyd_consts),
-                pp_update: pipeline(&pp_mod, "pp_update", &pp_consts),
-                pp_potentials: pipeline(&pp_mod, "pp_potentials", &pp_consts),
+                pp_update: compute_pipeline(dev, &layout, &pp_mod, "pp_update", &pp_consts),
+                pp_potentials: compute_pipeline(dev, &layout, &pp_mod, "pp_potentials", &pp_consts),
+                lloyd_module,
+                lloyd: Mutex::new(HashMap::new()),
+                layout,
                 part_layout,
                 shared_layout,
-                capacity,
+                storage_bytes: ctx.limits.max_compute_workgroup_storage_size,
                 tuning,
             }
         })
+    }
+
+    /// The Lloyd shape for `k` centroids of `d` features (see [`Tuning`]).
+    pub fn lloyd_shape(&self, d: u32, k: u32, weighted: bool) -> LloydShape {
+        self.tuning.lloyd_shape(d, k, weighted, self.storage_bytes)
+    }
+
+    /// The Lloyd pipeline of `shape`, built on first use.
+    pub fn lloyd(&self, ctx: &GpuContext, shape: &LloydShape) -> Result<wgpu::ComputePipeline> {
+        let mut cache = self.lloyd.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache.get(shape) {
+            return Ok(p.clone());
+        }
+        let consts = [
+            ("WG", f64::from(shape.wg)),
+            ("CENT_VEC4", f64::from(shape.capacity.cent_vec4)),
+            ("ACC_CAP", f64::from(shape.capacity.acc_words)),
+            ("P", f64::from(shape.p)),
+            ("D", f64::from(shape.d)),
+        ];
+        let built = ctx.scoped(&format!("building the Lloyd kernel for {shape:?}"), || {
+            compute_pipeline(&ctx.device, &self.layout, &self.lloyd_module, "lloyd", &consts)
+        })?;
+        cache.insert(*shape, built.clone());
+        Ok(built)
     }
 }
 
@@ -283,10 +437,7 @@ mod tests {
         for g in 1..200u32 {
             for max in 1..20u32 {
                 let (x, y) = dispatch_dims(g, max);
-                assert!(
-                    x <= max && y <= max.max(g) && x * y >= g && x * (y - 1) < g,
-                    "g {g} max {max}: {x} x {y}"
-                );
+                assert!(x <= max && y <= max.max(g) && x * y >= g && x * (y - 1) < g, "g {g} max {max}: {x} x {y}");
             }
         }
     }
@@ -297,31 +448,79 @@ mod tests {
         assert_eq!(std::mem::size_of::<StepParams>(), 64);
     }
 
+    fn limits(storage: u32) -> wgpu::Limits {
+        wgpu::Limits { max_compute_workgroup_storage_size: storage, ..wgpu::Limits::default() }
+    }
+
     #[test]
     fn capacity_fits_the_workgroup_storage_limit() {
-        for (limit, wg) in [(16384u32, 256u32), (32768, 256), (49152, 256), (16384, 64)] {
-            let c = Capacity::new(limit, wg);
-            assert!(
-                c.cent_vec4 * 16 + c.acc_words * 4 + 8 * wg + 16 <= limit,
-                "{c:?}"
-            );
+        for (limit, wg) in [(16384u32, 256u32), (32768, 256), (49152, 256), (16384, 64), (32768, 128)] {
+            for d in [1u32, 3, 8, 16, 33, 70, 200] {
+                for k in [1u32, 2, 7, 64, 256, 1000] {
+                    for weighted in [false, true] {
+                        let c = Capacity::for_need(limit, wg, Need::new(d, k, weighted));
+                        assert!(c.cent_vec4 * 16 + c.acc_words * 4 + 8 * wg + 16 <= limit, "{limit} {d} {k}: {c:?}");
+                    }
+                }
+            }
         }
     }
 
     #[test]
+    fn points_per_thread_keep_p_rows_within_64_floats() {
+        let t = Tuning::for_adapter(&wgpu::Limits::default(), 32);
+        for (d, p) in
+            [(1u32, 8u32), (3, 8), (4, 8), (5, 8), (8, 8), (9, 4), (16, 4), (17, 2), (32, 2), (33, 1), (64, 1), (70, 1)]
+        {
+            assert_eq!(t.points_per_thread(d), p, "d = {d}");
+            assert!(p == 1 || p * d.div_ceil(4) * 4 <= REG_FLOATS);
+        }
+        let forced = Tuning { points_per_thread: Some(8), ..t };
+        assert_eq!(forced.points_per_thread(33), 8);
+        assert_eq!(forced.lloyd_rows_unit(33), 256 * 8);
+        assert!(Tuning { points_per_thread: Some(3), ..t }.checked(&wgpu::Limits::default()).is_err());
+        assert!(Tuning { points_per_thread: Some(16), ..t }.checked(&wgpu::Limits::default()).is_err());
+        assert!(Tuning { lloyd_workgroup_size: Some(96), ..t }.checked(&wgpu::Limits::default()).is_err());
+    }
+
+    #[test]
+    fn one_tile_takes_128_threads_and_streamed_tiles_256() {
+        let h100 = 49152;
+        let t = Tuning::for_adapter(&limits(h100), 32);
+        // 10M x 16 shapes: every centroid fits at K = 16 and 64, with private sums.
+        for k in [16u32, 64] {
+            let s = t.lloyd_shape(16, k, false, h100);
+            assert_eq!((s.p, s.wg), (4, 128), "k = {k}");
+            assert!(s.capacity.tile_k(4) >= k && s.capacity.acc_words >= 2 * k * 16 + k, "{s:?}");
+        }
+        // K = 256: the sums stay private and the centroids are streamed, by 256 threads.
+        let s = t.lloyd_shape(16, 256, false, h100);
+        assert_eq!((s.p, s.wg), (4, 256));
+        assert!(s.capacity.tile_k(4) >= MIN_TILE_K && s.capacity.tile_k(4) < 256, "{s:?}");
+        assert!(s.capacity.acc_words >= 2 * 256 * 16 + 256, "{s:?}");
+        // Small shapes ask for little memory (more resident workgroups).
+        let s = t.lloyd_shape(3, 7, true, h100);
+        assert_eq!((s.p, s.wg), (8, 128));
+        assert_eq!(s.capacity, Capacity { cent_vec4: 256, acc_words: 1024 });
+        // Forced values win; the workgroup never exceeds workgroup_size.
+        let f = Tuning { lloyd_workgroup_size: Some(64), points_per_thread: Some(2), ..t };
+        let s = f.lloyd_shape(16, 256, false, h100);
+        assert_eq!((s.p, s.wg), (2, 64));
+        let small = Tuning { workgroup_size: 64, ..t };
+        assert_eq!(small.lloyd_shape(16, 256, false, h100).wg, 64);
+        // Wide subgroups (wave64) get at least four of them.
+        let amd = Tuning::for_adapter(&limits(h100), 64);
+        assert_eq!(amd.lloyd_shape(16, 16, false, h100).wg, 256);
+    }
+
+    #[test]
     fn a_tile_holds_whole_rows_and_their_norms() {
-        let c = Capacity {
-            cent_vec4: 100,
-            acc_words: 1,
-        };
+        let c = Capacity { cent_vec4: 100, acc_words: 1 };
         for d4 in 1..120u32 {
             let t = c.tile_k(d4);
             assert!(t * d4 + t.div_ceil(4) <= 100, "d4 {d4}: {t}");
             let t1 = t + 1;
-            assert!(
-                t1 * d4 + t1.div_ceil(4) > 100,
-                "d4 {d4}: {t} is not the most"
-            );
+            assert!(t1 * d4 + t1.div_ceil(4) > 100, "d4 {d4}: {t} is not the most");
         }
         assert_eq!(c.tile_k(100), 0);
     }
@@ -333,9 +532,6 @@ mod tests {
         assert!(LLOYD_WGSL.contains("const MODE_ASSIGN: u32 = 4u;"));
         assert!(KMEANSPP_WGSL.contains("const PP_COMMIT: u32 = 8u;"));
         assert!(KMEANSPP_WGSL.contains(&format!("const MAXC: u32 = {MAXC}u;")));
-        assert!(LLOYD_WGSL.contains(&format!(
-            "const BIAS: i32 = 0x{:08x};",
-            super::super::fixed::BIAS
-        )));
+        assert!(LLOYD_WGSL.contains(&format!("const BIAS: i32 = 0x{:08x};", super::super::fixed::BIAS)));
     }
 }

@@ -13,19 +13,52 @@
 //! workgroup. `assign` reads labels and distances back once.
 //!
 //! # Kernels (`shaders/`)
-//! - `lloyd.wgsl`, entry `lloyd`, workgroups of 256 threads. Workgroup `g` of a part takes the contiguous rows
-//!   `[g·R, (g+1)·R)` (`R` a multiple of 256, chosen so a part has at most 1024 workgroups), one row per thread per
-//!   round, consecutive threads on consecutive rows. Centroids (pre-multiplied by −2) and their norms sit in
-//!   workgroup memory, read as vec4; if `k` rows do not fit they are tiled and the tiles streamed. A row of up to
-//!   64 features is cached in registers. The nearest centre is ranked by `‖c‖² − 2x·c` (norms summed on the
-//!   host, products accumulated with `fma` feature by feature; ties: strict `<` scanning `j` upwards, so the
-//!   lowest index wins), like the CPU backend, though rounding can rank near-ties differently from its SGEMM;
-//!   the distance to the winner is then recomputed exactly as `Σ (x − c)²`. In STEP mode the kernel also
-//!   counts label changes (u32 atomics), stores the label, and accumulates the sums; in ASSIGN mode it writes
-//!   (label, distance) per row instead. Steps and the final assignment are therefore one pass over X each.
+//! - `lloyd.wgsl`, entry `lloyd`: one pipeline per `LloydShape` (features `D`, points per
+//!   thread `P`, workgroup size `WG`, workgroup-memory sizes; all pipeline-override constants, so the feature loops
+//!   have constant trip counts), built on first use and cached. Workgroup `g` of a part takes the contiguous rows
+//!   `[g·R, (g+1)·R)` (`R` a multiple of `256·P`, chosen so a part has at most 1024 workgroups) in rounds of
+//!   `WG·P` rows. **Register tiling:** in a round, thread `t` takes the `P` points `r0 + t + p·WG` (consecutive
+//!   threads on consecutive rows, so the loads coalesce) and keeps their rows in registers (`P·4·ceil(D/4) ≤ 64`
+//!   floats; a forced `P` over that budget reads the rows from X instead). Centroids (pre-multiplied by −2) and
+//!   their norms sit in workgroup memory, read as vec4; each centroid vec4 is loaded once and used for all `P`
+//!   points, each of which keeps its own running (best score, best index). If `k` rows do not fit they are tiled
+//!   and the tiles streamed. The nearest centre is ranked by `‖c‖² − 2x·c` (norms summed on the host, products
+//!   accumulated with `fma` feature by feature; ties: strict `<` scanning `j` upwards, so the lowest index wins),
+//!   like the CPU backend, though rounding can rank near-ties differently from its SGEMM; the distance to the
+//!   winner is then recomputed exactly as `Σ (x − c)²`. Every point's score is computed with the same operations
+//!   in the same order whatever `P` and `WG` are, so labels and distances do not depend on the launch shape. In
+//!   STEP mode the kernel also counts label changes (u32 atomics), stores the label, and accumulates the sums; in
+//!   ASSIGN mode (the same code) it writes (label, distance) per row instead. Steps and the final assignment are
+//!   therefore one pass over X each.
 //! - `kmeanspp.wgsl`, entries `pp_update` (reset or commit the `closest` array against one centre, and write each
 //!   block's Σ w·closest) and `pp_potentials` (each block's Σ w·min(closest, ‖x − cand‖²) for up to 16 candidates
 //!   per dispatch). A block is a fixed range of 8192 rows handled by one workgroup of 256 threads.
+//!
+//! # Launch shape ([`Tuning`])
+//! Chosen per call from `d`, `k` and the adapter, overridable with `GpuContext::set_tuning` (tests force every
+//! `P` and several workgroup sizes):
+//! - **Points per thread** `P`: the largest of 8, 4, 2, 1 with `P · 4·ceil(d/4) ≤ 64`: `d ≤ 8` → 8, `d ≤ 16` → 4,
+//!   `d ≤ 32` → 2, otherwise 1 (rows of more than 64 features are read from X, not cached).
+//! - **Workgroup memory** (`max_compute_workgroup_storage_size`, less a vec2 per thread for the inertia tree): the
+//!   centroid tile and the private sums (`k·d·2 + 3k` words) sized to what `k` and `d` need, rounded up to a power
+//!   of two and to at least 4 KiB each when that fits (so shapes share pipelines; 16 workgroups of 128 threads
+//!   then use 128 KiB, within an H100 SM's 228 KiB); otherwise exact; otherwise the sums stay private and the
+//!   centroids are streamed in tiles through the rest, as long as a tile of `min(k, 32)` centroids fits there;
+//!   otherwise all of it holds the tile and the sums go straight to the global atomics.
+//! - **Workgroup size**: 128 threads when the `k` centroids fit one tile (the size the H100 probe measured), 256
+//!   when they are streamed (a tile load then serves twice the points); at least four subgroups (the adapter's
+//!   `subgroup_max_size`: 32 on NVIDIA, 8 on lavapipe, so wave64 GPUs get 256), at most `Tuning::workgroup_size`
+//!   (the k-means++ kernels' size) and the device limits.
+//!
+//! On the H100 (`d = 16`, `P = 4`): `K = 16` and `64` take 128 threads with one tile and private sums; `K = 256`
+//! takes 256 threads, private sums (33 KiB) and two streamed tiles.
+//!
+//! # GPU timestamps
+//! Where the adapter has `Features::TIMESTAMP_QUERY` (the device asks for it only then; lavapipe has it), each
+//! Lloyd step's pass (the dispatches over every part, not the centroid upload, the clearing of the sums or the
+//! read-back) writes a timestamp pair that is resolved and read back with the step's results;
+//! [`GpuBackend::last_step_gpu_ms`] converts it with `Queue::get_timestamp_period` (for `custseg bench`).
+//! Without the feature it is `None`. Only timings from a real GPU mean anything.
 //!
 //! # Determinism and precision
 //! - **Per-cluster sums** are exact integer sums, with no float atomics. Each value `w·x_f` is quantised to
