@@ -43,6 +43,9 @@ pub struct BenchRow {
     pub pct_of_floor: f64,
     /// CPU time / this backend's time for the same case (only on GPU rows).
     pub speedup_vs_cpu: Option<f64>,
+    /// The last timed step's GPU time from timestamp queries, where the adapter has them. The other figures use
+    /// wall time (median), which includes submission and the small read-back.
+    pub gpu_ms: Option<f64>,
 }
 
 /// Bytes one iteration must move: X once, plus reading and writing one label per row.
@@ -90,6 +93,7 @@ pub fn row(backend: String, n: usize, d: usize, k: usize, (ms, ms_min): (f64, f6
         floor_ms: floor,
         pct_of_floor: 100.0 * floor / ms,
         speedup_vs_cpu: None,
+        gpu_ms: None,
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Args;
 use custseg::backend::cpu::CpuBackend;
-use custseg::bench::{known_gpu_peak, measure_cpu_peak, row, time_steps, BenchRow, Peak};
+use custseg::bench::{measure_cpu_peak, row, time_steps, BenchRow, Peak};
 use custseg::generate::generate_blobs;
 
 #[derive(Debug, Args)]
@@ -82,6 +82,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                     let t = time_steps(b, &cent, k, a.warmup, a.iters)?;
                     let mut r = row(custseg::kmeans::Backend::name(b), n, d, k, t, peak);
                     r.speedup_vs_cpu = cpu_ms.map(|c| c / t.0);
+                    r.gpu_ms = b.last_step_gpu_ms();
                     rows.push(r);
                 }
                 let _ = cpu_ms;
@@ -100,19 +101,20 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "{:<44} {:>9} {:>3} {:>4} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}",
-        "backend", "n", "d", "k", "ms/iter", "GB/s", "GFLOP/s", "floor ms", "%floor", "vs cpu"
+        "{:<44} {:>9} {:>3} {:>4} {:>10} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}",
+        "backend", "n", "d", "k", "ms/iter", "gpu ms", "GB/s", "GFLOP/s", "floor ms", "%floor", "vs cpu"
     )?;
     for r in &rows {
         let name: String = r.backend.chars().take(44).collect();
         writeln!(
             out,
-            "{:<44} {:>9} {:>3} {:>4} {:>10.3} {:>8.1} {:>9.1} {:>9.3} {:>6.1}% {:>8}",
+            "{:<44} {:>9} {:>3} {:>4} {:>10.3} {:>10} {:>8.1} {:>9.1} {:>9.3} {:>6.1}% {:>8}",
             name,
             r.n,
             r.d,
             r.k,
             r.ms,
+            r.gpu_ms.map(|g| format!("{g:.3}")).unwrap_or_default(),
             r.gbs,
             r.gflops,
             r.floor_ms,
@@ -139,7 +141,7 @@ fn open_gpu(a: &BenchArgs) -> Option<(custseg::backend::gpu::GpuContext, Peak)> 
     }
     let peak = match (a.gpu_peak_gbs, a.gpu_peak_gflops) {
         (Some(gbs), Some(gflops)) => Peak { gbs, gflops, source: "flags".into() },
-        _ => known_gpu_peak(&ctx.name())
+        _ => custseg::bench::known_gpu_peak(&ctx.name())
             .unwrap_or(Peak { gbs: f64::NAN, gflops: f64::NAN, source: "unknown adapter: pass --gpu-peak-gbs/--gpu-peak-gflops".into() }),
     };
     Some((ctx, peak))
