@@ -18,6 +18,8 @@ pub fn engine_version() -> String {
 pub struct FitParams {
     pub k: usize,
     pub init: String,
+    /// Rows k-means++ seeded from ("all" or a count).
+    pub init_rows: String,
     pub n_init: usize,
     pub max_iter: usize,
     pub tol: f64,

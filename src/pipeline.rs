@@ -60,6 +60,13 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let params = FitParams {
         k: p.k(),
         init: init_name(p.init()).into(),
+        init_rows: match p.init() {
+            Init::KMeansPlusPlus => {
+                let rows = p.init_sample().rows(table.x.n(), p.k());
+                if rows >= table.x.n() { "all".into() } else { rows.to_string() }
+            }
+            _ => "all".into(),
+        },
         n_init: p.n_init(),
         max_iter: p.max_iter(),
         tol: p.tol(),

@@ -7,7 +7,7 @@ use clap::Args;
 use custseg::device::{DeviceChoice, DeviceRequest};
 use custseg::io::input::resolve_inputs;
 use custseg::io::reader::{Missing, ReadOptions};
-use custseg::kmeans::{Init, KMeansParams};
+use custseg::kmeans::{Init, InitSample, KMeansParams};
 use custseg::pipeline::{run_segment, SegmentConfig};
 use custseg::prep::ScaleMethod;
 
@@ -46,6 +46,10 @@ pub struct SegmentArgs {
     /// Initialisation: k-means++ (greedy, as scikit-learn) or random rows.
     #[arg(long, value_enum, default_value = "kmeans++")]
     pub init: InitFlag,
+    /// Rows k-means++ seeds from: auto (all rows up to max(100000, 256·k), a uniform sample of that size
+    /// above), full (every row, as scikit-learn), or a number of rows.
+    #[arg(long, default_value = "auto", value_parser = parse_init_sample)]
+    pub init_sample: InitSample,
     /// Restarts; the run with the lowest inertia is kept. Default: 1 for k-means++, 10 for random.
     #[arg(long)]
     pub n_init: Option<usize>,
@@ -93,6 +97,17 @@ pub enum InitFlag {
     Random,
 }
 
+fn parse_init_sample(s: &str) -> Result<InitSample, String> {
+    match s {
+        "auto" => Ok(InitSample::Auto),
+        "full" => Ok(InitSample::Full),
+        _ => match s.parse::<usize>() {
+            Ok(0) | Err(_) => Err(format!("expected auto, full or a number of rows > 0, got '{s}'")),
+            Ok(r) => Ok(InitSample::Rows(r)),
+        },
+    }
+}
+
 /// Removes the temporary copy of the embedded sample when dropped.
 struct TempSample(PathBuf);
 impl Drop for TempSample {
@@ -107,7 +122,8 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         InitFlag::KMeansPlusPlus => Init::KMeansPlusPlus,
         InitFlag::Random => Init::Random,
     };
-    let mut params = KMeansParams::new(a.k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed);
+    let mut params =
+        KMeansParams::new(a.k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed).init_sample(a.init_sample);
     if let Some(n) = a.n_init {
         params = params.n_init(n);
     }

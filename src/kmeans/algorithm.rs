@@ -139,12 +139,19 @@ pub fn fit(params: &ValidParams, x: &Matrix, weights: Option<&[f32]>, backend: &
     let mut runs = Vec::with_capacity(params.n_init);
     let mut best: Option<(usize, Vec<f32>)> = None;
     for run in 0..params.n_init {
+        let t0 = std::time::Instant::now();
         let start = match &params.init {
-            Init::KMeansPlusPlus => init::kmeans_plus_plus(x, weights, k, &mut rng, backend)?,
+            Init::KMeansPlusPlus => {
+                let rows = params.init_sample.rows(x.n(), k);
+                init::kmeans_plus_plus_sampled(x, weights, k, rows, &mut rng, backend)?
+            }
             Init::Random => init::random_rows(x, weights, k, &mut rng),
             Init::Given(c) => c.clone(),
         };
+        let init_seconds = t0.elapsed().as_secs_f64();
+        let t1 = std::time::Instant::now();
         let (centers, summary) = lloyd(x, weights, start.into_vec(), k, params.max_iter, tol, backend)?;
+        info!(run, init_seconds, lloyd_seconds = t1.elapsed().as_secs_f64(), "k-means run timing");
         info!(run, inertia = summary.inertia, n_iter = summary.n_iter, converged = summary.converged, "k-means run done");
         let better = best.is_none() || summary.inertia < runs.iter().map(|r: &RunSummary| r.inertia).fold(f64::INFINITY, f64::min);
         if better {

@@ -37,12 +37,40 @@ pub struct KMeansParams {
     n_init: Option<usize>,
     init: Init,
     seed: u64,
+    init_sample: InitSample,
+}
+
+/// Which rows k-means++ seeds from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InitSample {
+    /// All rows up to [`InitSample::AUTO_MIN`] or `256·k` rows (whichever is larger); a uniform sample of that
+    /// size above it.
+    #[default]
+    Auto,
+    /// Always all rows (exact greedy k-means++ as scikit-learn).
+    Full,
+    /// A uniform sample of this many rows (all rows if there are fewer).
+    Rows(usize),
+}
+
+impl InitSample {
+    /// The smallest sample `Auto` draws.
+    pub const AUTO_MIN: usize = 100_000;
+
+    /// How many rows k-means++ seeds from, for `n` rows and `k` clusters.
+    pub fn rows(self, n: usize, k: usize) -> usize {
+        match self {
+            InitSample::Full => n,
+            InitSample::Rows(r) => r.clamp(k, n.max(k)).min(n),
+            InitSample::Auto => n.min(Self::AUTO_MIN.max(256 * k)),
+        }
+    }
 }
 
 impl KMeansParams {
     /// Defaults follow scikit-learn: max_iter 300, tol 1e-4, k-means++, n_init 1 for k-means++ and 10 for random.
     pub fn new(k: usize) -> Self {
-        KMeansParams { k, max_iter: 300, tol: 1e-4, n_init: None, init: Init::KMeansPlusPlus, seed: 0 }
+        KMeansParams { k, max_iter: 300, tol: 1e-4, n_init: None, init: Init::KMeansPlusPlus, seed: 0, init_sample: InitSample::Auto }
     }
     pub fn max_iter(mut self, v: usize) -> Self {
         self.max_iter = v;
@@ -63,6 +91,11 @@ impl KMeansParams {
     }
     pub fn seed(mut self, v: u64) -> Self {
         self.seed = v;
+        self
+    }
+    /// Which rows k-means++ seeds from (default [`InitSample::Auto`]).
+    pub fn init_sample(mut self, v: InitSample) -> Self {
+        self.init_sample = v;
         self
     }
 
@@ -90,7 +123,15 @@ impl KMeansParams {
             (Init::Random, None) => 10,
             _ => 1,
         };
-        Ok(ValidParams { k: self.k, max_iter: self.max_iter, tol: self.tol, n_init, init: self.init, seed: self.seed })
+        Ok(ValidParams {
+            k: self.k,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            n_init,
+            init: self.init,
+            seed: self.seed,
+            init_sample: self.init_sample,
+        })
     }
 }
 
@@ -103,6 +144,7 @@ pub struct ValidParams {
     pub(crate) n_init: usize,
     pub(crate) init: Init,
     pub(crate) seed: u64,
+    pub(crate) init_sample: InitSample,
 }
 
 impl ValidParams {
@@ -123,6 +165,9 @@ impl ValidParams {
     }
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    pub fn init_sample(&self) -> InitSample {
+        self.init_sample
     }
 }
 
@@ -152,6 +197,16 @@ mod tests {
         assert_eq!(KMeansParams::new(3).check().unwrap().n_init(), 1);
         assert_eq!(KMeansParams::new(3).init(Init::Random).check().unwrap().n_init(), 10);
     }
+    #[test]
+    fn auto_init_sample_uses_all_rows_of_small_data() {
+        assert_eq!(InitSample::Auto.rows(20_000, 8), 20_000);
+        assert_eq!(InitSample::Auto.rows(10_000_000, 8), 100_000);
+        assert_eq!(InitSample::Auto.rows(10_000_000, 1024), 262_144);
+        assert_eq!(InitSample::Full.rows(10_000_000, 8), 10_000_000);
+        assert_eq!(InitSample::Rows(5).rows(1000, 8), 8, "never fewer rows than k");
+        assert_eq!(InitSample::Rows(5000).rows(1000, 8), 1000);
+    }
+
     #[test]
     fn given_init_must_have_k_rows() {
         let r = KMeansParams::new(3).init(Init::Given(Matrix::zeros(2, 4))).check();

@@ -74,6 +74,47 @@ pub fn kmeans_plus_plus(
     Ok(centers)
 }
 
+/// k-means++ on a uniform sample of `rows` rows (without replacement, drawn from `rng`; sample weights are
+/// carried along), run on the CPU backend over the sample. With `rows ≥ n` it is plain [`kmeans_plus_plus`] on
+/// the given backend. Seeding on a sample is what keeps initialisation from dominating at millions of rows: the
+/// greedy method makes about `k·(3 + ln k)` passes over the rows it seeds from.
+pub fn kmeans_plus_plus_sampled(
+    x: &Matrix,
+    w: Option<&[f32]>,
+    k: usize,
+    rows: usize,
+    rng: &mut Rng,
+    backend: &mut dyn Backend,
+) -> Result<Matrix> {
+    let n = x.n();
+    if rows >= n {
+        return kmeans_plus_plus(x, w, k, rng, backend);
+    }
+    // Floyd's algorithm: `rows` distinct indices, then sorted so the sample keeps the data's order.
+    let mut chosen = std::collections::HashSet::with_capacity(rows);
+    for j in n - rows..n {
+        let t = rng.random_range(0..=j);
+        if !chosen.insert(t) {
+            chosen.insert(j);
+        }
+    }
+    let mut idx: Vec<usize> = chosen.into_iter().collect();
+    idx.sort_unstable();
+    let d = x.d();
+    let mut data = Vec::with_capacity(rows * d);
+    for &i in &idx {
+        data.extend_from_slice(x.row(i));
+    }
+    let sample = Matrix::from_vec(data, rows, d);
+    let sw: Option<Vec<f32>> = w.map(|w| idx.iter().map(|&i| w[i]).collect());
+    if sw.as_ref().is_some_and(|sw| !sw.iter().any(|&v| v > 0.0)) {
+        // Every sampled row has weight 0: seed from all rows instead.
+        return kmeans_plus_plus(x, w, k, rng, backend);
+    }
+    let mut cpu = crate::backend::cpu::CpuBackend::new(&sample, sw.as_deref());
+    kmeans_plus_plus(&sample, sw.as_deref(), k, rng, &mut cpu)
+}
+
 /// `k` distinct rows drawn without replacement, with probability proportional to weight
 /// (Efraimidis–Spirakis keys `u^(1/w)`; uniform when unweighted).
 pub fn random_rows(x: &Matrix, w: Option<&[f32]>, k: usize, rng: &mut Rng) -> Matrix {
@@ -137,6 +178,23 @@ mod tests {
             let p = kmeans_plus_plus(&x, Some(&w), 10, &mut rng(seed), &mut CpuBackend::new(&x, Some(&w))).unwrap();
             for j in 0..10 {
                 assert!(c.row(j)[1] >= 2.5 && p.row(j)[1] >= 2.5, "only rows with weight > 0 (y >= 3)");
+            }
+        }
+    }
+
+    #[test]
+    fn sampled_kmeans_pp_picks_distinct_data_rows_and_is_seeded() {
+        let x = grid();
+        let run = |seed| {
+            let mut b = CpuBackend::new(&x, None);
+            kmeans_plus_plus_sampled(&x, None, 6, 40, &mut rng(seed), &mut b).unwrap()
+        };
+        let a = run(4);
+        assert_eq!(a, run(4));
+        for j in 0..6 {
+            assert!((0..x.n()).any(|i| x.row(i) == a.row(j)));
+            for l in j + 1..6 {
+                assert_ne!(a.row(j), a.row(l));
             }
         }
     }

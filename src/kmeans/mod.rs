@@ -7,4 +7,4 @@ mod init;
 
 pub use algorithm::{fit, FitResult, RunSummary};
 pub use backend::{Assignment, Backend, StepStats};
-pub use hyperparams::{Init, KMeansParams, ParamsError, ValidParams};
+pub use hyperparams::{Init, InitSample, KMeansParams, ParamsError, ValidParams};
