@@ -19,7 +19,15 @@ fn gpu_with(opts: GpuOptions) -> Option<GpuContext> {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("CI=true but no GPU adapter: install mesa-vulkan-drivers");
             }
-            eprintln!("SKIPPED: no GPU adapter (install mesa-vulkan-drivers to run the GPU tests)");
+            // Written to the stderr handle, which libtest does not capture, so `cargo test` shows it; once.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: GPU tests: no GPU adapter (install mesa-vulkan-drivers to run them on lavapipe)"
+                );
+            });
             None
         }
         Err(e) => panic!("opening the GPU failed: {e}"),
