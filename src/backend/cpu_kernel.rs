@@ -35,12 +35,39 @@ impl Packed {
     }
 }
 
-/// Index of the smallest value, lowest index on exact ties. Written as two passes (min, then first match) so
-/// both vectorise.
+/// Index of the smallest `s[j] + norms[j]`, lowest index on exact ties. Branch-free over 8 lanes (each lane keeps
+/// its best value and index with strict `<`, so the earliest index within a lane wins), which vectorises to
+/// compare-and-blend; the lanes are then reduced by (value, index).
 #[inline]
-fn argmin(v: &[f32]) -> u32 {
-    let m = v.iter().copied().fold(f32::INFINITY, f32::min);
-    v.iter().position(|&s| s == m).unwrap_or(0) as u32
+fn argmin_plus(s: &[f32], norms: &[f32]) -> u32 {
+    const L: usize = 8;
+    let k = s.len();
+    let mut bv = [f32::INFINITY; L];
+    let mut bi = [0u32; L];
+    let full = k / L * L;
+    for (c, (sc, nc)) in s[..full].chunks_exact(L).zip(norms[..full].chunks_exact(L)).enumerate() {
+        for l in 0..L {
+            let v = sc[l] + nc[l];
+            let better = v < bv[l];
+            bv[l] = if better { v } else { bv[l] };
+            bi[l] = if better { (c * L + l) as u32 } else { bi[l] };
+        }
+    }
+    let (mut best, mut idx) = (bv[0], bi[0]);
+    for l in 1..L {
+        if bv[l] < best || (bv[l] == best && bi[l] < idx) {
+            best = bv[l];
+            idx = bi[l];
+        }
+    }
+    for j in full..k {
+        let v = s[j] + norms[j];
+        if v < best || (full == 0 && j == 0) {
+            best = v;
+            idx = j as u32;
+        }
+    }
+    idx
 }
 
 /// Labels of the nearest centroid for `rows` consecutive rows of `x` (row-major, `p.d` columns).
@@ -75,11 +102,7 @@ pub fn nearest_block(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratc
             );
         }
         for r in 0..m {
-            let s = &mut scratch[r * k..(r + 1) * k];
-            for (v, n) in s.iter_mut().zip(&p.norms) {
-                *v += n;
-            }
-            out[start + r] = argmin(s);
+            out[start + r] = argmin_plus(&scratch[r * k..(r + 1) * k], &p.norms);
         }
         start += m;
     }
@@ -130,6 +153,23 @@ mod tests {
             let mut out = vec![0u32; n];
             nearest_block(&x, n, &p, &mut out, &mut Vec::new());
             assert_eq!(out, brute(&x, d, &c, k), "n={n} d={d} k={k}");
+        }
+    }
+
+    #[test]
+    fn lane_argmin_keeps_the_lowest_index_on_ties_across_lanes_and_tail() {
+        for k in [1usize, 3, 8, 9, 16, 17, 40] {
+            for tie in [(0usize, k - 1), (k / 2, k - 1), (1.min(k - 1), k / 2)] {
+                let mut s = vec![5.0f32; k];
+                let norms = vec![1.0f32; k];
+                s[tie.0] = 2.0;
+                s[tie.1] = 2.0;
+                assert_eq!(argmin_plus(&s, &norms) as usize, tie.0.min(tie.1), "k={k} ties at {tie:?}");
+            }
+            let s: Vec<f32> = (0..k).map(|j| ((j * 7919) % 13) as f32).collect();
+            let norms = vec![0.0f32; k];
+            let want = (0..k).fold(0, |b, j| if s[j] < s[b] { j } else { b });
+            assert_eq!(argmin_plus(&s, &norms) as usize, want, "k={k}");
         }
     }
 
