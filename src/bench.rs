@@ -65,7 +65,13 @@ pub fn floor_ms(n: usize, d: usize, k: usize, p: &Peak) -> f64 {
 }
 
 /// Times `lloyd_step` on `backend`: `warmup` untimed steps, then the median and minimum of `repeats` steps (ms).
-pub fn time_steps(backend: &mut dyn Backend, centroids: &[f32], k: usize, warmup: usize, repeats: usize) -> Result<(f64, f64)> {
+pub fn time_steps(
+    backend: &mut dyn Backend,
+    centroids: &[f32],
+    k: usize,
+    warmup: usize,
+    repeats: usize,
+) -> Result<(f64, f64)> {
     for _ in 0..warmup {
         backend.lloyd_step(centroids, k)?;
     }
@@ -157,11 +163,13 @@ unsafe fn fma_chains_avx2(iters: usize, seed: f32) -> f64 {
 /// Peaks of known GPUs (vendor figures for FP32 and memory bandwidth, rounded as in the performance issue).
 pub fn known_gpu_peak(adapter_name: &str) -> Option<Peak> {
     let n = adapter_name.to_ascii_lowercase();
-    let table: &[(&str, f64, f64)] = &[("h100", 3000.0, 55_000.0), ("h200", 4800.0, 55_000.0), ("a100", 1900.0, 19_500.0)];
-    table
-        .iter()
-        .find(|(key, _, _)| n.contains(key))
-        .map(|(key, gbs, gflops)| Peak { gbs: *gbs, gflops: *gflops, source: format!("table: {key}") })
+    let table: &[(&str, f64, f64)] =
+        &[("h100", 3000.0, 55_000.0), ("h200", 4800.0, 55_000.0), ("a100", 1900.0, 19_500.0)];
+    table.iter().find(|(key, _, _)| n.contains(key)).map(|(key, gbs, gflops)| Peak {
+        gbs: *gbs,
+        gflops: *gflops,
+        source: format!("table: {key}"),
+    })
 }
 
 #[cfg(test)]

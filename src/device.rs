@@ -60,9 +60,19 @@ fn gpu_was_opened(e: &Error) -> bool {
 }
 
 #[cfg(feature = "gpu")]
-fn fit_gpu(req: &DeviceRequest, hardware_only: bool, params: &ValidParams, x: &Matrix, w: Option<&[f32]>) -> Result<FitResult> {
+fn fit_gpu(
+    req: &DeviceRequest,
+    hardware_only: bool,
+    params: &ValidParams,
+    x: &Matrix,
+    w: Option<&[f32]>,
+) -> Result<FitResult> {
     use crate::backend::gpu::{GpuBackend, GpuContext, GpuOptions};
-    let opts = GpuOptions { adapter: req.adapter.clone(), require_hardware: hardware_only, max_binding_bytes: req.max_binding_bytes };
+    let opts = GpuOptions {
+        adapter: req.adapter.clone(),
+        require_hardware: hardware_only,
+        max_binding_bytes: req.max_binding_bytes,
+    };
     let ctx = GpuContext::new(&opts)?;
     info!(adapter = %ctx.name(), "clustering on the GPU");
     let mut b = GpuBackend::new(&ctx, x, w)?;

@@ -61,11 +61,7 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions {
-            customers: 20_000,
-            seed: 42,
-            segments: 6,
-        }
+        GenerateOptions { customers: 20_000, seed: 42, segments: 6 }
     }
 }
 
@@ -76,10 +72,7 @@ impl GenerateOptions {
     /// Checks the options: `segments` must be 5 to 8 (a usage error otherwise).
     pub fn validate(&self) -> Result<()> {
         if !Self::SEGMENTS.contains(&self.segments) {
-            return Err(Error::Usage(format!(
-                "the number of planted segments must be 5 to 8, got {}",
-                self.segments
-            )));
+            return Err(Error::Usage(format!("the number of planted segments must be 5 to 8, got {}", self.segments)));
         }
         Ok(())
     }
@@ -267,11 +260,7 @@ pub fn segment_recipes(segments: usize) -> Vec<PlantedSegment> {
         "the number of planted segments must be 5 to 8, got {segments}"
     );
     let shares = SHARES[segments - 5];
-    RECIPES[..segments]
-        .iter()
-        .zip(shares)
-        .map(|(r, &share)| PlantedSegment { share, ..r.clone() })
-        .collect()
+    RECIPES[..segments].iter().zip(shares).map(|(r, &share)| PlantedSegment { share, ..r.clone() }).collect()
 }
 
 /// The schema of the generated table: `customer_id` Int64, `recency_days` Int32, `frequency` Int32,
@@ -315,10 +304,7 @@ pub struct GenerateSummary {
 /// [`customer_schema`], in parallel. Prefer [`write_customers`] for large tables: it streams.
 pub fn generate_customers(opts: &GenerateOptions) -> Result<Vec<RecordBatch>> {
     let plan = Plan::new(opts)?;
-    (0..plan.chunks())
-        .into_par_iter()
-        .map(|c| plan.chunk(c).map(|(batch, _)| batch))
-        .collect()
+    (0..plan.chunks()).into_par_iter().map(|c| plan.chunk(c).map(|(batch, _)| batch)).collect()
 }
 
 /// Writes the customers to `path` as zstd Parquet (row groups of [`ROW_GROUP_ROWS`]), atomically: chunks are
@@ -346,10 +332,8 @@ pub fn write_customers(opts: &GenerateOptions, path: &Path) -> Result<GenerateSu
             let generated = (|| -> Result<()> {
                 for start in (0..plan.chunks()).step_by(group) {
                     let end = (start + group).min(plan.chunks());
-                    let chunks: Vec<(RecordBatch, Vec<usize>)> = (start..end)
-                        .into_par_iter()
-                        .map(|c| plan.chunk(c))
-                        .collect::<Result<_>>()?;
+                    let chunks: Vec<(RecordBatch, Vec<usize>)> =
+                        (start..end).into_par_iter().map(|c| plan.chunk(c)).collect::<Result<_>>()?;
                     for (batch, chunk_counts) in chunks {
                         for (total, c) in counts.iter_mut().zip(chunk_counts) {
                             *total += c;
@@ -363,9 +347,7 @@ pub fn write_customers(opts: &GenerateOptions, path: &Path) -> Result<GenerateSu
                 Ok(())
             })();
             drop(tx);
-            let written = writing
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let written = writing.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
             generated.and(written)
         })
     })?;
@@ -375,11 +357,7 @@ pub fn write_customers(opts: &GenerateOptions, path: &Path) -> Result<GenerateSu
             .recipes
             .iter()
             .zip(counts)
-            .map(|(r, rows)| SegmentRows {
-                name: r.name,
-                planted_share: r.share,
-                rows,
-            })
+            .map(|(r, rows)| SegmentRows { name: r.name, planted_share: r.share, rows })
             .collect(),
     })
 }
@@ -410,10 +388,8 @@ pub fn generate_blobs(n: usize, d: usize, k: usize, seed: u64) -> (Matrix, Vec<u
     let mut data = vec![0f32; n * d];
     let mut labels = vec![0u32; n];
     if n > 0 && d > 0 {
-        data.par_chunks_mut(CHUNK_ROWS * d)
-            .zip(labels.par_chunks_mut(CHUNK_ROWS))
-            .enumerate()
-            .for_each(|(c, (rows, labels))| {
+        data.par_chunks_mut(CHUNK_ROWS * d).zip(labels.par_chunks_mut(CHUNK_ROWS)).enumerate().for_each(
+            |(c, (rows, labels))| {
                 let mut rng = Draw::new(seed, c as u64);
                 for (row, label) in rows.chunks_exact_mut(d).zip(labels) {
                     let j = rng.index(k);
@@ -422,15 +398,13 @@ pub fn generate_blobs(n: usize, d: usize, k: usize, seed: u64) -> (Matrix, Vec<u
                         *x = (centre + rng.normal()) as f32;
                     }
                 }
-            });
+            },
+        );
     } else if n > 0 {
-        labels
-            .par_chunks_mut(CHUNK_ROWS)
-            .enumerate()
-            .for_each(|(c, labels)| {
-                let mut rng = Draw::new(seed, c as u64);
-                labels.iter_mut().for_each(|l| *l = rng.index(k) as u32);
-            });
+        labels.par_chunks_mut(CHUNK_ROWS).enumerate().for_each(|(c, labels)| {
+            let mut rng = Draw::new(seed, c as u64);
+            labels.iter_mut().for_each(|l| *l = rng.index(k) as u32);
+        });
     }
     (Matrix::from_vec(data, n, d), labels)
 }
@@ -491,11 +465,7 @@ impl Plan {
         let mut names = Vec::with_capacity(len);
         for _ in 0..len {
             let u = rng.uniform();
-            let s = self
-                .cumulative
-                .iter()
-                .position(|&c| u < c)
-                .unwrap_or(self.cumulative.len() - 1);
+            let s = self.cumulative.iter().position(|&c| u < c).unwrap_or(self.cumulative.len() - 1);
             counts[s] += 1;
             let c = self.samplers[s].customer(&mut rng);
             recency.push(c.recency_days);
@@ -565,23 +535,15 @@ impl SegmentSampler {
     }
 
     fn customer(&self, rng: &mut Draw) -> Customer {
-        let recency = rng
-            .gamma(self.recency.0, self.recency.1)
-            .round()
-            .min(MAX_RECENCY_DAYS as f64);
+        let recency = rng.gamma(self.recency.0, self.recency.1).round().min(MAX_RECENCY_DAYS as f64);
         let orders = rng.lognormal(self.orders.0, self.orders.1);
         let basket = rng.lognormal(self.basket.0, self.basket.1);
         let monetary = cents(orders * basket).max(0.01);
         let frequency = orders.round().max(1.0);
-        let avg_basket =
-            cents(monetary / frequency * (BASKET_NOISE_SIGMA * rng.normal()).exp()).max(0.01);
-        let tenure = rng
-            .gamma(self.tenure.0, self.tenure.1)
-            .round()
-            .clamp(recency, MAX_TENURE_DAYS as f64);
-        let categories = (self.categories.mean + self.categories.sd * rng.normal())
-            .round()
-            .clamp(1.0, MAX_CATEGORIES as f64);
+        let avg_basket = cents(monetary / frequency * (BASKET_NOISE_SIGMA * rng.normal()).exp()).max(0.01);
+        let tenure = rng.gamma(self.tenure.0, self.tenure.1).round().clamp(recency, MAX_TENURE_DAYS as f64);
+        let categories =
+            (self.categories.mean + self.categories.sd * rng.normal()).round().clamp(1.0, MAX_CATEGORIES as f64);
         let online = rng.beta(self.online.0, self.online.1);
         let returns = rng.beta(self.returns.0, self.returns.1);
         Customer {
@@ -689,60 +651,36 @@ mod tests {
     use arrow::datatypes::{Float32Type, Float64Type, Int32Type, Int64Type};
 
     fn opts(customers: usize, seed: u64) -> GenerateOptions {
-        GenerateOptions {
-            customers,
-            seed,
-            segments: 6,
-        }
+        GenerateOptions { customers, seed, segments: 6 }
     }
 
     fn column<'a>(batches: &'a [RecordBatch], name: &str) -> Vec<&'a dyn Array> {
-        batches
-            .iter()
-            .map(|b| b.column_by_name(name).expect(name).as_ref())
-            .collect()
+        batches.iter().map(|b| b.column_by_name(name).expect(name).as_ref()).collect()
     }
 
     fn f64s(batches: &[RecordBatch], name: &str) -> Vec<f64> {
-        column(batches, name)
-            .iter()
-            .flat_map(|a| a.as_primitive::<Float64Type>().values().to_vec())
-            .collect()
+        column(batches, name).iter().flat_map(|a| a.as_primitive::<Float64Type>().values().to_vec()).collect()
     }
 
     fn f32s(batches: &[RecordBatch], name: &str) -> Vec<f32> {
-        column(batches, name)
-            .iter()
-            .flat_map(|a| a.as_primitive::<Float32Type>().values().to_vec())
-            .collect()
+        column(batches, name).iter().flat_map(|a| a.as_primitive::<Float32Type>().values().to_vec()).collect()
     }
 
     fn i32s(batches: &[RecordBatch], name: &str) -> Vec<i32> {
-        column(batches, name)
-            .iter()
-            .flat_map(|a| a.as_primitive::<Int32Type>().values().to_vec())
-            .collect()
+        column(batches, name).iter().flat_map(|a| a.as_primitive::<Int32Type>().values().to_vec()).collect()
     }
 
     fn names(batches: &[RecordBatch]) -> Vec<String> {
         column(batches, PLANTED_SEGMENT_COLUMN)
             .iter()
-            .flat_map(|a| {
-                a.as_string::<i32>()
-                    .iter()
-                    .map(|s| s.unwrap().to_string())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|a| a.as_string::<i32>().iter().map(|s| s.unwrap().to_string()).collect::<Vec<_>>())
             .collect()
     }
 
     fn mean_sd(x: &[f64]) -> (f64, f64) {
         let n = x.len() as f64;
         let m = x.iter().sum::<f64>() / n;
-        (
-            m,
-            (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt(),
-        )
+        (m, (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt())
     }
 
     #[test]
@@ -750,14 +688,8 @@ mod tests {
         for k in 5..=8 {
             let r = segment_recipes(k);
             assert_eq!(r.len(), k);
-            assert!(
-                (r.iter().map(|s| s.share).sum::<f64>() - 1.0).abs() < 1e-12,
-                "{k} segments"
-            );
-            assert!(
-                r.windows(2).all(|w| w[0].share > w[1].share),
-                "{k}: shares strictly decrease"
-            );
+            assert!((r.iter().map(|s| s.share).sum::<f64>() - 1.0).abs() < 1e-12, "{k} segments");
+            assert!(r.windows(2).all(|w| w[0].share > w[1].share), "{k}: shares strictly decrease");
         }
     }
 
@@ -765,9 +697,7 @@ mod tests {
     fn recipe_names_are_unique_snake_case() {
         let r = segment_recipes(8);
         let mut names: Vec<_> = r.iter().map(|s| s.name).collect();
-        assert!(names
-            .iter()
-            .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        assert!(names.iter().all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 8);
@@ -780,11 +710,7 @@ mod tests {
                 assert!(m.mean > 0.0 && m.sd > 0.0, "{}", r.name);
             }
             for m in [r.online_share, r.returns_rate] {
-                assert!(
-                    m.sd * m.sd < m.mean * (1.0 - m.mean),
-                    "{}: beta needs sd² < m(1-m)",
-                    r.name
-                );
+                assert!(m.sd * m.sd < m.mean * (1.0 - m.mean), "{}: beta needs sd² < m(1-m)", r.name);
             }
             assert!(r.frequency.median > 0.0 && r.avg_basket.median > 0.0);
         }
@@ -799,12 +725,7 @@ mod tests {
     #[test]
     fn segments_outside_five_to_eight_are_a_usage_error() {
         for k in [0, 4, 9] {
-            let e = generate_customers(&GenerateOptions {
-                customers: 10,
-                seed: 1,
-                segments: k,
-            })
-            .unwrap_err();
+            let e = generate_customers(&GenerateOptions { customers: 10, seed: 1, segments: k }).unwrap_err();
             assert!(e.is_usage(), "{k}: {e}");
             assert!(e.to_string().contains("5 to 8"), "{e}");
         }
@@ -813,22 +734,11 @@ mod tests {
     #[test]
     fn batches_have_the_schema_and_chunk_sizes() {
         let b = generate_customers(&opts(CHUNK_ROWS + 10, 1)).unwrap();
-        assert_eq!(
-            b.iter().map(|b| b.num_rows()).collect::<Vec<_>>(),
-            vec![CHUNK_ROWS, 10]
-        );
+        assert_eq!(b.iter().map(|b| b.num_rows()).collect::<Vec<_>>(), vec![CHUNK_ROWS, 10]);
         assert!(b.iter().all(|b| b.schema() == customer_schema()));
-        assert_eq!(
-            customer_schema()
-                .field_with_name(PLANTED_SEGMENT_COLUMN)
-                .unwrap()
-                .data_type(),
-            &DataType::Utf8
-        );
-        let ids: Vec<i64> = column(&b, "customer_id")
-            .iter()
-            .flat_map(|a| a.as_primitive::<Int64Type>().values().to_vec())
-            .collect();
+        assert_eq!(customer_schema().field_with_name(PLANTED_SEGMENT_COLUMN).unwrap().data_type(), &DataType::Utf8);
+        let ids: Vec<i64> =
+            column(&b, "customer_id").iter().flat_map(|a| a.as_primitive::<Int64Type>().values().to_vec()).collect();
         assert_eq!(ids, (1..=(CHUNK_ROWS as i64 + 10)).collect::<Vec<_>>());
     }
 
@@ -840,20 +750,11 @@ mod tests {
     #[test]
     fn shares_match_the_recipes() {
         for k in [5, 6, 8] {
-            let o = GenerateOptions {
-                customers: 100_000,
-                seed: 3,
-                segments: k,
-            };
+            let o = GenerateOptions { customers: 100_000, seed: 3, segments: k };
             let got = names(&generate_customers(&o).unwrap());
             for r in segment_recipes(k) {
                 let share = got.iter().filter(|n| *n == r.name).count() as f64 / got.len() as f64;
-                assert!(
-                    (share - r.share).abs() < 0.01,
-                    "{k} segments, {}: share {share} vs {}",
-                    r.name,
-                    r.share
-                );
+                assert!((share - r.share).abs() < 0.01, "{k} segments, {}: share {share} vs {}", r.name, r.share);
             }
         }
     }
@@ -868,10 +769,7 @@ mod tests {
     #[test]
     fn thread_count_does_not_change_the_batches() {
         let run = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| generate_customers(&opts(3 * CHUNK_ROWS + 5, 4)).unwrap())
         };
         assert_eq!(run(1), run(3));
@@ -887,29 +785,15 @@ mod tests {
 
     #[test]
     fn values_stay_in_their_documented_ranges() {
-        let b = generate_customers(&GenerateOptions {
-            customers: 50_000,
-            seed: 5,
-            segments: 8,
-        })
-        .unwrap();
+        let b = generate_customers(&GenerateOptions { customers: 50_000, seed: 5, segments: 8 }).unwrap();
         let recency = i32s(&b, "recency_days");
         let tenure = i32s(&b, "tenure_days");
         assert!(recency.iter().all(|&r| (0..=MAX_RECENCY_DAYS).contains(&r)));
-        assert!(recency
-            .iter()
-            .zip(&tenure)
-            .all(|(&r, &t)| t >= r && t <= MAX_TENURE_DAYS));
+        assert!(recency.iter().zip(&tenure).all(|(&r, &t)| t >= r && t <= MAX_TENURE_DAYS));
         assert!(i32s(&b, "frequency").iter().all(|&f| f >= 1));
-        assert!(i32s(&b, "n_categories")
-            .iter()
-            .all(|&c| (1..=MAX_CATEGORIES).contains(&c)));
-        assert!(f64s(&b, "monetary")
-            .iter()
-            .all(|&m| m > 0.0 && m.is_finite()));
-        assert!(f64s(&b, "avg_basket")
-            .iter()
-            .all(|&m| m > 0.0 && m.is_finite()));
+        assert!(i32s(&b, "n_categories").iter().all(|&c| (1..=MAX_CATEGORIES).contains(&c)));
+        assert!(f64s(&b, "monetary").iter().all(|&m| m > 0.0 && m.is_finite()));
+        assert!(f64s(&b, "avg_basket").iter().all(|&m| m > 0.0 && m.is_finite()));
         for c in ["online_share", "returns_rate"] {
             assert!(f32s(&b, c).iter().all(|&s| (0.0..=1.0).contains(&s)), "{c}");
         }
@@ -936,10 +820,7 @@ mod tests {
             .map(|((a, m), f)| a / (m / f as f64))
             .collect();
         let (mean, sd) = mean_sd(&ratio);
-        assert!(
-            (mean - 1.0).abs() < 0.01 && sd < 0.1,
-            "ratio mean {mean}, sd {sd}"
-        );
+        assert!((mean - 1.0).abs() < 0.01 && sd < 0.1, "ratio mean {mean}, sd {sd}");
     }
 
     #[test]
@@ -951,25 +832,12 @@ mod tests {
         for r in segment_recipes(6) {
             let rows: Vec<usize> = (0..seg.len()).filter(|&i| seg[i] == r.name).collect();
             let (m, _) = mean_sd(&rows.iter().map(|&i| recency[i] as f64).collect::<Vec<_>>());
-            assert!(
-                (m - r.recency_days.mean).abs() < 0.05 * r.recency_days.mean + 1.0,
-                "{}: recency {m}",
-                r.name
-            );
+            assert!((m - r.recency_days.mean).abs() < 0.05 * r.recency_days.mean + 1.0, "{}: recency {m}", r.name);
             let logs: Vec<f64> = rows.iter().map(|&i| monetary[i].ln()).collect();
             let (mu, sigma) = mean_sd(&logs);
             let want = r.monetary();
-            assert!(
-                (mu - want.median.ln()).abs() < 0.03,
-                "{}: log median {mu}",
-                r.name
-            );
-            assert!(
-                (sigma - want.sigma).abs() < 0.03,
-                "{}: log sd {sigma} vs {}",
-                r.name,
-                want.sigma
-            );
+            assert!((mu - want.median.ln()).abs() < 0.03, "{}: log median {mu}", r.name);
+            assert!((sigma - want.sigma).abs() < 0.03, "{}: log sd {sigma} vs {}", r.name, want.sigma);
         }
     }
 
@@ -984,19 +852,13 @@ mod tests {
             let g: Vec<f64> = (0..n).map(|_| rng.gamma(shape, scale)).collect();
             let (m, s) = mean_sd(&g);
             let (want_m, want_s) = (shape * scale, shape.sqrt() * scale);
-            assert!(
-                (m / want_m - 1.0).abs() < 0.02 && (s / want_s - 1.0).abs() < 0.03,
-                "gamma {shape}: {m} {s}"
-            );
+            assert!((m / want_m - 1.0).abs() < 0.02 && (s / want_s - 1.0).abs() < 0.03, "gamma {shape}: {m} {s}");
         }
         let want = ms(0.15, 0.04);
         let (a, b) = beta_params(want);
         let x: Vec<f64> = (0..n).map(|_| rng.beta(a, b)).collect();
         let (m, s) = mean_sd(&x);
-        assert!(
-            (m - want.mean).abs() < 0.002 && (s - want.sd).abs() < 0.002,
-            "beta {m} {s}"
-        );
+        assert!((m - want.mean).abs() < 0.002 && (s - want.sd).abs() < 0.002, "beta {m} {s}");
     }
 
     #[test]
@@ -1014,18 +876,10 @@ mod tests {
         assert_eq!(std::fs::read(&p1).unwrap(), std::fs::read(&p2).unwrap());
         assert_eq!(s1, s2);
         assert_eq!(s1.rows, o.customers);
-        assert_eq!(
-            s1.per_segment.iter().map(|s| s.rows).sum::<usize>(),
-            o.customers
-        );
+        assert_eq!(s1.per_segment.iter().map(|s| s.rows).sum::<usize>(), o.customers);
         let seg = names(&generate_customers(&o).unwrap());
         for s in &s1.per_segment {
-            assert_eq!(
-                s.rows,
-                seg.iter().filter(|n| *n == s.name).count(),
-                "{}",
-                s.name
-            );
+            assert_eq!(s.rows, seg.iter().filter(|n| *n == s.name).count(), "{}", s.name);
         }
     }
 
@@ -1035,21 +889,16 @@ mod tests {
         let p = dir.path().join("empty.parquet");
         let s = write_customers(&opts(0, 1), &p).unwrap();
         assert_eq!(s.rows, 0);
-        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            std::fs::File::open(&p).unwrap(),
-        )
-        .unwrap();
+        let r =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&p).unwrap())
+                .unwrap();
         assert_eq!(r.metadata().file_metadata().num_rows(), 0);
         assert_eq!(r.schema(), &customer_schema());
     }
 
     #[test]
     fn unwritable_output_is_an_output_error() {
-        let e = write_customers(
-            &opts(10, 1),
-            Path::new("/proc/custseg-cannot-write/c.parquet"),
-        )
-        .unwrap_err();
+        let e = write_customers(&opts(10, 1), Path::new("/proc/custseg-cannot-write/c.parquet")).unwrap_err();
         assert!(matches!(e, Error::Output { .. }), "{e}");
     }
 
@@ -1068,10 +917,7 @@ mod tests {
         let (x, labels) = generate_blobs(CHUNK_ROWS + 500, 2, 3, 1);
         for j in 0..3u32 {
             for dim in 0..2 {
-                let v: Vec<f64> = (0..x.n())
-                    .filter(|&i| labels[i] == j)
-                    .map(|i| x.row(i)[dim] as f64)
-                    .collect();
+                let v: Vec<f64> = (0..x.n()).filter(|&i| labels[i] == j).map(|i| x.row(i)[dim] as f64).collect();
                 let (m, s) = mean_sd(&v);
                 assert!((-10.1..=10.1).contains(&m), "centre {j} at {m}");
                 assert!((s - 1.0).abs() < 0.03, "cluster {j} dim {dim}: sd {s}");
@@ -1082,16 +928,10 @@ mod tests {
     #[test]
     fn blobs_are_deterministic_across_thread_counts() {
         let run = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| generate_blobs(2 * CHUNK_ROWS + 7, 4, 5, 3))
         };
         assert_eq!(run(1), run(2));
-        assert_ne!(
-            generate_blobs(100, 2, 3, 1).0,
-            generate_blobs(100, 2, 3, 2).0
-        );
+        assert_ne!(generate_blobs(100, 2, 3, 1).0, generate_blobs(100, 2, 3, 2).0);
     }
 }

@@ -63,7 +63,11 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         init_rows: match p.init() {
             Init::KMeansPlusPlus => {
                 let rows = p.init_sample().rows(table.x.n(), p.k());
-                if rows >= table.x.n() { "all".into() } else { rows.to_string() }
+                if rows >= table.x.n() {
+                    "all".into()
+                } else {
+                    rows.to_string()
+                }
             }
             _ => "all".into(),
         },

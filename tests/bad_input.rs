@@ -58,21 +58,26 @@ fn file(dir: &Path, name: &str, cols: Vec<(&str, ArrayRef)>) -> PathBuf {
 #[test]
 fn nan_in_a_feature_names_column_and_count() {
     let d = tempfile::tempdir().unwrap();
-    let p = file(d.path(), "nan.parquet", vec![
-        ("customer_id", ids(4)),
-        ("spend", f64s(vec![Some(1.0), Some(f64::NAN), Some(f64::INFINITY), Some(4.0)])),
-    ]);
+    let p = file(
+        d.path(),
+        "nan.parquet",
+        vec![("customer_id", ids(4)), ("spend", f64s(vec![Some(1.0), Some(f64::NAN), Some(f64::INFINITY), Some(4.0)]))],
+    );
     assert_fails("nan", segment(d.path(), &p, &["--k", "2"]), 1, &["spend", "2"]);
 }
 
 #[test]
 fn missing_drop_and_mean_handle_nan_and_nulls() {
     let d = tempfile::tempdir().unwrap();
-    let p = file(d.path(), "gaps.parquet", vec![
-        ("customer_id", ids(6)),
-        ("spend", f64s(vec![Some(1.0), None, Some(f64::NAN), Some(4.0), Some(9.0), Some(10.0)])),
-        ("visits", f64s(vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(9.0), Some(10.0)])),
-    ]);
+    let p = file(
+        d.path(),
+        "gaps.parquet",
+        vec![
+            ("customer_id", ids(6)),
+            ("spend", f64s(vec![Some(1.0), None, Some(f64::NAN), Some(4.0), Some(9.0), Some(10.0)])),
+            ("visits", f64s(vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(9.0), Some(10.0)])),
+        ],
+    );
     for policy in ["drop", "mean"] {
         let (c, err, files) = segment(d.path(), &p, &["--k", "2", "--missing", policy]);
         assert_eq!(c, 0, "--missing {policy}: {err}");
@@ -86,10 +91,11 @@ fn missing_drop_and_mean_handle_nan_and_nulls() {
 #[test]
 fn null_feature_values_name_column_and_count() {
     let d = tempfile::tempdir().unwrap();
-    let p = file(d.path(), "nulls.parquet", vec![
-        ("customer_id", ids(4)),
-        ("spend", f64s(vec![Some(1.0), None, None, Some(4.0)])),
-    ]);
+    let p = file(
+        d.path(),
+        "nulls.parquet",
+        vec![("customer_id", ids(4)), ("spend", f64s(vec![Some(1.0), None, None, Some(4.0)]))],
+    );
     assert_fails("null features", segment(d.path(), &p, &["--k", "2"]), 1, &["spend", "2", "null"]);
 }
 
@@ -97,15 +103,20 @@ fn null_feature_values_name_column_and_count() {
 fn null_and_duplicate_ids_are_counted() {
     let d = tempfile::tempdir().unwrap();
     let vals = f64s(vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0)]);
-    let p = file(d.path(), "nullid.parquet", vec![
-        ("customer_id", Arc::new(Int64Array::from(vec![Some(1), None, None, Some(4)])) as ArrayRef),
-        ("spend", vals.clone()),
-    ]);
+    let p = file(
+        d.path(),
+        "nullid.parquet",
+        vec![
+            ("customer_id", Arc::new(Int64Array::from(vec![Some(1), None, None, Some(4)])) as ArrayRef),
+            ("spend", vals.clone()),
+        ],
+    );
     assert_fails("null ids", segment(d.path(), &p, &["--k", "2"]), 1, &["customer_id", "2", "null"]);
-    let p = file(d.path(), "dupid.parquet", vec![
-        ("customer_id", Arc::new(StringArray::from(vec!["a", "b", "a", "a"])) as ArrayRef),
-        ("spend", vals),
-    ]);
+    let p = file(
+        d.path(),
+        "dupid.parquet",
+        vec![("customer_id", Arc::new(StringArray::from(vec!["a", "b", "a", "a"])) as ArrayRef), ("spend", vals)],
+    );
     assert_fails("duplicate ids", segment(d.path(), &p, &["--k", "2"]), 1, &["customer_id", "2", "duplicate"]);
 }
 
@@ -119,20 +130,27 @@ fn zero_rows_is_an_error() {
 #[test]
 fn zero_feature_columns_is_an_error() {
     let d = tempfile::tempdir().unwrap();
-    let p = file(d.path(), "onlyid.parquet", vec![
-        ("customer_id", ids(3)),
-        ("name", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef),
-    ]);
-    assert_fails("0 features", segment(d.path(), &p, &["--k", "2"]), 1, &["no numeric feature columns", "onlyid.parquet"]);
+    let p = file(
+        d.path(),
+        "onlyid.parquet",
+        vec![("customer_id", ids(3)), ("name", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef)],
+    );
+    assert_fails(
+        "0 features",
+        segment(d.path(), &p, &["--k", "2"]),
+        1,
+        &["no numeric feature columns", "onlyid.parquet"],
+    );
 }
 
 #[test]
 fn non_numeric_feature_names_column_and_type() {
     let d = tempfile::tempdir().unwrap();
-    let p = file(d.path(), "text.parquet", vec![
-        ("customer_id", ids(3)),
-        ("city", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef),
-    ]);
+    let p = file(
+        d.path(),
+        "text.parquet",
+        vec![("customer_id", ids(3)), ("city", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef)],
+    );
     assert_fails("non-numeric", segment(d.path(), &p, &["--k", "2", "--features", "city"]), 1, &["city", "Utf8"]);
 }
 
@@ -140,11 +158,12 @@ fn non_numeric_feature_names_column_and_type() {
 fn missing_column_lists_the_columns_that_exist() {
     let d = tempfile::tempdir().unwrap();
     let p = file(d.path(), "cols.parquet", vec![("customer_id", ids(3)), ("spend", f64s(vec![Some(1.0); 3]))]);
-    assert_fails("missing column", segment(d.path(), &p, &["--k", "2", "--features", "spend,age"]), 1, &[
-        "cols.parquet",
-        "age",
-        "customer_id, spend",
-    ]);
+    assert_fails(
+        "missing column",
+        segment(d.path(), &p, &["--k", "2", "--features", "spend,age"]),
+        1,
+        &["cols.parquet", "age", "customer_id, spend"],
+    );
 }
 
 #[test]
@@ -157,10 +176,11 @@ fn k_zero_is_a_usage_error() {
 #[test]
 fn k_above_distinct_rows_is_an_error() {
     let d = tempfile::tempdir().unwrap();
-    let p = file(d.path(), "dups.parquet", vec![
-        ("customer_id", ids(4)),
-        ("spend", f64s(vec![Some(1.0), Some(1.0), Some(2.0), Some(2.0)])),
-    ]);
+    let p = file(
+        d.path(),
+        "dups.parquet",
+        vec![("customer_id", ids(4)), ("spend", f64s(vec![Some(1.0), Some(1.0), Some(2.0), Some(2.0)]))],
+    );
     assert_fails("k > distinct", segment(d.path(), &p, &["--k", "3"]), 1, &["k = 3", "distinct rows (2)"]);
 }
 
@@ -184,7 +204,10 @@ fn every_corrupt_file_in_parquet_testing_fails_cleanly() {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             assert_eq!(c, 1, "{name}: exit code; stderr:\n{err}");
             assert!(!err.contains("panicked"), "{name}: panicked:\n{err}");
-            assert!(err.lines().any(|l| l.starts_with("error:") && l.contains(&name)), "{name}: error names the file:\n{err}");
+            assert!(
+                err.lines().any(|l| l.starts_with("error:") && l.contains(&name)),
+                "{name}: error names the file:\n{err}"
+            );
             assert!(files.is_empty(), "{name}: left {files:?}");
             n += 1;
         }
@@ -195,12 +218,28 @@ fn every_corrupt_file_in_parquet_testing_fails_cleanly() {
 #[test]
 fn unwritable_output_is_reported_before_any_work() {
     let d = tempfile::tempdir().unwrap();
-    let p = file(d.path(), "ok.parquet", vec![("customer_id", ids(3)), ("spend", f64s(vec![Some(1.0), Some(2.0), Some(3.0)]))]);
+    let p = file(
+        d.path(),
+        "ok.parquet",
+        vec![("customer_id", ids(3)), ("spend", f64s(vec![Some(1.0), Some(2.0), Some(3.0)]))],
+    );
     let model = d.path().join("model.json");
-    let o = run_in(d.path(), &[
-        "segment", "--input", p.to_str().unwrap(), "--k", "2", "--device", "cpu",
-        "--output", "/proc/custseg-no/seg.parquet", "--model", model.to_str().unwrap(),
-    ]);
+    let o = run_in(
+        d.path(),
+        &[
+            "segment",
+            "--input",
+            p.to_str().unwrap(),
+            "--k",
+            "2",
+            "--device",
+            "cpu",
+            "--output",
+            "/proc/custseg-no/seg.parquet",
+            "--model",
+            model.to_str().unwrap(),
+        ],
+    );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("/proc/custseg-no/seg.parquet"), "{err}");

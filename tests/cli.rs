@@ -25,7 +25,18 @@ fn segment_runs_on_the_bundled_sample_from_any_folder() {
     assert_eq!(names, vec!["customer_id", "segment", "distance"]);
     let model: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.path().join("custseg-out/model.json")).unwrap()).unwrap();
-    for key in ["features", "scaler", "centroids", "centroids_scaled", "sizes", "inertia", "n_iter", "converged", "engine", "backend"] {
+    for key in [
+        "features",
+        "scaler",
+        "centroids",
+        "centroids_scaled",
+        "sizes",
+        "inertia",
+        "n_iter",
+        "converged",
+        "engine",
+        "backend",
+    ] {
         assert!(model.get(key).is_some(), "model.json has {key}");
     }
     assert_eq!(model["params"]["seed"], 0);
@@ -35,10 +46,28 @@ fn segment_runs_on_the_bundled_sample_from_any_folder() {
 fn generated_planted_segments_are_recovered() {
     let d = tempfile::tempdir().unwrap();
     ok(d.path(), &["generate", "--customers", "20000", "--seed", "7", "--output", "c.parquet"]);
-    ok(d.path(), &[
-        "segment", "--input", "c.parquet", "--k", "6", "--log1p", "monetary,avg_basket", "--n-init", "3", "--seed", "1",
-        "--device", "cpu", "--output", "s.parquet", "--model", "m.json",
-    ]);
+    ok(
+        d.path(),
+        &[
+            "segment",
+            "--input",
+            "c.parquet",
+            "--k",
+            "6",
+            "--log1p",
+            "monetary,avg_basket",
+            "--n-init",
+            "3",
+            "--seed",
+            "1",
+            "--device",
+            "cpu",
+            "--output",
+            "s.parquet",
+            "--model",
+            "m.json",
+        ],
+    );
     let truth = read_parquet(&d.path().join("c.parquet"));
     let planted = truth.column_by_name("planted_segment").unwrap();
     let planted = arrow::compute::cast(planted, &arrow::datatypes::DataType::Utf8).unwrap();
@@ -58,10 +87,28 @@ fn same_seed_gives_an_identical_file_with_one_or_two_threads() {
     let d = tempfile::tempdir().unwrap();
     ok(d.path(), &["generate", "--customers", "30000", "--seed", "3", "--output", "c.parquet"]);
     for t in ["1", "2"] {
-        ok(d.path(), &[
-            "segment", "--input", "c.parquet", "--k", "7", "--n-init", "2", "--seed", "5", "--device", "cpu",
-            "--threads", t, "--output", &format!("s{t}.parquet"), "--model", &format!("m{t}.json"),
-        ]);
+        ok(
+            d.path(),
+            &[
+                "segment",
+                "--input",
+                "c.parquet",
+                "--k",
+                "7",
+                "--n-init",
+                "2",
+                "--seed",
+                "5",
+                "--device",
+                "cpu",
+                "--threads",
+                t,
+                "--output",
+                &format!("s{t}.parquet"),
+                "--model",
+                &format!("m{t}.json"),
+            ],
+        );
     }
     let a = std::fs::read(d.path().join("s1.parquet")).unwrap();
     let b = std::fs::read(d.path().join("s2.parquet")).unwrap();
@@ -77,11 +124,17 @@ fn string_ids_keep_their_type_and_order() {
     let d = tempfile::tempdir().unwrap();
     let ids: Vec<String> = (0..50).map(|i| format!("cust-{i:03}")).collect();
     let spend: Vec<f64> = (0..50).map(|i| if i < 25 { i as f64 } else { 1000.0 + i as f64 }).collect();
-    write_parquet(&d.path().join("s.parquet"), vec![
-        ("id", Arc::new(StringArray::from(ids.clone())) as ArrayRef),
-        ("spend", Arc::new(Float64Array::from(spend)) as ArrayRef),
-    ]);
-    ok(d.path(), &["segment", "--input", "s.parquet", "--id", "id", "--k", "2", "--device", "cpu", "-o", "out.parquet"]);
+    write_parquet(
+        &d.path().join("s.parquet"),
+        vec![
+            ("id", Arc::new(StringArray::from(ids.clone())) as ArrayRef),
+            ("spend", Arc::new(Float64Array::from(spend)) as ArrayRef),
+        ],
+    );
+    ok(
+        d.path(),
+        &["segment", "--input", "s.parquet", "--id", "id", "--k", "2", "--device", "cpu", "-o", "out.parquet"],
+    );
     let seg = read_parquet(&d.path().join("out.parquet"));
     let got = seg.column_by_name("id").unwrap().as_any().downcast_ref::<StringArray>().expect("id stays a string");
     assert_eq!(got.iter().map(|s| s.unwrap().to_string()).collect::<Vec<_>>(), ids);
@@ -104,7 +157,12 @@ fn json_summary_is_machine_readable() {
 #[test]
 fn usage_errors_exit_with_code_two() {
     let d = tempfile::tempdir().unwrap();
-    for args in [&["segment", "--no-such-flag"][..], &["segment", "--k", "0"], &["segment", "--max-iter", "0"], &["segment", "--device", "tpu"]] {
+    for args in [
+        &["segment", "--no-such-flag"][..],
+        &["segment", "--k", "0"],
+        &["segment", "--max-iter", "0"],
+        &["segment", "--device", "tpu"],
+    ] {
         let o = run_in(d.path(), args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
     }

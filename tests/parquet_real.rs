@@ -18,37 +18,12 @@ enum Expect {
 /// Each `data/` file with the ID column to use (`None`: the file has no usable ID, keep the default
 /// `customer_id`), the missing-value policy and what must come out.
 const DATA: &[(&str, Option<&str>, Missing, Expect)] = &[
-    (
-        "alltypes_dictionary.parquet",
-        Some("id"),
-        Missing::Fail,
-        Expect::Reads { n: 2, d: 6 },
-    ),
-    (
-        "alltypes_plain.parquet",
-        Some("id"),
-        Missing::Fail,
-        Expect::Reads { n: 8, d: 6 },
-    ),
-    (
-        "alltypes_plain.snappy.parquet",
-        Some("id"),
-        Missing::Fail,
-        Expect::Reads { n: 2, d: 6 },
-    ),
-    (
-        "byte_stream_split.zstd.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "f32, f64"]),
-    ),
+    ("alltypes_dictionary.parquet", Some("id"), Missing::Fail, Expect::Reads { n: 2, d: 6 }),
+    ("alltypes_plain.parquet", Some("id"), Missing::Fail, Expect::Reads { n: 8, d: 6 }),
+    ("alltypes_plain.snappy.parquet", Some("id"), Missing::Fail, Expect::Reads { n: 2, d: 6 }),
+    ("byte_stream_split.zstd.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "f32, f64"])),
     // float16, float, double, int32 and decimal(7,3) features, plain and byte-stream-split encoded.
-    (
-        "byte_stream_split_extended.gzip.parquet",
-        Some("int64_plain"),
-        Missing::Fail,
-        Expect::Reads { n: 200, d: 11 },
-    ),
+    ("byte_stream_split_extended.gzip.parquet", Some("int64_plain"), Missing::Fail, Expect::Reads { n: 200, d: 11 }),
     // Checksums are not verified (the parquet crate's `crc` feature is off), so the data decodes; but column
     // `a` repeats values, so it is no ID.
     (
@@ -57,18 +32,8 @@ const DATA: &[(&str, Option<&str>, Missing, Expect)] = &[
         Missing::Fail,
         Expect::Fails(&["id column 'a'", "duplicated rows"]),
     ),
-    (
-        "datapage_v2.snappy.parquet",
-        Some("b"),
-        Missing::Fail,
-        Expect::Reads { n: 5, d: 1 },
-    ),
-    (
-        "delta_binary_packed.parquet",
-        Some("int_value"),
-        Missing::Fail,
-        Expect::Reads { n: 200, d: 65 },
-    ),
+    ("datapage_v2.snappy.parquet", Some("b"), Missing::Fail, Expect::Reads { n: 5, d: 1 }),
+    ("delta_binary_packed.parquet", Some("int_value"), Missing::Fail, Expect::Reads { n: 200, d: 65 }),
     // Valid (pyarrow reads it), but the parquet 60.1 crate rejects its footer; with a readable footer this
     // would be "no numeric feature columns", `l_partkey` being its only column.
     (
@@ -77,48 +42,13 @@ const DATA: &[(&str, Option<&str>, Missing, Expect)] = &[
         Missing::Fail,
         Expect::Fails(&["not a readable Parquet file"]),
     ),
-    (
-        "fixed_length_decimal.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "value"]),
-    ),
-    (
-        "float16_nonzeros_and_nans.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "x"]),
-    ),
-    (
-        "int32_decimal.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "value"]),
-    ),
-    (
-        "int64_decimal.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "value"]),
-    ),
-    (
-        "nan_in_stats.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "x"]),
-    ),
-    (
-        "nulls.snappy.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "b_struct"]),
-    ),
-    (
-        "single_nan.parquet",
-        None,
-        Missing::Fail,
-        Expect::Fails(&["no column 'customer_id'", "mycol"]),
-    ),
+    ("fixed_length_decimal.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "value"])),
+    ("float16_nonzeros_and_nans.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "x"])),
+    ("int32_decimal.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "value"])),
+    ("int64_decimal.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "value"])),
+    ("nan_in_stats.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "x"])),
+    ("nulls.snappy.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "b_struct"])),
+    ("single_nan.parquet", None, Missing::Fail, Expect::Fails(&["no column 'customer_id'", "mycol"])),
 ];
 
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
@@ -137,25 +67,13 @@ fn name(p: &Path) -> &str {
 
 /// Reads `path` with `opts`, turning a panic into a test failure that names the file.
 fn read(path: &Path, opts: &ReadOptions) -> custseg::Result<custseg::io::FeatureTable> {
-    std::panic::catch_unwind(|| read_features(&[path.to_path_buf()], opts)).unwrap_or_else(|_| {
-        panic!(
-            "reading {} panicked instead of returning an error",
-            path.display()
-        )
-    })
+    std::panic::catch_unwind(|| read_features(&[path.to_path_buf()], opts))
+        .unwrap_or_else(|_| panic!("reading {} panicked instead of returning an error", path.display()))
 }
 
 fn assert_clear_error(path: &Path, msg: &str) {
-    assert!(
-        !msg.contains('\n'),
-        "{}: the message is not one line: {msg:?}",
-        name(path)
-    );
-    assert!(
-        msg.contains(name(path)),
-        "{}",
-        expected_got("the message names the file", name(path), msg)
-    );
+    assert!(!msg.contains('\n'), "{}: the message is not one line: {msg:?}", name(path));
+    assert!(msg.contains(name(path)), "{}", expected_got("the message names the file", name(path), msg));
 }
 
 #[test]
@@ -176,11 +94,7 @@ fn every_data_file_reads_or_fails_clearly() {
             Ok(t) => {
                 eprintln!("{}: reads {} x {}", name(path), t.x.n(), t.x.d());
                 assert!(t.x.n() > 0 && t.x.d() > 0, "{}: empty table", name(path));
-                assert!(
-                    t.x.as_slice().iter().all(|v| v.is_finite()),
-                    "{}: non-finite values",
-                    name(path)
-                );
+                assert!(t.x.as_slice().iter().all(|v| v.is_finite()), "{}: non-finite values", name(path));
                 assert_eq!(t.ids.len(), t.x.n(), "{}: one id per row", name(path));
             }
             Err(e) => {
@@ -191,12 +105,7 @@ fn every_data_file_reads_or_fails_clearly() {
         match (entry.map(|(.., e)| e), &result) {
             (None, _) => {}
             (Some(Expect::Reads { n, d }), Ok(t)) => {
-                assert_eq!(
-                    (t.x.n(), t.x.d()),
-                    (*n, *d),
-                    "{}: rows x features",
-                    name(path)
-                );
+                assert_eq!((t.x.n(), t.x.d()), (*n, *d), "{}: rows x features", name(path));
             }
             (Some(Expect::Fails(parts)), Err(e)) => {
                 let msg = e.to_string();
@@ -207,10 +116,9 @@ fn every_data_file_reads_or_fails_clearly() {
             (Some(Expect::Reads { .. }), Err(e)) => {
                 panic!("{}: expected to read, got: {e}", name(path))
             }
-            (Some(Expect::Fails(parts)), Ok(_)) => panic!(
-                "{}: expected an error with {parts:?}, but it read",
-                name(path)
-            ),
+            (Some(Expect::Fails(parts)), Ok(_)) => {
+                panic!("{}: expected an error with {parts:?}, but it read", name(path))
+            }
         }
     }
 }
@@ -225,24 +133,13 @@ fn every_bad_data_file_is_an_error_naming_it() {
         let mut outcomes = vec![read(path, &ReadOptions::default())];
         if let Ok(names) = column_names(path) {
             for id in names {
-                outcomes.push(read(
-                    path,
-                    &ReadOptions {
-                        id_column: id,
-                        missing: Missing::Mean,
-                        ..ReadOptions::default()
-                    },
-                ));
+                outcomes
+                    .push(read(path, &ReadOptions { id_column: id, missing: Missing::Mean, ..ReadOptions::default() }));
             }
         }
         for r in outcomes {
             match r {
-                Ok(t) => panic!(
-                    "{}: a corrupt file read as {} x {}",
-                    name(path),
-                    t.x.n(),
-                    t.x.d()
-                ),
+                Ok(t) => panic!("{}: a corrupt file read as {} x {}", name(path), t.x.n(), t.x.d()),
                 Err(e) => {
                     eprintln!("{}: {e}", name(path));
                     assert_clear_error(path, &e.to_string());
@@ -255,14 +152,8 @@ fn every_bad_data_file_is_an_error_naming_it() {
 /// The top-level column names, where the file's metadata can be read.
 fn column_names(path: &Path) -> Result<Vec<String>, ()> {
     let file = std::fs::File::open(path).map_err(|_| ())?;
-    let b = std::panic::catch_unwind(|| {
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-    })
-    .map_err(|_| ())?
-    .map_err(|_| ())?;
-    Ok(b.schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect())
+    let b = std::panic::catch_unwind(|| parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file))
+        .map_err(|_| ())?
+        .map_err(|_| ())?;
+    Ok(b.schema().fields().iter().map(|f| f.name().clone()).collect())
 }

@@ -46,8 +46,7 @@ pub fn expected_got(what: &str, expected: impl std::fmt::Debug, got: impl std::f
 pub fn write_parquet(path: &std::path::Path, columns: Vec<(&str, arrow::array::ArrayRef)>) {
     use arrow::datatypes::{Field, Schema};
     use std::sync::Arc;
-    let fields: Vec<Field> =
-        columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
+    let fields: Vec<Field> = columns.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect();
     let schema = Arc::new(Schema::new(fields));
     let batch =
         arrow::record_batch::RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect())
@@ -61,7 +60,10 @@ pub fn write_parquet(path: &std::path::Path, columns: Vec<(&str, arrow::array::A
 /// Reads every column of a Parquet file into one record batch.
 pub fn read_parquet(path: &std::path::Path) -> arrow::record_batch::RecordBatch {
     let f = std::fs::File::open(path).expect("open parquet");
-    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).expect("reader").build().expect("build");
+    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .expect("reader")
+        .build()
+        .expect("build");
     let batches: Vec<_> = r.map(|b| b.expect("batch")).collect();
     arrow::compute::concat_batches(&batches[0].schema(), &batches).expect("concat")
 }

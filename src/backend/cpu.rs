@@ -79,11 +79,7 @@ impl<'a> CpuBackend<'a> {
     /// A backend over `x` with optional per-row weights (length `n`).
     pub fn new(x: &'a Matrix, weights: Option<&'a [f32]>) -> Self {
         if let Some(w) = weights {
-            assert_eq!(
-                w.len(),
-                x.n(),
-                "weights length must equal the number of rows"
-            );
+            assert_eq!(w.len(), x.n(), "weights length must equal the number of rows");
         }
         let blocks = x.n().div_ceil(BLOCK_ROWS);
         CpuBackend {
@@ -102,10 +98,7 @@ impl<'a> CpuBackend<'a> {
     }
 
     /// Runs `f(block_start, block_rows, partial)` over every block in parallel, after resetting partials to k × d.
-    fn blocks_mut(
-        &mut self,
-        k: usize,
-    ) -> impl IndexedParallelIterator<Item = (usize, &mut Partial)> {
+    fn blocks_mut(&mut self, k: usize) -> impl IndexedParallelIterator<Item = (usize, &mut Partial)> {
         let d = self.x.d();
         self.partials.par_iter_mut().enumerate().map(move |(b, p)| {
             p.reset(k, d);
@@ -137,36 +130,28 @@ impl Backend for CpuBackend<'_> {
         packed.set(centroids, k, d);
         let (x, w) = (self.x, self.w);
         let mut labels = std::mem::take(&mut self.labels);
-        self.blocks_mut(k)
-            .zip(labels.par_chunks_mut(BLOCK_ROWS))
-            .for_each(|((start, p), lab)| {
-                let rows = lab.len();
-                p.scratch.resize(BLOCK_ROWS, 0);
-                nearest_block(
-                    &x.as_slice()[start * d..(start + rows) * d],
-                    rows,
-                    &packed,
-                    &mut p.scratch,
-                    &mut p.scores,
-                );
-                for (r, l) in lab.iter_mut().enumerate() {
-                    let i = start + r;
-                    let xi = x.row(i);
-                    let j = p.scratch[r];
-                    if *l != j {
-                        p.changed += 1;
-                        *l = j;
-                    }
-                    let j = j as usize;
-                    let wi = Self::weight(w, i);
-                    p.counts[j] += 1;
-                    p.weights[j] += wi;
-                    p.inertia += wi * dist2(xi, &centroids[j * d..(j + 1) * d]) as f64;
-                    for (s, &v) in p.sums[j * d..(j + 1) * d].iter_mut().zip(xi) {
-                        *s += wi * v as f64;
-                    }
+        self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
+            let rows = lab.len();
+            p.scratch.resize(BLOCK_ROWS, 0);
+            nearest_block(&x.as_slice()[start * d..(start + rows) * d], rows, &packed, &mut p.scratch, &mut p.scores);
+            for (r, l) in lab.iter_mut().enumerate() {
+                let i = start + r;
+                let xi = x.row(i);
+                let j = p.scratch[r];
+                if *l != j {
+                    p.changed += 1;
+                    *l = j;
                 }
-            });
+                let j = j as usize;
+                let wi = Self::weight(w, i);
+                p.counts[j] += 1;
+                p.weights[j] += wi;
+                p.inertia += wi * dist2(xi, &centroids[j * d..(j + 1) * d]) as f64;
+                for (s, &v) in p.sums[j * d..(j + 1) * d].iter_mut().zip(xi) {
+                    *s += wi * v as f64;
+                }
+            }
+        });
         self.labels = labels;
         self.packed = packed;
         let mut out = StepStats::zeros(k, d);
@@ -191,16 +176,10 @@ impl Backend for CpuBackend<'_> {
         assert_eq!(centroids.len(), k * d);
         let mut packed = std::mem::take(&mut self.packed);
         packed.set(centroids, k, d);
-        let mut out = Assignment {
-            labels: vec![0; n],
-            dist2: vec![0.0; n],
-        };
+        let mut out = Assignment { labels: vec![0; n], dist2: vec![0.0; n] };
         let x = self.x;
-        out.labels
-            .par_chunks_mut(BLOCK_ROWS)
-            .zip(out.dist2.par_chunks_mut(BLOCK_ROWS))
-            .enumerate()
-            .for_each(|(b, (lab, dst))| {
+        out.labels.par_chunks_mut(BLOCK_ROWS).zip(out.dist2.par_chunks_mut(BLOCK_ROWS)).enumerate().for_each(
+            |(b, (lab, dst))| {
                 let start = b * BLOCK_ROWS;
                 nearest_block(
                     &x.as_slice()[start * d..(start + lab.len()) * d],
@@ -213,7 +192,8 @@ impl Backend for CpuBackend<'_> {
                     let j = *l as usize;
                     *o = dist2(x.row(start + r), &centroids[j * d..(j + 1) * d]);
                 }
-            });
+            },
+        );
         self.packed = packed;
         Ok(out)
     }
@@ -221,14 +201,11 @@ impl Backend for CpuBackend<'_> {
     fn pp_reset(&mut self, first: &[f32]) -> Result<f64> {
         let x = self.x;
         self.closest.resize(x.n(), 0.0);
-        self.closest
-            .par_chunks_mut(BLOCK_ROWS)
-            .enumerate()
-            .for_each(|(b, cl)| {
-                for (r, c) in cl.iter_mut().enumerate() {
-                    *c = dist2(x.row(b * BLOCK_ROWS + r), first);
-                }
-            });
+        self.closest.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, cl)| {
+            for (r, c) in cl.iter_mut().enumerate() {
+                *c = dist2(x.row(b * BLOCK_ROWS + r), first);
+            }
+        });
         Ok(self.potential_of(|_, c| c))
     }
 
@@ -264,14 +241,11 @@ impl Backend for CpuBackend<'_> {
 
     fn pp_commit(&mut self, chosen: &[f32]) -> Result<()> {
         let x = self.x;
-        self.closest
-            .par_chunks_mut(BLOCK_ROWS)
-            .enumerate()
-            .for_each(|(b, cl)| {
-                for (r, c) in cl.iter_mut().enumerate() {
-                    *c = c.min(dist2(x.row(b * BLOCK_ROWS + r), chosen));
-                }
-            });
+        self.closest.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, cl)| {
+            for (r, c) in cl.iter_mut().enumerate() {
+                *c = c.min(dist2(x.row(b * BLOCK_ROWS + r), chosen));
+            }
+        });
         Ok(())
     }
 
@@ -307,9 +281,7 @@ impl CpuBackend<'_> {
             .map(|(b, cl)| {
                 cl.iter()
                     .enumerate()
-                    .map(|(r, &c)| {
-                        Self::weight(w, b * BLOCK_ROWS + r) * f(b * BLOCK_ROWS + r, c) as f64
-                    })
+                    .map(|(r, &c)| Self::weight(w, b * BLOCK_ROWS + r) * f(b * BLOCK_ROWS + r, c) as f64)
                     .sum()
             })
             .collect();
@@ -323,11 +295,7 @@ mod tests {
 
     fn data() -> Matrix {
         // Two obvious groups on a line, plus one point exactly between the centres (a tie).
-        Matrix::from_vec(
-            vec![0.0, 0.0, 1.0, 0.0, 10.0, 0.0, 11.0, 0.0, 5.5, 0.0],
-            5,
-            2,
-        )
+        Matrix::from_vec(vec![0.0, 0.0, 1.0, 0.0, 10.0, 0.0, 11.0, 0.0, 5.5, 0.0], 5, 2)
     }
 
     #[test]
@@ -374,10 +342,7 @@ mod tests {
         let pot = b.pp_reset(&[0.0, 0.0]).unwrap();
         // closest = [0, 1, 100, 121, 30.25]; running sum = [0, 1, 101, 222, 252.25]
         assert_eq!(pot, 252.25);
-        assert_eq!(
-            b.pp_sample(&[0.5, 1.0, 150.0, 0.0, 252.0]).unwrap(),
-            vec![1, 1, 3, 0, 4]
-        );
+        assert_eq!(b.pp_sample(&[0.5, 1.0, 150.0, 0.0, 252.0]).unwrap(), vec![1, 1, 3, 0, 4]);
     }
 
     #[test]

@@ -30,8 +30,7 @@ impl Packed {
         self.c.clear();
         self.c.extend_from_slice(&c[..k * d]);
         self.norms.clear();
-        self.norms
-            .extend((0..k).map(|j| c[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f32>()));
+        self.norms.extend((0..k).map(|j| c[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f32>()));
     }
 }
 
@@ -117,9 +116,7 @@ mod tests {
             .map(|i| {
                 let mut best = (f64::INFINITY, 0u32);
                 for j in 0..k {
-                    let s: f64 = (0..d)
-                        .map(|f| (x[i * d + f] as f64 - c[j * d + f] as f64).powi(2))
-                        .sum();
+                    let s: f64 = (0..d).map(|f| (x[i * d + f] as f64 - c[j * d + f] as f64).powi(2)).sum();
                     if s < best.0 {
                         best = (s, j as u32);
                     }
@@ -133,19 +130,10 @@ mod tests {
     fn tiled_kernel_matches_brute_force_for_odd_shapes() {
         let mut seed = 12345u64;
         let mut rnd = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((seed >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
         };
-        for (n, d, k) in [
-            (1, 1, 1),
-            (7, 3, 5),
-            (300, 16, 17),
-            (50, 33, 64),
-            (9, 2, 256),
-            (600, 4, 3),
-        ] {
+        for (n, d, k) in [(1, 1, 1), (7, 3, 5), (300, 16, 17), (50, 33, 64), (9, 2, 256), (600, 4, 3)] {
             let x: Vec<f32> = (0..n * d).map(|_| rnd()).collect();
             let c: Vec<f32> = (0..k * d).map(|_| rnd()).collect();
             let mut p = Packed::default();

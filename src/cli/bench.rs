@@ -141,8 +141,11 @@ fn open_gpu(a: &BenchArgs) -> Option<(custseg::backend::gpu::GpuContext, Peak)> 
     }
     let peak = match (a.gpu_peak_gbs, a.gpu_peak_gflops) {
         (Some(gbs), Some(gflops)) => Peak { gbs, gflops, source: "flags".into() },
-        _ => custseg::bench::known_gpu_peak(&ctx.name())
-            .unwrap_or(Peak { gbs: f64::NAN, gflops: f64::NAN, source: "unknown adapter: pass --gpu-peak-gbs/--gpu-peak-gflops".into() }),
+        _ => custseg::bench::known_gpu_peak(&ctx.name()).unwrap_or(Peak {
+            gbs: f64::NAN,
+            gflops: f64::NAN,
+            source: "unknown adapter: pass --gpu-peak-gbs/--gpu-peak-gflops".into(),
+        }),
     };
     Some((ctx, peak))
 }

@@ -19,17 +19,33 @@ pub fn run(a: DevicesArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if adapters.is_empty() {
-        writeln!(out, "no GPU adapters found (install mesa-vulkan-drivers for a CPU Vulkan driver); --device auto uses the CPU")?;
+        writeln!(
+            out,
+            "no GPU adapters found (install mesa-vulkan-drivers for a CPU Vulkan driver); --device auto uses the CPU"
+        )?;
         return Ok(());
     }
     for (i, ad) in adapters.iter().enumerate() {
-        writeln!(out, "[{i}] {} ({:?}, {:?}{})", ad.name, ad.backend, ad.device_type, if ad.is_hardware { "" } else { ", software" })?;
+        writeln!(
+            out,
+            "[{i}] {} ({:?}, {:?}{})",
+            ad.name,
+            ad.backend,
+            ad.device_type,
+            if ad.is_hardware { "" } else { ", software" }
+        )?;
         writeln!(out, "    driver: {}", ad.driver)?;
-        writeln!(out, "    max storage binding: {} bytes, max buffer: {} bytes", ad.max_storage_buffer_binding_size, ad.max_buffer_size)?;
+        writeln!(
+            out,
+            "    max storage binding: {} bytes, max buffer: {} bytes",
+            ad.max_storage_buffer_binding_size, ad.max_buffer_size
+        )?;
         writeln!(
             out,
             "    workgroup storage: {} bytes, invocations/workgroup: {}, workgroups/dimension: {}",
-            ad.max_compute_workgroup_storage_size, ad.max_compute_invocations_per_workgroup, ad.max_compute_workgroups_per_dimension
+            ad.max_compute_workgroup_storage_size,
+            ad.max_compute_invocations_per_workgroup,
+            ad.max_compute_workgroups_per_dimension
         )?;
     }
     Ok(())

@@ -27,7 +27,11 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     header.extend(m.features.iter().cloned());
     let mut rows = vec![header];
     for (j, c) in m.centroids.iter().enumerate() {
-        let mut r = vec![j.to_string(), m.sizes[j].to_string(), format!("{:.1}%", 100.0 * m.sizes[j] as f64 / total.max(1) as f64)];
+        let mut r = vec![
+            j.to_string(),
+            m.sizes[j].to_string(),
+            format!("{:.1}%", 100.0 * m.sizes[j] as f64 / total.max(1) as f64),
+        ];
         r.extend(c.iter().map(|&v| fmt_num(v)));
         rows.push(r);
     }

@@ -26,7 +26,8 @@ pub fn check_writable(path: &Path) -> Result<()> {
         _ => PathBuf::from("."),
     };
     if !parent.exists() {
-        std::fs::create_dir_all(&parent).map_err(|e| Error::output(path, format!("cannot create folder {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| Error::output(path, format!("cannot create folder {}: {e}", parent.display())))?;
     }
     let probe = temp_path(path);
     match File::create(&probe) {

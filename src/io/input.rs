@@ -37,14 +37,11 @@ fn is_parquet_name(p: &Path) -> bool {
     let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    !name.starts_with('.')
-        && p.extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    !name.starts_with('.') && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
 }
 
 fn parquet_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::input(dir, format!("cannot list folder: {e}")))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::input(dir, format!("cannot list folder: {e}")))?;
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Error::input(dir, format!("cannot list folder: {e}")))?;
@@ -61,16 +58,11 @@ fn parquet_files_in(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn glob_files(pattern: &str) -> Result<Vec<PathBuf>> {
-    let paths = glob::glob(pattern)
-        .map_err(|e| Error::Usage(format!("invalid input pattern '{pattern}': {e}")))?;
+    let paths = glob::glob(pattern).map_err(|e| Error::Usage(format!("invalid input pattern '{pattern}': {e}")))?;
     let mut files = Vec::new();
     for entry in paths {
-        let p = entry.map_err(|e| {
-            Error::input(
-                e.path(),
-                format!("cannot read while matching '{pattern}': {}", e.error()),
-            )
-        })?;
+        let p = entry
+            .map_err(|e| Error::input(e.path(), format!("cannot read while matching '{pattern}': {}", e.error())))?;
         if p.is_file() {
             files.push(p);
         }
@@ -101,70 +93,40 @@ mod tests {
     #[test]
     fn folder_lists_only_parquet_files_sorted() {
         let dir = tempfile::tempdir().unwrap();
-        for name in [
-            "b.parquet",
-            "a.parquet",
-            "c.PARQUET",
-            "notes.txt",
-            ".hidden.parquet",
-        ] {
+        for name in ["b.parquet", "a.parquet", "c.PARQUET", "notes.txt", ".hidden.parquet"] {
             touch(&dir.path().join(name));
         }
         std::fs::create_dir(dir.path().join("sub.parquet")).unwrap();
         touch(&dir.path().join("sub.parquet/d.parquet"));
         let got = resolve_inputs(dir.path().to_str().unwrap()).unwrap();
-        let names: Vec<_> = got
-            .iter()
-            .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
-            .collect();
+        let names: Vec<_> = got.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_owned()).collect();
         assert_eq!(names, ["a.parquet", "b.parquet", "c.PARQUET"]);
     }
 
     #[test]
     fn glob_matches_sorted() {
         let dir = tempfile::tempdir().unwrap();
-        for name in [
-            "part-2.parquet",
-            "part-10.parquet",
-            "part-1.parquet",
-            "other.parquet",
-        ] {
+        for name in ["part-2.parquet", "part-10.parquet", "part-1.parquet", "other.parquet"] {
             touch(&dir.path().join(name));
         }
         let pattern = format!("{}/part-*.parquet", dir.path().display());
         let got = resolve_inputs(&pattern).unwrap();
-        let names: Vec<_> = got
-            .iter()
-            .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(
-            names,
-            ["part-1.parquet", "part-10.parquet", "part-2.parquet"]
-        );
+        let names: Vec<_> = got.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_owned()).collect();
+        assert_eq!(names, ["part-1.parquet", "part-10.parquet", "part-2.parquet"]);
     }
 
     #[test]
     fn missing_path_is_named() {
-        let err = resolve_inputs("/nonexistent/custseg/x.parquet")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("/nonexistent/custseg/x.parquet") && err.contains("no such file"),
-            "{err}"
-        );
+        let err = resolve_inputs("/nonexistent/custseg/x.parquet").unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/custseg/x.parquet") && err.contains("no such file"), "{err}");
     }
 
     #[test]
     fn empty_folder_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         touch(&dir.path().join("readme.txt"));
-        let err = resolve_inputs(dir.path().to_str().unwrap())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(&dir.path().display().to_string()) && err.contains("no *.parquet files"),
-            "{err}"
-        );
+        let err = resolve_inputs(dir.path().to_str().unwrap()).unwrap_err().to_string();
+        assert!(err.contains(&dir.path().display().to_string()) && err.contains("no *.parquet files"), "{err}");
     }
 
     #[test]
@@ -172,10 +134,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pattern = format!("{}/*.parquet", dir.path().display());
         let err = resolve_inputs(&pattern).unwrap_err().to_string();
-        assert!(
-            err.contains(&pattern) && err.contains("matched no files"),
-            "{err}"
-        );
+        assert!(err.contains(&pattern) && err.contains("matched no files"), "{err}");
     }
 
     #[test]

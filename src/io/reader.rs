@@ -15,14 +15,12 @@ use std::sync::Once;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type,
-    Float16Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, Schema,
-    UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    ArrowPrimitiveType, DataType, Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type, Float16Type,
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, Schema, UInt16Type, UInt32Type, UInt64Type,
+    UInt8Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
 use crate::error::{Error, Result};
@@ -117,20 +115,13 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
         return Err(Error::Data(format!("no rows in {}", file_list(paths))));
     }
     let cells = total_rows.checked_mul(d).ok_or_else(|| {
-        Error::Data(format!(
-            "{total_rows} rows x {d} features is too large (in {})",
-            file_list(paths)
-        ))
+        Error::Data(format!("{total_rows} rows x {d} features is too large (in {})", file_list(paths)))
     })?;
     let mut data: Vec<f32> = Vec::new();
     data.try_reserve_exact(cells).map_err(|_| {
-        Error::Data(format!(
-            "cannot allocate a {total_rows} x {d} feature matrix (in {})",
-            file_list(paths)
-        ))
+        Error::Data(format!("cannot allocate a {total_rows} x {d} feature matrix (in {})", file_list(paths)))
     })?;
-    let mut weights: Option<Vec<f32>> =
-        opts.weight.as_ref().map(|_| Vec::with_capacity(total_rows));
+    let mut weights: Option<Vec<f32>> = opts.weight.as_ref().map(|_| Vec::with_capacity(total_rows));
     let mut id_parts: Vec<ArrayRef> = Vec::new();
     let mut counts: Vec<FileCounts> = Vec::with_capacity(plans.len());
 
@@ -145,12 +136,8 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
         id_parts.pop().expect("one part")
     } else {
         let refs: Vec<&dyn Array> = id_parts.iter().map(|a| a.as_ref()).collect();
-        arrow::compute::concat(&refs).map_err(|e| {
-            Error::Data(format!(
-                "cannot concatenate id column '{}': {e}",
-                opts.id_column
-            ))
-        })?
+        arrow::compute::concat(&refs)
+            .map_err(|e| Error::Data(format!("cannot concatenate id column '{}': {e}", opts.id_column)))?
     };
     drop(id_parts);
     let mut x = Matrix::from_vec(data, total_rows, d);
@@ -160,20 +147,13 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
         check_weights(w, name, paths, &counts)?;
     }
 
-    let mut report = ReadReport {
-        rows_read: total_rows,
-        ..ReadReport::default()
-    };
+    let mut report = ReadReport { rows_read: total_rows, ..ReadReport::default() };
     let mut ids = ids;
     match opts.missing {
         Missing::Fail => check_no_missing(&feature_names, paths, &counts)?,
         Missing::Mean => report.imputed = impute_means(&mut x, &feature_names, paths)?,
         Missing::Drop => {
-            let keep: Vec<bool> = x
-                .as_slice()
-                .chunks_exact(d)
-                .map(|row| row.iter().all(|v| v.is_finite()))
-                .collect();
+            let keep: Vec<bool> = x.as_slice().chunks_exact(d).map(|row| row.iter().all(|v| v.is_finite())).collect();
             let kept = keep.iter().filter(|&&k| k).count();
             report.rows_dropped = total_rows - kept;
             if kept == 0 {
@@ -188,9 +168,8 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
                     retain(w, &keep);
                 }
                 let mask = BooleanArray::from(keep);
-                ids = arrow::compute::filter(&ids, &mask).map_err(|e| {
-                    Error::Data(format!("cannot filter id column '{}': {e}", opts.id_column))
-                })?;
+                ids = arrow::compute::filter(&ids, &mask)
+                    .map_err(|e| Error::Data(format!("cannot filter id column '{}': {e}", opts.id_column)))?;
             }
         }
     }
@@ -227,10 +206,7 @@ fn check_options(paths: &[PathBuf], opts: &ReadOptions) -> Result<()> {
         return Err(Error::Usage("the id column name is empty".into()));
     }
     if opts.weight.as_deref() == Some(opts.id_column.as_str()) {
-        return Err(Error::Usage(format!(
-            "column '{}' cannot be both the id and the weight column",
-            opts.id_column
-        )));
+        return Err(Error::Usage(format!("column '{}' cannot be both the id and the weight column", opts.id_column)));
     }
     if let Some(features) = &opts.features {
         if features.is_empty() {
@@ -239,19 +215,13 @@ fn check_options(paths: &[PathBuf], opts: &ReadOptions) -> Result<()> {
         let mut seen = HashSet::new();
         for f in features {
             if !seen.insert(f.as_str()) {
-                return Err(Error::Usage(format!(
-                    "feature column '{f}' is listed twice"
-                )));
+                return Err(Error::Usage(format!("feature column '{f}' is listed twice")));
             }
             if *f == opts.id_column {
-                return Err(Error::Usage(format!(
-                    "column '{f}' cannot be both the id column and a feature"
-                )));
+                return Err(Error::Usage(format!("column '{f}' cannot be both the id column and a feature")));
             }
             if opts.weight.as_deref() == Some(f.as_str()) {
-                return Err(Error::Usage(format!(
-                    "column '{f}' cannot be both the weight column and a feature"
-                )));
+                return Err(Error::Usage(format!("column '{f}' cannot be both the weight column and a feature")));
             }
         }
     }
@@ -296,42 +266,25 @@ fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
     }
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
     let meta = guarded(path, || {
-        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| not_parquet(path, e))
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| not_parquet(path, e))
     })?;
     Ok(meta)
 }
 
 /// Finds the columns of `opts` in this file and checks their types (and, after the first file, that they agree
 /// with `first`).
-fn plan_file(
-    path: &Path,
-    meta: ArrowReaderMetadata,
-    opts: &ReadOptions,
-    first: Option<&FilePlan>,
-) -> Result<FilePlan> {
+fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: Option<&FilePlan>) -> Result<FilePlan> {
     let mut rows: usize = 0;
     for rg in meta.metadata().row_groups() {
-        let n = usize::try_from(rg.num_rows()).map_err(|_| {
-            not_parquet(path, format!("a row group declares {} rows", rg.num_rows()))
-        })?;
-        rows = rows
-            .checked_add(n)
-            .ok_or_else(|| not_parquet(path, "row counts overflow"))?;
+        let n = usize::try_from(rg.num_rows())
+            .map_err(|_| not_parquet(path, format!("a row group declares {} rows", rg.num_rows())))?;
+        rows = rows.checked_add(n).ok_or_else(|| not_parquet(path, "row counts overflow"))?;
     }
     let schema = meta.schema().clone();
     let find = |name: &str| -> Result<usize> {
-        schema
-            .fields()
-            .iter()
-            .position(|f| f.name() == name)
-            .ok_or_else(|| {
-                Error::Data(format!(
-                    "{}: no column '{name}'; columns are: {}",
-                    path.display(),
-                    column_list(&schema)
-                ))
-            })
+        schema.fields().iter().position(|f| f.name() == name).ok_or_else(|| {
+            Error::Data(format!("{}: no column '{name}'; columns are: {}", path.display(), column_list(&schema)))
+        })
     };
 
     let id_idx = find(&opts.id_column)?;
@@ -402,11 +355,7 @@ fn plan_file(
                         return Err(Error::Data(format!(
                             "{}: no numeric feature columns besides the id{}; columns are: {}",
                             path.display(),
-                            if weight_idx.is_some() {
-                                " and weight columns"
-                            } else {
-                                " column"
-                            },
+                            if weight_idx.is_some() { " and weight columns" } else { " column" },
                             column_list_typed(&schema)
                         )));
                     }
@@ -427,9 +376,8 @@ fn plan_file(
                         }
                         idx.push(i);
                     }
-                    if let Some(&extra) = auto
-                        .iter()
-                        .find(|&&i| !f.feature_names.iter().any(|n| n == schema.field(i).name()))
+                    if let Some(&extra) =
+                        auto.iter().find(|&&i| !f.feature_names.iter().any(|n| n == schema.field(i).name()))
                     {
                         return Err(Error::Data(format!(
                             "{}: numeric column '{}' is not in {}; all files must have the same feature columns (or name the features)",
@@ -443,24 +391,12 @@ fn plan_file(
             }
         }
     };
-    let feature_names: Vec<String> = feature_idx
-        .iter()
-        .map(|&i| schema.field(i).name().clone())
-        .collect();
+    let feature_names: Vec<String> = feature_idx.iter().map(|&i| schema.field(i).name().clone()).collect();
 
-    let mut roots: Vec<usize> = feature_idx
-        .iter()
-        .copied()
-        .chain([id_idx])
-        .chain(weight_idx)
-        .collect();
+    let mut roots: Vec<usize> = feature_idx.iter().copied().chain([id_idx]).chain(weight_idx).collect();
     roots.sort_unstable();
     roots.dedup();
-    let pos = |i: usize| {
-        roots
-            .binary_search(&i)
-            .expect("column is in the projection")
-    };
+    let pos = |i: usize| roots.binary_search(&i).expect("column is in the projection");
     let id_pos = pos(id_idx);
     let feature_pos = feature_idx.iter().map(|&i| pos(i)).collect();
     let weight_pos = weight_idx.map(pos);
@@ -488,21 +424,14 @@ fn read_file(
     ids: &mut Vec<ArrayRef>,
 ) -> Result<FileCounts> {
     let path = plan.path.as_path();
-    let mut counts = FileCounts {
-        nulls: vec![0; d],
-        non_finite: vec![0; d],
-        ..FileCounts::default()
-    };
+    let mut counts = FileCounts { nulls: vec![0; d], non_finite: vec![0; d], ..FileCounts::default() };
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
     let start_len = data.len();
     guarded(path, || {
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, plan.meta.clone());
         let mask = ProjectionMask::roots(builder.parquet_schema(), plan.roots.iter().copied());
-        let reader = builder
-            .with_projection(mask)
-            .with_batch_size(opts.batch_size)
-            .build()
-            .map_err(|e| not_parquet(path, e))?;
+        let reader =
+            builder.with_projection(mask).with_batch_size(opts.batch_size).build().map_err(|e| not_parquet(path, e))?;
         let mut read = 0usize;
         for batch in reader {
             let batch = batch.map_err(|e| not_parquet(path, e))?;
@@ -510,18 +439,11 @@ fn read_file(
             if batch.num_columns() != plan.roots.len() {
                 return Err(not_parquet(
                     path,
-                    format!(
-                        "expected {} decoded columns, got {}",
-                        plan.roots.len(),
-                        batch.num_columns()
-                    ),
+                    format!("expected {} decoded columns, got {}", plan.roots.len(), batch.num_columns()),
                 ));
             }
             if read + rows > plan.rows {
-                return Err(not_parquet(
-                    path,
-                    format!("more rows than the {} its metadata declares", plan.rows),
-                ));
+                return Err(not_parquet(path, format!("more rows than the {} its metadata declares", plan.rows)));
             }
             let at = data.len();
             data.resize(at + rows * d, 0.0);
@@ -535,17 +457,16 @@ fn read_file(
             if let (Some(w), Some(p)) = (weights.as_deref_mut(), plan.weight_pos) {
                 let at = w.len();
                 w.resize(at + rows, 0.0);
-                let (nulls, bad) =
-                    write_column(batch.column(p), &mut w[at..], 1, 0).map_err(|m| {
-                        column_error(path, opts.weight.as_deref().unwrap_or_default(), m)
-                    })?;
+                let (nulls, bad) = write_column(batch.column(p), &mut w[at..], 1, 0)
+                    .map_err(|m| column_error(path, opts.weight.as_deref().unwrap_or_default(), m))?;
                 counts.weight_nulls += nulls;
                 counts.weight_non_finite += bad;
             }
             let id = batch.column(plan.id_pos);
             let id = match id.data_type() {
-                DataType::Dictionary(_, v) => arrow::compute::cast(id, v)
-                    .map_err(|e| column_error(path, &opts.id_column, e))?,
+                DataType::Dictionary(_, v) => {
+                    arrow::compute::cast(id, v).map_err(|e| column_error(path, &opts.id_column, e))?
+                }
                 _ => id.clone(),
             };
             counts.id_nulls += id.null_count();
@@ -553,13 +474,7 @@ fn read_file(
             read += rows;
         }
         if read != plan.rows {
-            return Err(not_parquet(
-                path,
-                format!(
-                    "its metadata declares {} rows but {read} were decoded",
-                    plan.rows
-                ),
-            ));
+            return Err(not_parquet(path, format!("its metadata declares {} rows but {read} were decoded", plan.rows)));
         }
         Ok(())
     })?;
@@ -575,8 +490,7 @@ fn column_error(path: &Path, column: &str, m: impl std::fmt::Display) -> Error {
 fn is_numeric(t: &DataType) -> bool {
     use DataType::*;
     match t {
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32
-        | Float64 => true,
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64 => true,
         Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => true,
         Dictionary(_, v) => !matches!(**v, Dictionary(..)) && is_numeric(v),
         _ => false,
@@ -587,8 +501,9 @@ fn is_numeric(t: &DataType) -> bool {
 fn id_value_type(t: &DataType) -> Option<DataType> {
     use DataType::*;
     match t {
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Utf8 | LargeUtf8
-        | Utf8View => Some(t.clone()),
+        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Utf8 | LargeUtf8 | Utf8View => {
+            Some(t.clone())
+        }
         Dictionary(_, v) if !matches!(**v, Dictionary(..)) => id_value_type(v),
         _ => None,
     }
@@ -596,12 +511,7 @@ fn id_value_type(t: &DataType) -> Option<DataType> {
 
 /// Writes column `a` into `out` (`rows × st`, row-major) at column `col`, as `f32`; a null becomes NaN.
 /// Returns the number of nulls and of non-null values that are NaN or ±infinite (after conversion).
-fn write_column(
-    a: &dyn Array,
-    out: &mut [f32],
-    st: usize,
-    col: usize,
-) -> std::result::Result<(usize, usize), String> {
+fn write_column(a: &dyn Array, out: &mut [f32], st: usize, col: usize) -> std::result::Result<(usize, usize), String> {
     use DataType::*;
     debug_assert_eq!(out.len(), a.len() * st);
     match a.data_type() {
@@ -618,21 +528,15 @@ fn write_column(
         Float64 => fill(values::<Float64Type>(a), out, st, col, |v| v as f32),
         Decimal32(_, s) => {
             let k = scale_factor(*s);
-            fill(values::<Decimal32Type>(a), out, st, col, |v| {
-                (v as f64 / k) as f32
-            })
+            fill(values::<Decimal32Type>(a), out, st, col, |v| (v as f64 / k) as f32)
         }
         Decimal64(_, s) => {
             let k = scale_factor(*s);
-            fill(values::<Decimal64Type>(a), out, st, col, |v| {
-                (v as f64 / k) as f32
-            })
+            fill(values::<Decimal64Type>(a), out, st, col, |v| (v as f64 / k) as f32)
         }
         Decimal128(_, s) => {
             let k = scale_factor(*s);
-            fill(values::<Decimal128Type>(a), out, st, col, |v| {
-                (v as f64 / k) as f32
-            })
+            fill(values::<Decimal128Type>(a), out, st, col, |v| (v as f64 / k) as f32)
         }
         Decimal256(_, s) => {
             let k = scale_factor(*s);
@@ -658,12 +562,7 @@ fn write_column(
             out[i * st + col] = f32::NAN;
         }
     }
-    let non_finite = out
-        .iter()
-        .skip(col)
-        .step_by(st)
-        .filter(|v| !v.is_finite())
-        .count();
+    let non_finite = out.iter().skip(col).step_by(st).filter(|v| !v.is_finite()).count();
     Ok((nulls, non_finite - nulls))
 }
 
@@ -703,9 +602,7 @@ fn check_ids(ids: &ArrayRef, name: &str, paths: &[PathBuf], counts: &[FileCounts
     if dups > 0 {
         let example = example
             .and_then(|i| {
-                ArrayFormatter::try_new(ids.as_ref(), &FormatOptions::default())
-                    .ok()
-                    .map(|f| f.value(i).to_string())
+                ArrayFormatter::try_new(ids.as_ref(), &FormatOptions::default()).ok().map(|f| f.value(i).to_string())
             })
             .unwrap_or_default();
         return Err(Error::Data(format!(
@@ -786,19 +683,13 @@ fn check_no_missing(names: &[String], paths: &[PathBuf], counts: &[FileCounts]) 
             (n, b) => format!("{n} null values and {b} NaN/infinite values"),
         };
         let files = files_where(paths, counts, |c| c.nulls[j] + c.non_finite[j]);
-        return Err(Error::Data(format!(
-            "column '{name}' has {what} (in {files}); use --missing drop|mean"
-        )));
+        return Err(Error::Data(format!("column '{name}' has {what} (in {files}); use --missing drop|mean")));
     }
     Ok(())
 }
 
 /// `Missing::Mean`: replaces each non-finite value by its column's mean of the finite values.
-fn impute_means(
-    x: &mut Matrix,
-    names: &[String],
-    paths: &[PathBuf],
-) -> Result<Vec<(String, usize)>> {
+fn impute_means(x: &mut Matrix, names: &[String], paths: &[PathBuf]) -> Result<Vec<(String, usize)>> {
     let d = x.d();
     let mut sums = vec![0f64; d];
     let mut valid = vec![0usize; d];
@@ -842,12 +733,7 @@ fn impute_means(
 /// `a.parquet, b.parquet` (at most five named, then how many more).
 fn file_list(paths: &[PathBuf]) -> String {
     const MAX: usize = 5;
-    let mut s = paths
-        .iter()
-        .take(MAX)
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut s = paths.iter().take(MAX).map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     if paths.len() > MAX {
         s.push_str(&format!(" and {} more files", paths.len() - MAX));
     }
@@ -855,17 +741,8 @@ fn file_list(paths: &[PathBuf]) -> String {
 }
 
 /// The files where `count` is non-zero, as for [`file_list`].
-fn files_where(
-    paths: &[PathBuf],
-    counts: &[FileCounts],
-    count: impl Fn(&FileCounts) -> usize,
-) -> String {
-    let hit: Vec<PathBuf> = paths
-        .iter()
-        .zip(counts)
-        .filter(|(_, c)| count(c) > 0)
-        .map(|(p, _)| p.clone())
-        .collect();
+fn files_where(paths: &[PathBuf], counts: &[FileCounts], count: impl Fn(&FileCounts) -> usize) -> String {
+    let hit: Vec<PathBuf> = paths.iter().zip(counts).filter(|(_, c)| count(c) > 0).map(|(p, _)| p.clone()).collect();
     file_list(&hit)
 }
 
@@ -876,13 +753,7 @@ fn column_list(schema: &Schema) -> String {
 
 /// `a (Int64), b (Utf8)` (at most 30 named).
 fn column_list_typed(schema: &Schema) -> String {
-    list_capped(
-        schema
-            .fields()
-            .iter()
-            .map(|f| format!("{} ({})", f.name(), f.data_type()))
-            .collect(),
-    )
+    list_capped(schema.fields().iter().map(|f| format!("{} ({})", f.name(), f.data_type())).collect())
 }
 
 fn list_capped(items: Vec<String>) -> String {
@@ -938,10 +809,9 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{
-        Decimal128Array, Decimal256Array, Decimal32Array, Decimal64Array, DictionaryArray,
-        Float16Array, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, Int8Array,
-        LargeStringArray, StringArray, StringViewArray, UInt16Array, UInt32Array, UInt64Array,
-        UInt8Array,
+        Decimal128Array, Decimal256Array, Decimal32Array, Decimal64Array, DictionaryArray, Float16Array, Float32Array,
+        Float64Array, Int16Array, Int32Array, Int64Array, Int8Array, LargeStringArray, StringArray, StringViewArray,
+        UInt16Array, UInt32Array, UInt64Array, UInt8Array,
     };
     use arrow::datatypes::i256;
     use arrow::record_batch::RecordBatch;
@@ -950,11 +820,8 @@ mod tests {
     /// Writes `columns` (name, array) as one Parquet file `name` in `dir`.
     fn write(dir: &Path, name: &str, columns: Vec<(&str, ArrayRef)>) -> PathBuf {
         let path = dir.join(name);
-        let batch =
-            RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a)))
-                .unwrap();
-        let mut w =
-            ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        let batch = RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a))).unwrap();
+        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), None).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
         path
@@ -965,16 +832,11 @@ mod tests {
     }
 
     fn opts() -> ReadOptions {
-        ReadOptions {
-            id_column: "id".into(),
-            ..ReadOptions::default()
-        }
+        ReadOptions { id_column: "id".into(), ..ReadOptions::default() }
     }
 
     fn read_err(paths: &[PathBuf], o: &ReadOptions) -> String {
-        let e = read_features(paths, o)
-            .expect_err("should fail")
-            .to_string();
+        let e = read_features(paths, o).expect_err("should fail").to_string();
         assert!(!e.contains('\n'), "message is one line: {e}");
         e
     }
@@ -993,16 +855,10 @@ mod tests {
             ("i8", Arc::new(Int8Array::from(vec![-1, 0, 127]))),
             ("i16", Arc::new(Int16Array::from(vec![-300, 0, 300]))),
             ("i32", Arc::new(Int32Array::from(vec![-70000, 1, 70000]))),
-            (
-                "i64",
-                Arc::new(Int64Array::from(vec![-(1 << 40), 2, 1 << 40])),
-            ),
+            ("i64", Arc::new(Int64Array::from(vec![-(1 << 40), 2, 1 << 40]))),
             ("u8", Arc::new(UInt8Array::from(vec![0, 1, 255]))),
             ("u16", Arc::new(UInt16Array::from(vec![0, 1, 65535]))),
-            (
-                "u32",
-                Arc::new(UInt32Array::from(vec![0, 1, 4_000_000_000])),
-            ),
+            ("u32", Arc::new(UInt32Array::from(vec![0, 1, 4_000_000_000]))),
             ("u64", Arc::new(UInt64Array::from(vec![0, 1, 1 << 50]))),
             (
                 "f16",
@@ -1012,48 +868,17 @@ mod tests {
                     half::f16::from_f32(1024.0),
                 ])),
             ),
-            (
-                "f32",
-                Arc::new(Float32Array::from(vec![0.25, -1.5, 3.0e10])),
-            ),
-            (
-                "f64",
-                Arc::new(Float64Array::from(vec![0.125, -1e-3, 1e20])),
-            ),
-            (
-                "d32",
-                Arc::new(
-                    Decimal32Array::from(vec![12345, -5, 0])
-                        .with_precision_and_scale(9, 2)
-                        .unwrap(),
-                ),
-            ),
-            (
-                "d64",
-                Arc::new(
-                    Decimal64Array::from(vec![12345, -5, 0])
-                        .with_precision_and_scale(18, 3)
-                        .unwrap(),
-                ),
-            ),
-            (
-                "d128",
-                Arc::new(
-                    Decimal128Array::from(vec![12345, -5, 0])
-                        .with_precision_and_scale(30, 1)
-                        .unwrap(),
-                ),
-            ),
+            ("f32", Arc::new(Float32Array::from(vec![0.25, -1.5, 3.0e10]))),
+            ("f64", Arc::new(Float64Array::from(vec![0.125, -1e-3, 1e20]))),
+            ("d32", Arc::new(Decimal32Array::from(vec![12345, -5, 0]).with_precision_and_scale(9, 2).unwrap())),
+            ("d64", Arc::new(Decimal64Array::from(vec![12345, -5, 0]).with_precision_and_scale(18, 3).unwrap())),
+            ("d128", Arc::new(Decimal128Array::from(vec![12345, -5, 0]).with_precision_and_scale(30, 1).unwrap())),
             (
                 "d256",
                 Arc::new(
-                    Decimal256Array::from(vec![
-                        i256::from_i128(12345),
-                        i256::from_i128(-5),
-                        i256::from_i128(0),
-                    ])
-                    .with_precision_and_scale(50, 4)
-                    .unwrap(),
+                    Decimal256Array::from(vec![i256::from_i128(12345), i256::from_i128(-5), i256::from_i128(0)])
+                        .with_precision_and_scale(50, 4)
+                        .unwrap(),
                 ),
             ),
             (
@@ -1069,8 +894,8 @@ mod tests {
         assert_eq!(
             t.feature_names,
             [
-                "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f16", "f32", "f64", "d32",
-                "d64", "d128", "d256", "dict"
+                "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f16", "f32", "f64", "d32", "d64", "d128",
+                "d256", "dict"
             ]
         );
         assert_eq!((t.x.n(), t.x.d()), (3, 16));
@@ -1093,10 +918,7 @@ mod tests {
                 1.2345,
                 -8.0,
             ],
-            [
-                0.0, 0.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0, -2.0, -1.5, -1e-3, -0.05, -0.005, -0.5,
-                -0.0005, 7.5,
-            ],
+            [0.0, 0.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0, -2.0, -1.5, -1e-3, -0.05, -0.005, -0.5, -0.0005, 7.5],
             [
                 127.0,
                 300.0,
@@ -1131,9 +953,7 @@ mod tests {
     #[test]
     fn negative_decimal_scale_multiplies() {
         assert_eq!(scale_factor(-2), 0.01);
-        let a = Decimal128Array::from(vec![7])
-            .with_precision_and_scale(10, -2)
-            .unwrap();
+        let a = Decimal128Array::from(vec![7]).with_precision_and_scale(10, -2).unwrap();
         let mut dst = [0f32; 1];
         write_column(&a, &mut dst, 1, 0).unwrap();
         assert_eq!(dst[0], 700.0);
@@ -1143,26 +963,14 @@ mod tests {
     fn string_ids_keep_their_type() {
         let dir = tempfile::tempdir().unwrap();
         for (name, ids) in [
-            (
-                "utf8",
-                Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef,
-            ),
-            (
-                "large",
-                Arc::new(LargeStringArray::from(vec!["a", "b", "c"])) as ArrayRef,
-            ),
-            (
-                "view",
-                Arc::new(StringViewArray::from(vec!["a", "b", "c"])) as ArrayRef,
-            ),
+            ("utf8", Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef),
+            ("large", Arc::new(LargeStringArray::from(vec!["a", "b", "c"])) as ArrayRef),
+            ("view", Arc::new(StringViewArray::from(vec!["a", "b", "c"])) as ArrayRef),
         ] {
             let f = write(
                 dir.path(),
                 &format!("{name}.parquet"),
-                vec![
-                    ("id", ids.clone()),
-                    ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                ],
+                vec![("id", ids.clone()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
             );
             let t = read_features(&[f], &opts()).unwrap();
             assert_eq!(t.ids.data_type(), ids.data_type(), "{name}");
@@ -1181,20 +989,10 @@ mod tests {
         let f = write(
             dir.path(),
             "d.parquet",
-            vec![
-                ("id", Arc::new(ids)),
-                ("v", Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", Arc::new(ids)), ("v", Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0])))],
         );
         let t = read_features(&[f], &opts()).unwrap();
-        assert_eq!(
-            t.ids
-                .as_string::<i32>()
-                .iter()
-                .flatten()
-                .collect::<Vec<_>>(),
-            ["z", "x", "y"]
-        );
+        assert_eq!(t.ids.as_string::<i32>().iter().flatten().collect::<Vec<_>>(), ["z", "x", "y"]);
     }
 
     #[test]
@@ -1204,10 +1002,7 @@ mod tests {
         let f = write(
             dir.path(),
             "u.parquet",
-            vec![
-                ("id", ids.clone()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", ids.clone()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
         let t = read_features(&[f], &opts()).unwrap();
         assert_eq!(&t.ids, &ids);
@@ -1235,29 +1030,13 @@ mod tests {
                 ("x", Arc::new(Float32Array::from(vec![4.0, 5.0]))),
             ],
         );
-        let o = ReadOptions {
-            batch_size: 2,
-            ..opts()
-        };
+        let o = ReadOptions { batch_size: 2, ..opts() };
         let t = read_features(&[a.clone(), b.clone()], &o).unwrap();
         assert_eq!(t.sources, vec![a, b]);
         assert_eq!(t.feature_names, ["x", "y"]);
-        assert_eq!(
-            t.x.as_slice(),
-            &[1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0, 5.0, 50.0]
-        );
-        assert_eq!(
-            t.ids.as_primitive::<Int64Type>().values().to_vec(),
-            vec![1, 2, 3, 4, 5]
-        );
-        assert_eq!(
-            t.report,
-            ReadReport {
-                rows_read: 5,
-                rows_dropped: 0,
-                imputed: vec![]
-            }
-        );
+        assert_eq!(t.x.as_slice(), &[1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0, 5.0, 50.0]);
+        assert_eq!(t.ids.as_primitive::<Int64Type>().values().to_vec(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(t.report, ReadReport { rows_read: 5, rows_dropped: 0, imputed: vec![] });
     }
 
     #[test]
@@ -1273,10 +1052,7 @@ mod tests {
                 ("s", Arc::new(StringArray::from(vec!["p", "q", "r"]))),
             ],
         );
-        let o = ReadOptions {
-            features: Some(vec!["b".into(), "a".into()]),
-            ..opts()
-        };
+        let o = ReadOptions { features: Some(vec!["b".into(), "a".into()]), ..opts() };
         let t = read_features(&[f], &o).unwrap();
         assert_eq!(t.feature_names, ["b", "a"]);
         assert_eq!(t.x.row(0), &[4.0, 1.0]);
@@ -1297,11 +1073,8 @@ mod tests {
                 ("zip", Arc::new(Int32Array::from(vec![1, 2, 3]))),
             ],
         );
-        let o = ReadOptions {
-            weight: Some("w".into()),
-            extra_columns: vec!["zip".into(), "not-there".into()],
-            ..opts()
-        };
+        let o =
+            ReadOptions { weight: Some("w".into()), extra_columns: vec!["zip".into(), "not-there".into()], ..opts() };
         let t = read_features(&[f], &o).unwrap();
         assert_eq!(t.feature_names, ["a", "age"]);
         assert_eq!(t.weights, Some(vec![1.0, 1.0, 2.0]));
@@ -1313,10 +1086,7 @@ mod tests {
         let f = dir.path().join("fake.parquet");
         std::fs::write(&f, b"id,x\n1,2\n").unwrap();
         let e = read_err(std::slice::from_ref(&f), &opts());
-        assert_has(
-            &e,
-            &[&f.display().to_string(), "not a readable Parquet file"],
-        );
+        assert_has(&e, &[&f.display().to_string(), "not a readable Parquet file"]);
     }
 
     #[test]
@@ -1325,10 +1095,7 @@ mod tests {
         let f = write(
             dir.path(),
             "t.parquet",
-            vec![
-                ("id", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
         let bytes = std::fs::read(&f).unwrap();
         for cut in [bytes.len() - 3, bytes.len() / 2, 4] {
@@ -1344,16 +1111,10 @@ mod tests {
         let f = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("cid", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("cid", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
         let e = read_err(&[f], &ReadOptions::default());
-        assert_has(
-            &e,
-            &["a.parquet: no column 'customer_id'; columns are: cid, x"],
-        );
+        assert_has(&e, &["a.parquet: no column 'customer_id'; columns are: cid, x"]);
     }
 
     #[test]
@@ -1362,18 +1123,9 @@ mod tests {
         let f = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
-        let e = read_err(
-            &[f],
-            &ReadOptions {
-                features: Some(vec!["x".into(), "spend".into()]),
-                ..opts()
-            },
-        );
+        let e = read_err(&[f], &ReadOptions { features: Some(vec!["x".into(), "spend".into()]), ..opts() });
         assert_has(&e, &["a.parquet", "no column 'spend'"]);
     }
 
@@ -1383,18 +1135,9 @@ mod tests {
         let f = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("city", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
-            ],
+            vec![("id", ids3()), ("city", Arc::new(StringArray::from(vec!["a", "b", "c"])))],
         );
-        let e = read_err(
-            &[f],
-            &ReadOptions {
-                features: Some(vec!["city".into()]),
-                ..opts()
-            },
-        );
+        let e = read_err(&[f], &ReadOptions { features: Some(vec!["city".into()]), ..opts() });
         assert_has(&e, &["a.parquet", "'city'", "Utf8", "not numeric"]);
     }
 
@@ -1404,16 +1147,10 @@ mod tests {
         let f = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("city", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
-            ],
+            vec![("id", ids3()), ("city", Arc::new(StringArray::from(vec!["a", "b", "c"])))],
         );
         let e = read_err(&[f], &opts());
-        assert_has(
-            &e,
-            &["a.parquet", "no numeric feature columns", "city (Utf8)"],
-        );
+        assert_has(&e, &["a.parquet", "no numeric feature columns", "city (Utf8)"]);
     }
 
     #[test]
@@ -1453,10 +1190,7 @@ mod tests {
             dir.path(),
             "a.parquet",
             vec![
-                (
-                    "id",
-                    Arc::new(StringArray::from(vec![Some("a"), None, None])),
-                ),
+                ("id", Arc::new(StringArray::from(vec![Some("a"), None, None]))),
                 ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
             ],
         );
@@ -1484,15 +1218,7 @@ mod tests {
             ],
         );
         let e = read_err(&[a, b], &opts());
-        assert_has(
-            &e,
-            &[
-                "id column 'id' has 2 duplicated rows",
-                "'u1'",
-                "a.parquet",
-                "b.parquet",
-            ],
-        );
+        assert_has(&e, &["id column 'id' has 2 duplicated rows", "'u1'", "a.parquet", "b.parquet"]);
     }
 
     #[test]
@@ -1501,24 +1227,15 @@ mod tests {
         let a = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
         let b = write(
             dir.path(),
             "b.parquet",
-            vec![
-                ("id", Arc::new(StringArray::from(vec!["4"]))),
-                ("x", Arc::new(Float64Array::from(vec![1.0]))),
-            ],
+            vec![("id", Arc::new(StringArray::from(vec!["4"]))), ("x", Arc::new(Float64Array::from(vec![1.0])))],
         );
         let e = read_err(&[a, b], &opts());
-        assert_has(
-            &e,
-            &["b.parquet", "id column 'id'", "Utf8", "Int64", "a.parquet"],
-        );
+        assert_has(&e, &["b.parquet", "id column 'id'", "Utf8", "Int64", "a.parquet"]);
     }
 
     #[test]
@@ -1527,10 +1244,7 @@ mod tests {
         let a = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
         let b = write(
             dir.path(),
@@ -1544,27 +1258,15 @@ mod tests {
         let c = write(
             dir.path(),
             "c.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![5]))),
-                ("z", Arc::new(Float64Array::from(vec![1.0]))),
-            ],
+            vec![("id", Arc::new(Int64Array::from(vec![5]))), ("z", Arc::new(Float64Array::from(vec![1.0])))],
         );
         let d = write(
             dir.path(),
             "d.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![6]))),
-                ("x", Arc::new(StringArray::from(vec!["1"]))),
-            ],
+            vec![("id", Arc::new(Int64Array::from(vec![6]))), ("x", Arc::new(StringArray::from(vec!["1"])))],
         );
-        assert_has(
-            &read_err(&[a.clone(), b], &opts()),
-            &["b.parquet", "'y'", "a.parquet"],
-        );
-        assert_has(
-            &read_err(&[a.clone(), c], &opts()),
-            &["c.parquet", "no column 'x'"],
-        );
+        assert_has(&read_err(&[a.clone(), b], &opts()), &["b.parquet", "'y'", "a.parquet"]);
+        assert_has(&read_err(&[a.clone(), c], &opts()), &["c.parquet", "no column 'x'"]);
         assert_has(&read_err(&[a, d], &opts()), &["d.parquet", "'x'", "Utf8"]);
     }
 
@@ -1575,24 +1277,8 @@ mod tests {
             vec![
                 ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4]))),
                 ("a", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 6.0]))),
-                (
-                    "b",
-                    Arc::new(Float64Array::from(vec![
-                        Some(1.0),
-                        None,
-                        Some(f64::NAN),
-                        Some(5.0),
-                    ])),
-                ),
-                (
-                    "c",
-                    Arc::new(Float32Array::from(vec![
-                        Some(f32::INFINITY),
-                        None,
-                        None,
-                        Some(2.0),
-                    ])),
-                ),
+                ("b", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(f64::NAN), Some(5.0)]))),
+                ("c", Arc::new(Float32Array::from(vec![Some(f32::INFINITY), None, None, Some(2.0)]))),
             ],
         )
     }
@@ -1604,11 +1290,7 @@ mod tests {
         let e = read_err(&[f], &opts());
         assert_has(
             &e,
-            &[
-                "column 'b' has 1 null values and 1 NaN/infinite values",
-                "gaps.parquet",
-                "--missing drop|mean",
-            ],
+            &["column 'b' has 1 null values and 1 NaN/infinite values", "gaps.parquet", "--missing drop|mean"],
         );
     }
 
@@ -1620,40 +1302,24 @@ mod tests {
             "a.parquet",
             vec![
                 ("id", Arc::new(Int64Array::from(vec![1, 2]))),
-                (
-                    "x",
-                    Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN)])),
-                ),
+                ("x", Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN)]))),
             ],
         );
         let b = write(
             dir.path(),
             "b.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![3, 4]))),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
-            ],
+            vec![("id", Arc::new(Int64Array::from(vec![3, 4]))), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0])))],
         );
         let c = write(
             dir.path(),
             "c.parquet",
             vec![
                 ("id", Arc::new(Int64Array::from(vec![5, 6]))),
-                (
-                    "x",
-                    Arc::new(Float64Array::from(vec![f64::NEG_INFINITY, f64::NAN])),
-                ),
+                ("x", Arc::new(Float64Array::from(vec![f64::NEG_INFINITY, f64::NAN]))),
             ],
         );
         let e = read_err(&[a, b, c], &opts());
-        assert_has(
-            &e,
-            &[
-                "column 'x' has 3 NaN/infinite values",
-                "a.parquet",
-                "c.parquet",
-            ],
-        );
+        assert_has(&e, &["column 'x' has 3 NaN/infinite values", "a.parquet", "c.parquet"]);
         assert!(!e.contains("b.parquet"), "{e}");
     }
 
@@ -1663,22 +1329,10 @@ mod tests {
         let f = write(
             dir.path(),
             "n.parquet",
-            vec![
-                ("id", ids3()),
-                (
-                    "spend",
-                    Arc::new(Int32Array::from(vec![Some(1), None, None])),
-                ),
-            ],
+            vec![("id", ids3()), ("spend", Arc::new(Int32Array::from(vec![Some(1), None, None])))],
         );
         let e = read_err(&[f], &opts());
-        assert_has(
-            &e,
-            &[
-                "column 'spend' has 2 null values (in ",
-                "n.parquet); use --missing drop|mean",
-            ],
-        );
+        assert_has(&e, &["column 'spend' has 2 null values (in ", "n.parquet); use --missing drop|mean"]);
     }
 
     #[test]
@@ -1689,33 +1343,14 @@ mod tests {
             "gaps.parquet",
             vec![
                 ("id", Arc::new(StringArray::from(vec!["a", "b", "c", "d"]))),
-                (
-                    "x",
-                    Arc::new(Float64Array::from(vec![
-                        Some(1.0),
-                        None,
-                        Some(3.0),
-                        Some(f64::NAN),
-                    ])),
-                ),
+                ("x", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0), Some(f64::NAN)]))),
                 ("w", Arc::new(Float32Array::from(vec![0.5, 1.0, 2.0, 3.0]))),
             ],
         );
-        let o = ReadOptions {
-            missing: Missing::Drop,
-            weight: Some("w".into()),
-            ..opts()
-        };
+        let o = ReadOptions { missing: Missing::Drop, weight: Some("w".into()), ..opts() };
         let t = read_features(&[f], &o).unwrap();
         assert_eq!(t.x.as_slice(), &[1.0, 3.0]);
-        assert_eq!(
-            t.ids
-                .as_string::<i32>()
-                .iter()
-                .flatten()
-                .collect::<Vec<_>>(),
-            ["a", "c"]
-        );
+        assert_eq!(t.ids.as_string::<i32>().iter().flatten().collect::<Vec<_>>(), ["a", "c"]);
         assert_eq!(t.weights, Some(vec![0.5, 2.0]));
         assert_eq!((t.report.rows_read, t.report.rows_dropped), (4, 2));
     }
@@ -1726,21 +1361,9 @@ mod tests {
         let f = write(
             dir.path(),
             "all.parquet",
-            vec![
-                ("id", ids3()),
-                (
-                    "x",
-                    Arc::new(Float64Array::from(vec![None, Some(f64::NAN), None])),
-                ),
-            ],
+            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![None, Some(f64::NAN), None])))],
         );
-        let e = read_err(
-            &[f],
-            &ReadOptions {
-                missing: Missing::Drop,
-                ..opts()
-            },
-        );
+        let e = read_err(&[f], &ReadOptions { missing: Missing::Drop, ..opts() });
         assert_has(&e, &["no rows left", "all 3 rows", "all.parquet"]);
     }
 
@@ -1748,23 +1371,10 @@ mod tests {
     fn missing_mean_imputes_column_means() {
         let dir = tempfile::tempdir().unwrap();
         let f = with_gaps(dir.path());
-        let t = read_features(
-            &[f],
-            &ReadOptions {
-                missing: Missing::Mean,
-                ..opts()
-            },
-        )
-        .unwrap();
+        let t = read_features(&[f], &ReadOptions { missing: Missing::Mean, ..opts() }).unwrap();
         // b: valid 1 and 5 → 3; c: valid 2 only → 2.
-        assert_eq!(
-            t.x.as_slice(),
-            &[1.0, 1.0, 2.0, 2.0, 3.0, 2.0, 3.0, 3.0, 2.0, 6.0, 5.0, 2.0]
-        );
-        assert_eq!(
-            t.report.imputed,
-            vec![("b".to_string(), 2), ("c".to_string(), 3)]
-        );
+        assert_eq!(t.x.as_slice(), &[1.0, 1.0, 2.0, 2.0, 3.0, 2.0, 3.0, 3.0, 2.0, 6.0, 5.0, 2.0]);
+        assert_eq!(t.report.imputed, vec![("b".to_string(), 2), ("c".to_string(), 3)]);
         assert_eq!(t.report.rows_dropped, 0);
     }
 
@@ -1777,19 +1387,10 @@ mod tests {
             vec![
                 ("id", ids3()),
                 ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                (
-                    "y",
-                    Arc::new(Float64Array::from(vec![None, None, Some(f64::NAN)])),
-                ),
+                ("y", Arc::new(Float64Array::from(vec![None, None, Some(f64::NAN)]))),
             ],
         );
-        let e = read_err(
-            &[f],
-            &ReadOptions {
-                missing: Missing::Mean,
-                ..opts()
-            },
-        );
+        let e = read_err(&[f], &ReadOptions { missing: Missing::Mean, ..opts() });
         assert_has(&e, &["column 'y'", "no valid values", "3 rows"]);
     }
 
@@ -1809,38 +1410,17 @@ mod tests {
     #[test]
     fn weight_errors_are_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let o = ReadOptions {
-            weight: Some("w".into()),
-            ..opts()
-        };
+        let o = ReadOptions { weight: Some("w".into()), ..opts() };
         let f = with_weights(dir.path(), vec![Some(1.0), None, None]);
-        assert_has(
-            &read_err(&[f], &o),
-            &["weight column 'w' has 2 null values", "w.parquet"],
-        );
-        let f = with_weights(
-            dir.path(),
-            vec![Some(f64::NAN), Some(1.0), Some(f64::INFINITY)],
-        );
-        assert_has(
-            &read_err(&[f], &o),
-            &["weight column 'w' has 2 NaN/infinite values"],
-        );
+        assert_has(&read_err(&[f], &o), &["weight column 'w' has 2 null values", "w.parquet"]);
+        let f = with_weights(dir.path(), vec![Some(f64::NAN), Some(1.0), Some(f64::INFINITY)]);
+        assert_has(&read_err(&[f], &o), &["weight column 'w' has 2 NaN/infinite values"]);
         let f = with_weights(dir.path(), vec![Some(-1.0), Some(1.0), Some(-2.0)]);
-        assert_has(
-            &read_err(&[f], &o),
-            &["weight column 'w' has 2 negative values"],
-        );
+        assert_has(&read_err(&[f], &o), &["weight column 'w' has 2 negative values"]);
         let f = with_weights(dir.path(), vec![Some(0.0), Some(0.0)]);
-        assert_has(
-            &read_err(&[f], &o),
-            &["weight column 'w' is zero for all 2 rows"],
-        );
+        assert_has(&read_err(&[f], &o), &["weight column 'w' is zero for all 2 rows"]);
         let f = with_weights(dir.path(), vec![Some(0.0), Some(2.0)]);
-        assert_eq!(
-            read_features(&[f], &o).unwrap().weights,
-            Some(vec![0.0, 2.0])
-        );
+        assert_eq!(read_features(&[f], &o).unwrap().weights, Some(vec![0.0, 2.0]));
     }
 
     #[test]
@@ -1855,13 +1435,7 @@ mod tests {
                 ("w", Arc::new(StringArray::from(vec!["1", "2", "3"]))),
             ],
         );
-        let e = read_err(
-            &[f],
-            &ReadOptions {
-                weight: Some("w".into()),
-                ..opts()
-            },
-        );
+        let e = read_err(&[f], &ReadOptions { weight: Some("w".into()), ..opts() });
         assert_has(&e, &["a.parquet", "weight column 'w'", "Utf8"]);
     }
 
@@ -1871,33 +1445,14 @@ mod tests {
         let f = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
         for o in [
-            ReadOptions {
-                batch_size: 0,
-                ..opts()
-            },
-            ReadOptions {
-                features: Some(vec![]),
-                ..opts()
-            },
-            ReadOptions {
-                features: Some(vec!["x".into(), "x".into()]),
-                ..opts()
-            },
-            ReadOptions {
-                features: Some(vec!["id".into()]),
-                ..opts()
-            },
-            ReadOptions {
-                weight: Some("x".into()),
-                features: Some(vec!["x".into()]),
-                ..opts()
-            },
+            ReadOptions { batch_size: 0, ..opts() },
+            ReadOptions { features: Some(vec![]), ..opts() },
+            ReadOptions { features: Some(vec!["x".into(), "x".into()]), ..opts() },
+            ReadOptions { features: Some(vec!["id".into()]), ..opts() },
+            ReadOptions { weight: Some("x".into()), features: Some(vec!["x".into()]), ..opts() },
         ] {
             let e = read_features(std::slice::from_ref(&f), &o).unwrap_err();
             assert!(e.is_usage(), "{o:?}: {e}");
@@ -1917,11 +1472,7 @@ mod tests {
         let f = write(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("tags", Arc::new(list)),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
+            vec![("id", ids3()), ("tags", Arc::new(list)), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
         );
         let t = read_features(&[f], &opts()).unwrap();
         assert_eq!(t.feature_names, ["x"]);
@@ -1930,14 +1481,8 @@ mod tests {
 
     #[test]
     fn panics_in_the_decoder_become_errors() {
-        let e = guarded(Path::new("boom.parquet"), || -> Result<()> {
-            panic!("index out of bounds")
-        })
-        .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "boom.parquet: not a readable Parquet file: the decoder failed: index out of bounds"
-        );
+        let e = guarded(Path::new("boom.parquet"), || -> Result<()> { panic!("index out of bounds") }).unwrap_err();
+        assert_eq!(e.to_string(), "boom.parquet: not a readable Parquet file: the decoder failed: index out of bounds");
     }
 
     #[test]
@@ -1949,18 +1494,12 @@ mod tests {
             "c.parquet",
             vec![
                 ("id", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
-                (
-                    "x",
-                    Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0)])),
-                ),
+                ("x", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0)]))),
                 ("y", Arc::new(Int32Array::from(vec![4, 5, 6]))),
             ],
         );
         let good = std::fs::read(&f).unwrap();
-        let o = ReadOptions {
-            missing: Missing::Mean,
-            ..opts()
-        };
+        let o = ReadOptions { missing: Missing::Mean, ..opts() };
         let mut errors = 0;
         for at in 0..good.len() {
             for flip in [0xFFu8, 0x80] {
@@ -1972,10 +1511,7 @@ mod tests {
                     Ok(Ok(t)) => assert!(t.x.d() >= 1),
                     Ok(Err(e)) => {
                         let m = e.to_string();
-                        assert!(
-                            !m.contains('\n') && m.contains("c.parquet"),
-                            "byte {at}: {m}"
-                        );
+                        assert!(!m.contains('\n') && m.contains("c.parquet"), "byte {at}: {m}");
                         errors += 1;
                     }
                 }

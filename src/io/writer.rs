@@ -26,13 +26,7 @@ pub const DISTANCE_COLUMN: &str = "distance";
 /// Writes `path` (zstd Parquet, row groups of [`ROW_GROUP_ROWS`]) with the columns `<id_name>` (the type of
 /// `ids`), `segment` (UInt32) and `distance` (Float32), one row per customer, atomically: a failure leaves no
 /// file behind. `segment` and `distance` are non-nullable, and so is the ID column when `ids` has no nulls.
-pub fn write_segments(
-    path: &Path,
-    id_name: &str,
-    ids: &ArrayRef,
-    labels: &[u32],
-    distances: &[f32],
-) -> Result<()> {
+pub fn write_segments(path: &Path, id_name: &str, ids: &ArrayRef, labels: &[u32], distances: &[f32]) -> Result<()> {
     if ids.len() != labels.len() || labels.len() != distances.len() {
         return Err(Error::output(
             path,
@@ -63,18 +57,13 @@ pub fn write_segments(
     let n = ids.len();
 
     atomic::write_atomically(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props))
-            .map_err(|e| Error::output(path, e))?;
+        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props)).map_err(|e| Error::output(path, e))?;
         let mut start = 0;
         while start < n {
             let len = ROW_GROUP_ROWS.min(n - start);
             let batch = RecordBatch::try_new(
                 schema.clone(),
-                vec![
-                    ids.slice(start, len),
-                    Arc::new(labels.slice(start, len)),
-                    Arc::new(distances.slice(start, len)),
-                ],
+                vec![ids.slice(start, len), Arc::new(labels.slice(start, len)), Arc::new(distances.slice(start, len))],
             )
             .map_err(|e| Error::output(path, e))?;
             writer.write(&batch).map_err(|e| Error::output(path, e))?;
@@ -94,17 +83,11 @@ pub fn read_segments(path: &Path) -> Result<(ArrayRef, Vec<u32>, Vec<f32>)> {
     let schema = reader.schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     if names.len() != 3 || names[1] != SEGMENT_COLUMN || names[2] != DISTANCE_COLUMN {
-        return Err(Error::input(
-            path,
-            format!("not a segments file: columns are {}", names.join(", ")),
-        ));
+        return Err(Error::input(path, format!("not a segments file: columns are {}", names.join(", "))));
     }
     let (seg_type, dist_type) = (schema.field(1).data_type(), schema.field(2).data_type());
     if *seg_type != DataType::UInt32 || *dist_type != DataType::Float32 {
-        return Err(Error::input(
-            path,
-            format!("not a segments file: segment is {seg_type}, distance is {dist_type}"),
-        ));
+        return Err(Error::input(path, format!("not a segments file: segment is {seg_type}, distance is {dist_type}")));
     }
     let mut ids: Vec<ArrayRef> = Vec::new();
     let mut labels = Vec::new();
@@ -154,11 +137,8 @@ mod tests {
         assert_eq!(&got_ids, &ids);
         let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&p).unwrap()).unwrap();
         let s = b.schema();
-        let fields: Vec<_> = s
-            .fields()
-            .iter()
-            .map(|f| (f.name().as_str(), f.data_type().clone(), f.is_nullable()))
-            .collect();
+        let fields: Vec<_> =
+            s.fields().iter().map(|f| (f.name().as_str(), f.data_type().clone(), f.is_nullable())).collect();
         assert_eq!(
             fields,
             [
@@ -179,12 +159,7 @@ mod tests {
         let dist: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
         write_segments(&p, "id", &ids, &labels, &dist).unwrap();
         let r = SerializedFileReader::new(File::open(&p).unwrap()).unwrap();
-        let groups: Vec<i64> = r
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows())
-            .collect();
+        let groups: Vec<i64> = r.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
         assert_eq!(groups, [ROW_GROUP_ROWS as i64, 10]);
         let (got_ids, got_labels, got_dist) = read_segments(&p).unwrap();
         assert_eq!(&got_ids, &ids);
@@ -197,9 +172,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("segments.parquet");
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
-        let e = write_segments(&p, "id", &ids, &[0], &[0.0, 1.0])
-            .unwrap_err()
-            .to_string();
+        let e = write_segments(&p, "id", &ids, &[0], &[0.0, 1.0]).unwrap_err().to_string();
         assert!(e.contains("2 ids, 1 segments and 2 distances"), "{e}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -208,8 +181,7 @@ mod tests {
     fn id_named_like_an_output_column_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![1]));
-        let e = write_segments(&dir.path().join("s.parquet"), "segment", &ids, &[0], &[0.0])
-            .unwrap_err();
+        let e = write_segments(&dir.path().join("s.parquet"), "segment", &ids, &[0], &[0.0]).unwrap_err();
         assert!(e.is_usage(), "{e}");
     }
 
@@ -221,10 +193,6 @@ mod tests {
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![7]));
         write_segments(&p, "id", &ids, &[3], &[1.0]).unwrap();
         assert_eq!(read_segments(&p).unwrap().1, [3]);
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temporary file is left"
-        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
     }
 }

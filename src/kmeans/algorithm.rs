@@ -152,8 +152,15 @@ pub fn fit(params: &ValidParams, x: &Matrix, weights: Option<&[f32]>, backend: &
         let t1 = std::time::Instant::now();
         let (centers, summary) = lloyd(x, weights, start.into_vec(), k, params.max_iter, tol, backend)?;
         info!(run, init_seconds, lloyd_seconds = t1.elapsed().as_secs_f64(), "k-means run timing");
-        info!(run, inertia = summary.inertia, n_iter = summary.n_iter, converged = summary.converged, "k-means run done");
-        let better = best.is_none() || summary.inertia < runs.iter().map(|r: &RunSummary| r.inertia).fold(f64::INFINITY, f64::min);
+        info!(
+            run,
+            inertia = summary.inertia,
+            n_iter = summary.n_iter,
+            converged = summary.converged,
+            "k-means run done"
+        );
+        let better = best.is_none()
+            || summary.inertia < runs.iter().map(|r: &RunSummary| r.inertia).fold(f64::INFINITY, f64::min);
         if better {
             best = Some((run, centers));
         }

@@ -70,7 +70,15 @@ impl InitSample {
 impl KMeansParams {
     /// Defaults follow scikit-learn: max_iter 300, tol 1e-4, k-means++, n_init 1 for k-means++ and 10 for random.
     pub fn new(k: usize) -> Self {
-        KMeansParams { k, max_iter: 300, tol: 1e-4, n_init: None, init: Init::KMeansPlusPlus, seed: 0, init_sample: InitSample::Auto }
+        KMeansParams {
+            k,
+            max_iter: 300,
+            tol: 1e-4,
+            n_init: None,
+            init: Init::KMeansPlusPlus,
+            seed: 0,
+            init_sample: InitSample::Auto,
+        }
     }
     pub fn max_iter(mut self, v: usize) -> Self {
         self.max_iter = v;

@@ -139,7 +139,10 @@ impl Scaler {
             if c.log1p {
                 let bad = (0..x.n()).filter(|&i| x.row(i)[f] <= -1.0).count();
                 if bad > 0 {
-                    return Err(Error::Data(format!("column '{}' has {bad} values <= -1, where log1p is undefined", c.name)));
+                    return Err(Error::Data(format!(
+                        "column '{}' has {bad} values <= -1, where log1p is undefined",
+                        c.name
+                    )));
                 }
             }
         }
