@@ -7,6 +7,7 @@ pub mod backend;
 pub mod bench;
 pub mod device;
 pub mod error;
+pub mod features;
 pub mod generate;
 pub mod io;
 pub mod kmeans;

@@ -174,3 +174,23 @@ fn devices_lists_adapters_or_says_there_are_none() {
     let out = ok(d.path(), &["devices"]);
     assert!(!out.trim().is_empty());
 }
+
+#[test]
+fn features_turn_a_generated_transaction_log_into_customers() {
+    let d = tempfile::tempdir().unwrap();
+    ok(d.path(), &["generate", "--transactions", "20000", "--seed", "4", "--output", "tx.parquet"]);
+    let out = ok(d.path(), &[
+        "features", "--transactions", "tx.parquet", "--as-of", "2026-11-01", "--order", "order_id", "--category",
+        "category", "--output", "cust.parquet",
+    ]);
+    assert!(out.contains("RFM segments:") && out.contains("Champions"), "{out}");
+    let cust = read_parquet(&d.path().join("cust.parquet"));
+    for col in ["customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "value_tier"] {
+        assert!(cust.column_by_name(col).is_some(), "features output has {col}");
+    }
+    let first = out.split_whitespace().next().unwrap().parse::<usize>().unwrap();
+    assert_eq!(cust.num_rows(), first, "the printed customer count is the number of rows written");
+    // A bad --as-of is a usage error.
+    let o = run_in(d.path(), &["features", "--transactions", "tx.parquet", "--as-of", "soon", "-o", "x.parquet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod cli;
+mod features;
 mod generate;
 mod gpu_parity;
 mod oracle;

@@ -7,9 +7,15 @@ use custseg::generate::{write_customers, GenerateOptions};
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Number of customers.
+    /// Number of customers (a customers table with planted segments).
+    #[arg(long, required_unless_present = "transactions", conflicts_with = "transactions")]
+    pub customers: Option<usize>,
+    /// Number of transactions (a transaction log for `custseg features`) instead of customers.
     #[arg(long)]
-    pub customers: usize,
+    pub transactions: Option<usize>,
+    /// With --transactions: the as-of date the log ends at (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-01")]
+    pub as_of: String,
     /// Random seed; the same seed gives the same file.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -29,16 +35,27 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<()> {
     if !(5..=8).contains(&a.segments) {
         return Err(custseg::Error::Usage(format!("--segments must be 5 to 8, got {}", a.segments)).into());
     }
-    if a.customers == 0 {
+    custseg::io::atomic::check_writable(&a.output)?;
+    if let Some(n_tx) = a.transactions {
+        let as_of = custseg::features::parse_date(&a.as_of)
+            .ok_or_else(|| custseg::Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", a.as_of)))?;
+        let pb = super::spinner("generating transactions");
+        let r = custseg::features::write_transactions(n_tx, a.seed, as_of, &a.output);
+        pb.finish_and_clear();
+        r?;
+        tracing::info!(transactions = n_tx, path = %a.output.display(), "wrote transactions");
+        return Ok(());
+    }
+    let customers = a.customers.unwrap_or(0);
+    if customers == 0 {
         return Err(custseg::Error::Usage("--customers must be at least 1".into()).into());
     }
-    custseg::io::atomic::check_writable(&a.output)?;
     let pb = super::spinner("generating customers");
-    let opts = GenerateOptions { customers: a.customers, seed: a.seed, segments: a.segments };
+    let opts = GenerateOptions { customers, seed: a.seed, segments: a.segments };
     let t = std::time::Instant::now();
     let summary = write_customers(&opts, &a.output)?;
     pb.finish_and_clear();
-    tracing::info!(customers = a.customers, seconds = t.elapsed().as_secs_f64(), path = %a.output.display(), "wrote customers");
+    tracing::info!(customers, seconds = t.elapsed().as_secs_f64(), path = %a.output.display(), "wrote customers");
     let _ = summary;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod devices;
+mod features;
 mod generate;
 mod segment;
 mod table;
@@ -29,7 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Cluster customers into segments (runs on the bundled 20k-customer sample when --input is not given).
     Segment(segment::SegmentArgs),
-    /// Write synthetic retail customers with planted segments.
+    /// Per-customer RFM and value features from transaction logs, with RFM scores and named segments.
+    Features(features::FeaturesArgs),
+    /// Write synthetic retail customers with planted segments (or a synthetic transaction log).
     Generate(generate::GenerateArgs),
     /// List the GPU adapters wgpu can see, with their type and limits.
     Devices(devices::DevicesArgs),
@@ -82,6 +85,7 @@ pub fn init_logging(cli: &Cli) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Segment(a) => segment::run(a),
+        Command::Features(a) => features::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Bench(a) => bench::run(a),

@@ -1,0 +1,116 @@
+//! `custseg features`: per-customer RFM, value and BG/NBD features from transaction logs, with RFM scores and
+//! named segments; prints what happened to every row.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use custseg::features::{parse_date, write_features, FeatureOptions, RfmBins, RfmOptions, TxColumns};
+use custseg::io::input::resolve_inputs;
+
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Transactions: a Parquet file, a folder of Parquet files, or a glob.
+    #[arg(long)]
+    pub transactions: String,
+    /// The as-of date (YYYY-MM-DD): recency and tenure are counted to it; later rows are excluded and counted.
+    #[arg(long)]
+    pub as_of: String,
+    /// Output Parquet file of per-customer features.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Customer ID column (integers or strings).
+    #[arg(long, default_value = "customer_id")]
+    pub customer: String,
+    /// Date column: Date32/Date64, Timestamp, ISO strings, or YYYYMMDD integers.
+    #[arg(long, default_value = "date")]
+    pub date: String,
+    /// Amount column (net; returns negative).
+    #[arg(long, default_value = "amount")]
+    pub amount: String,
+    /// Order ID column: frequency counts distinct orders (distinct purchase days without it).
+    #[arg(long)]
+    pub order: Option<String>,
+    /// Category column: adds n_categories.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Explicit RFM score thresholds instead of quintiles, e.g. "r=30,90,180,365;f=2,3,5,10;m=100,250,500,1000".
+    #[arg(long)]
+    pub rfm_bins: Option<String>,
+    /// Leave out the RFM scores, segments, value tiers and CLV columns.
+    #[arg(long)]
+    pub no_rfm: bool,
+    /// Print the row report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
+    super::set_threads(a.threads)?;
+    let as_of = parse_date(&a.as_of)
+        .ok_or_else(|| custseg::Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", a.as_of)))?;
+    let rfm = if a.no_rfm {
+        None
+    } else {
+        let bins = match &a.rfm_bins {
+            Some(s) => s.parse::<RfmBins>().map_err(custseg::Error::Usage)?,
+            None => RfmBins::default(),
+        };
+        Some(RfmOptions { bins })
+    };
+    let inputs = resolve_inputs(&a.transactions)?;
+    let mut opts = FeatureOptions::new(as_of);
+    opts.columns =
+        TxColumns { customer: a.customer, date: a.date, amount: a.amount, order: a.order, category: a.category };
+    opts.rfm = rfm;
+    let pb = super::spinner("aggregating transactions");
+    let t = std::time::Instant::now();
+    let report = write_features(&inputs, &opts, &a.output);
+    pb.finish_and_clear();
+    let report = report?;
+    tracing::info!(seconds = t.elapsed().as_secs_f64(), customers = report.customers, "wrote features");
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        let r = &report;
+        writeln!(out, "{} customers from {} transaction rows ({} used)", r.customers, r.rows_read, r.rows_used)?;
+        for (what, n) in [
+            ("after --as-of (excluded)", r.rows_after_as_of),
+            ("null customer id (dropped)", r.null_customer_rows),
+            ("null amount (dropped)", r.null_amount_rows),
+            ("null date (dropped)", r.null_date_rows),
+            ("unparsable date (dropped)", r.unparsable_dates),
+            ("null order id (dropped)", r.null_order_rows),
+            ("null category (kept, not counted as a category)", r.null_category_rows),
+            ("zero amount (kept)", r.zero_amount_rows),
+            ("negative amount = returns (kept)", r.negative_amount_rows),
+        ] {
+            if n > 0 {
+                writeln!(out, "  {n:>12}  {what}")?;
+            }
+        }
+        if let Some(first) = &r.first_unparsable_date {
+            writeln!(out, "  first unparsable date: {first:?}")?;
+        }
+        if let Some(rfm) = &r.rfm {
+            let total = r.customers.max(1) as f64;
+            writeln!(out, "RFM segments:")?;
+            for s in &rfm.segments {
+                writeln!(out, "  {:<20} {:>10}  {:>5.1}%", s.name, s.customers, 100.0 * s.customers as f64 / total)?;
+            }
+            writeln!(out, "value tiers (by monetary):")?;
+            for s in &rfm.tiers {
+                writeln!(out, "  {:<20} {:>10}  {:>5.1}%", s.name, s.customers, 100.0 * s.customers as f64 / total)?;
+            }
+            if let Some(p) = rfm.pareto_share {
+                writeln!(out, "{:.1}% of customers make 80% of revenue", 100.0 * p)?;
+            }
+        }
+        writeln!(out, "features: {}", a.output.display())?;
+    }
+    Ok(())
+}

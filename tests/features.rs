@@ -1,0 +1,318 @@
+//! `features`: per-customer figures of the fixture transaction logs against the pandas reference of
+//! `tests/fixtures/transactions/make_reference.py`, bad input, and (ignored) the 10M / 100M row benchmark.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Float64Type};
+use arrow::record_batch::RecordBatch;
+use serde_json::Value;
+
+use custseg::features::{self, build_features, parse_date, FeatureOptions, FeatureReport, TxColumns};
+
+use crate::util::{expected_got, fixtures, write_parquet};
+
+fn dir() -> PathBuf {
+    fixtures().join("transactions")
+}
+
+/// Floats agree to 1e-9 of their size (sizes below 1 count as 1, so sums that cancel to about 0 compare
+/// absolutely).
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+fn opts_of(doc: &Value) -> FeatureOptions {
+    let o = &doc["options"];
+    let s = |k: &str| o[k].as_str().map(str::to_string);
+    FeatureOptions {
+        columns: TxColumns {
+            customer: s("customer").unwrap(),
+            date: s("date").unwrap(),
+            amount: s("amount").unwrap(),
+            order: s("order"),
+            category: s("category"),
+        },
+        as_of: parse_date(o["as_of"].as_str().unwrap()).unwrap(),
+        batch_size: 100,
+        ..FeatureOptions::new(0)
+    }
+}
+
+/// Value `i` of column `a` as JSON: integers and floats as numbers, strings as strings, null as null.
+fn json_at(a: &ArrayRef, i: usize) -> Value {
+    if a.is_null(i) {
+        return Value::Null;
+    }
+    match a.data_type() {
+        DataType::Utf8 => Value::from(a.as_string::<i32>().value(i)),
+        DataType::Float64 => Value::from(a.as_primitive::<Float64Type>().value(i)),
+        _ => {
+            let v = arrow::compute::cast(&a.slice(i, 1), &DataType::Int64).unwrap();
+            Value::from(v.as_primitive::<arrow::datatypes::Int64Type>().value(0))
+        }
+    }
+}
+
+fn same(want: &Value, got: &Value) -> bool {
+    match (want, got) {
+        (Value::Number(w), Value::Number(g)) if w.is_f64() || g.is_f64() => {
+            close(w.as_f64().unwrap(), g.as_f64().unwrap())
+        }
+        _ => want == got,
+    }
+}
+
+/// Runs `build_features` on the fixture `name` and compares every figure, count and summary with the reference.
+fn check_fixture(name: &str) {
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join(format!("{name}_expected.json"))).unwrap()).unwrap();
+    let paths: Vec<PathBuf> =
+        doc["files"].as_array().unwrap().iter().map(|f| dir().join(f.as_str().unwrap())).collect();
+    let opts = opts_of(&doc);
+    let (batch, report) = build_features(&paths, &opts).unwrap();
+
+    let got_report = serde_json::to_value(&report).unwrap();
+    for (k, want) in doc["report"].as_object().unwrap() {
+        assert_eq!(&got_report[k], want, "{}", expected_got(&format!("{name}: report.{k}"), want, &got_report[k]));
+    }
+
+    let customers = doc["customers"].as_array().unwrap();
+    assert_eq!(batch.num_rows(), customers.len(), "{name}: customers");
+    let mut mismatches = Vec::new();
+    for (i, want) in customers.iter().enumerate() {
+        for (k, w) in want.as_object().unwrap() {
+            let col = batch.column_by_name(k).unwrap_or_else(|| panic!("{name}: no output column {k}"));
+            let g = json_at(col, i);
+            if !same(w, &g) {
+                mismatches.push(format!("customer {} {k}: expected {w}, got {g}", want["customer_id"]));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{name}: {} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+
+    let rfm = report.rfm.as_ref().unwrap();
+    let want = &doc["rfm"];
+    match (want["pareto_share"].as_f64(), rfm.pareto_share) {
+        (Some(w), Some(g)) => assert!(close(w, g), "{}", expected_got("pareto share", w, g)),
+        (w, g) => assert_eq!(w, g, "pareto share"),
+    }
+    assert_eq!(rfm.lifetime.cohort, want["retention_cohort"].as_u64().unwrap(), "retention cohort");
+    assert_eq!(rfm.lifetime.retention, want["retention"].as_f64(), "retention");
+    assert!(close(rfm.lifetime.expected_years, want["expected_lifetime_years"].as_f64().unwrap()));
+    for s in &rfm.segments {
+        assert_eq!(Some(s.customers), want["segments"][s.name].as_u64(), "segment {}", s.name);
+    }
+    for t in &rfm.tiers {
+        assert_eq!(Some(t.customers), want["tiers"][t.name].as_u64(), "tier {}", t.name);
+    }
+}
+
+#[test]
+fn handmade_log_matches_the_pandas_reference() {
+    check_fixture("handmade");
+}
+
+#[test]
+fn generated_log_in_two_files_matches_the_pandas_reference() {
+    check_fixture("generated");
+}
+
+#[test]
+fn fixtures_are_small() {
+    let total: u64 = std::fs::read_dir(dir()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    assert!(total < 1 << 20, "tests/fixtures/transactions is {total} bytes");
+}
+
+// ---- bad input: a clear one-line error or a counted exclusion, never a panic ----
+
+fn day(s: &str) -> i32 {
+    parse_date(s).unwrap()
+}
+
+fn log(dir: &Path, name: &str, dates: ArrayRef, amounts: Vec<Option<f64>>) -> PathBuf {
+    let n = amounts.len() as i64;
+    let p = dir.join(name);
+    write_parquet(
+        &p,
+        vec![
+            ("customer_id", Arc::new(Int64Array::from((0..n).map(|i| i % 3).collect::<Vec<_>>()))),
+            ("date", dates),
+            ("amount", Arc::new(Float64Array::from(amounts))),
+        ],
+    );
+    p
+}
+
+fn d32(v: &[&str]) -> ArrayRef {
+    Arc::new(Date32Array::from(v.iter().map(|s| day(s)).collect::<Vec<_>>()))
+}
+
+fn run(paths: &[PathBuf]) -> Result<(RecordBatch, FeatureReport), String> {
+    build_features(paths, &FeatureOptions::new(day("2026-11-01"))).map_err(|e| {
+        let m = e.to_string();
+        assert!(!m.contains('\n'), "one line: {m}");
+        m
+    })
+}
+
+fn assert_has(m: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(m.contains(p), "expected {p:?} in: {m}");
+    }
+}
+
+#[test]
+fn zero_and_negative_amounts_are_kept_and_counted() {
+    let t = tempfile::tempdir().unwrap();
+    let p = log(
+        t.path(),
+        "a.parquet",
+        d32(&["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]),
+        vec![Some(0.0), Some(-5.0), Some(7.0), Some(-0.5)],
+    );
+    let (b, r) = run(&[p]).unwrap();
+    assert_eq!((r.zero_amount_rows, r.negative_amount_rows, r.rows_used), (1, 2, 4));
+    assert_eq!(b.num_rows(), 3);
+}
+
+#[test]
+fn future_dates_are_excluded_and_counted() {
+    let t = tempfile::tempdir().unwrap();
+    let p = log(t.path(), "a.parquet", d32(&["2026-10-01", "2030-01-01", "2026-11-01"]), vec![Some(1.0); 3]);
+    let (b, r) = run(&[p]).unwrap();
+    assert_eq!((r.rows_after_as_of, r.rows_used, b.num_rows()), (1, 2, 2));
+}
+
+#[test]
+fn unparsable_dates_are_counted_and_all_unparsable_is_an_error() {
+    let t = tempfile::tempdir().unwrap();
+    let some: ArrayRef = Arc::new(StringArray::from(vec!["2026-10-01", "yesterday", "2026-13-01"]));
+    let (_, r) = run(&[log(t.path(), "some.parquet", some, vec![Some(1.0); 3])]).unwrap();
+    assert_eq!(r.unparsable_dates, 2);
+    assert_has(r.first_unparsable_date.as_deref().unwrap(), &["'yesterday'", "some.parquet"]);
+    let none: ArrayRef = Arc::new(StringArray::from(vec![Some("1/10/2026"), None, Some("Oct 2")]));
+    let e = run(&[log(t.path(), "none.parquet", none, vec![Some(1.0); 3])]).unwrap_err();
+    assert_has(&e, &["date column 'date'", "none of its 2 values is a date", "none.parquet"]);
+}
+
+#[test]
+fn date_types_differing_between_files_are_an_error_naming_both() {
+    let t = tempfile::tempdir().unwrap();
+    let a = log(t.path(), "dates.parquet", d32(&["2026-10-01"]), vec![Some(1.0)]);
+    let b = log(t.path(), "ints.parquet", Arc::new(arrow::array::Int32Array::from(vec![20261001])), vec![Some(1.0)]);
+    let e = run(&[a, b]).unwrap_err();
+    assert_has(&e, &["date column 'date' has type Int32 in", "ints.parquet but Date32 in", "dates.parquet"]);
+}
+
+#[test]
+fn missing_columns_list_the_columns_that_exist() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("m.parquet");
+    write_parquet(
+        &p,
+        vec![
+            ("client", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+            ("day", d32(&["2026-10-01"])),
+            ("amount", Arc::new(Float64Array::from(vec![1.0]))),
+        ],
+    );
+    let e = run(&[p]).unwrap_err();
+    assert_has(&e, &["m.parquet: no columns 'customer_id', 'date'; columns are: client, day, amount"]);
+}
+
+#[test]
+fn null_amounts_and_customers_are_dropped_and_counted() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join("n.parquet");
+    write_parquet(
+        &p,
+        vec![
+            ("customer_id", Arc::new(StringArray::from(vec![Some("a"), None, Some("b")])) as ArrayRef),
+            ("date", d32(&["2026-10-01", "2026-10-01", "2026-10-01"])),
+            ("amount", Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0), None]))),
+        ],
+    );
+    let (b, r) = run(&[p]).unwrap();
+    assert_eq!((r.null_customer_rows, r.null_amount_rows, b.num_rows()), (1, 1, 1));
+}
+
+#[test]
+fn a_features_file_feeds_the_kmeans_reader() {
+    let t = tempfile::tempdir().unwrap();
+    let tx = t.path().join("tx.parquet");
+    let as_of = day("2026-11-01");
+    features::write_transactions(50_000, 9, as_of, &tx).unwrap();
+    let out = t.path().join("customers.parquet");
+    let mut o = FeatureOptions::new(as_of);
+    o.columns.order = Some("order_id".into());
+    o.columns.category = Some("category".into());
+    let r = features::write_features(std::slice::from_ref(&tx), &o, &out).unwrap();
+    let read = custseg::io::ReadOptions {
+        extra_columns: features::columns::NON_CLUSTERING.iter().map(|s| s.to_string()).collect(),
+        missing: custseg::io::Missing::Mean,
+        ..Default::default()
+    };
+    let table = custseg::io::read_features(&[out], &read).unwrap();
+    assert_eq!(table.x.n() as u64, r.customers);
+    assert_eq!(
+        table.feature_names,
+        [
+            "recency_days",
+            "frequency",
+            "monetary",
+            "avg_order_value",
+            "tenure_days",
+            "days_between_purchases",
+            "returns_share",
+            "n_categories"
+        ]
+    );
+}
+
+// ---- benchmark (ignored): CUSTSEG_BENCH_ROWS=10000000 CUSTSEG_BENCH_DIR=/tmp/bench ----
+
+fn bench_file() -> (PathBuf, i32) {
+    let rows: usize = std::env::var("CUSTSEG_BENCH_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let dir = PathBuf::from(std::env::var("CUSTSEG_BENCH_DIR").unwrap_or_else(|_| "/tmp/custseg-bench".into()));
+    std::fs::create_dir_all(&dir).unwrap();
+    (dir.join(format!("tx_{rows}.parquet")), day("2026-11-01"))
+}
+
+/// Writes the benchmark log if it is not there yet.
+#[test]
+#[ignore]
+fn bench_write_transactions() {
+    let (path, as_of) = bench_file();
+    let rows: usize = path.file_stem().unwrap().to_str().unwrap()[3..].parse().unwrap();
+    let t = std::time::Instant::now();
+    features::write_transactions(rows, 42, as_of, &path).unwrap();
+    eprintln!(
+        "wrote {rows} transactions to {} ({} MB) in {:.1} s",
+        path.display(),
+        std::fs::metadata(&path).unwrap().len() >> 20,
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// Builds the features of the benchmark log (order and category columns on) and prints the time.
+#[test]
+#[ignore]
+fn bench_build_features() {
+    let (path, as_of) = bench_file();
+    let mut o = FeatureOptions::new(as_of);
+    o.columns.order = Some("order_id".into());
+    o.columns.category = Some("category".into());
+    let t = std::time::Instant::now();
+    let (b, r) = build_features(&[path], &o).unwrap();
+    eprintln!(
+        "features: {} rows -> {} customers in {:.2} s on {} threads ({} used, {} after as-of)",
+        r.rows_read,
+        b.num_rows(),
+        t.elapsed().as_secs_f64(),
+        rayon::current_num_threads(),
+        r.rows_used,
+        r.rows_after_as_of
+    );
+}
