@@ -179,10 +179,22 @@ fn devices_lists_adapters_or_says_there_are_none() {
 fn features_turn_a_generated_transaction_log_into_customers() {
     let d = tempfile::tempdir().unwrap();
     ok(d.path(), &["generate", "--transactions", "20000", "--seed", "4", "--output", "tx.parquet"]);
-    let out = ok(d.path(), &[
-        "features", "--transactions", "tx.parquet", "--as-of", "2026-11-01", "--order", "order_id", "--category",
-        "category", "--output", "cust.parquet",
-    ]);
+    let out = ok(
+        d.path(),
+        &[
+            "features",
+            "--transactions",
+            "tx.parquet",
+            "--as-of",
+            "2026-11-01",
+            "--order",
+            "order_id",
+            "--category",
+            "category",
+            "--output",
+            "cust.parquet",
+        ],
+    );
     assert!(out.contains("RFM segments:") && out.contains("Champions"), "{out}");
     let cust = read_parquet(&d.path().join("cust.parquet"));
     for col in ["customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "value_tier"] {
