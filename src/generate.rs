@@ -16,7 +16,6 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float32Array, Float64Array, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -25,7 +24,6 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::atomic::{check_writable, write_atomically};
 use crate::matrix::Matrix;
 
 /// Rows generated per chunk (one RNG stream and one record batch each). Part of the output's definition: changing
@@ -312,45 +310,19 @@ pub fn generate_customers(opts: &GenerateOptions) -> Result<Vec<RecordBatch>> {
 /// Returns the rows written per planted segment.
 pub fn write_customers(opts: &GenerateOptions, path: &Path) -> Result<GenerateSummary> {
     let plan = Plan::new(opts)?;
-    check_writable(path)?;
     let mut counts = vec![0usize; plan.recipes.len()];
-    write_atomically(path, |w| {
-        let writer = ArrowWriter::try_new(w, plan.schema.clone(), Some(writer_properties()))
-            .map_err(|e| Error::output(path, e))?;
-        // Enough chunks in flight to keep every worker busy, few enough to bound memory.
-        let group = (2 * rayon::current_num_threads()).max(2);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(group);
-        std::thread::scope(|s| {
-            let writing = s.spawn(move || -> Result<()> {
-                let mut writer = writer;
-                for batch in rx {
-                    writer.write(&batch).map_err(|e| Error::output(path, e))?;
-                }
-                writer.close().map_err(|e| Error::output(path, e))?;
-                Ok(())
-            });
-            let generated = (|| -> Result<()> {
-                for start in (0..plan.chunks()).step_by(group) {
-                    let end = (start + group).min(plan.chunks());
-                    let chunks: Vec<(RecordBatch, Vec<usize>)> =
-                        (start..end).into_par_iter().map(|c| plan.chunk(c)).collect::<Result<_>>()?;
-                    for (batch, chunk_counts) in chunks {
-                        for (total, c) in counts.iter_mut().zip(chunk_counts) {
-                            *total += c;
-                        }
-                        if tx.send(batch).is_err() {
-                            // The writer stopped: its error is reported below.
-                            return Ok(());
-                        }
-                    }
-                }
-                Ok(())
-            })();
-            drop(tx);
-            let written = writing.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            generated.and(written)
-        })
-    })?;
+    crate::io::writer::write_chunks_in_parallel(
+        path,
+        plan.schema.clone(),
+        writer_properties(),
+        plan.chunks(),
+        |c| plan.chunk(c),
+        |chunk_counts: Vec<usize>| {
+            for (total, c) in counts.iter_mut().zip(chunk_counts) {
+                *total += c;
+            }
+        },
+    )?;
     Ok(GenerateSummary {
         rows: plan.customers,
         per_segment: plan

@@ -23,17 +23,14 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use super::state::fmix64;
 use crate::error::{Error, Result};
-use crate::io::atomic::{check_writable, write_atomically};
 
 /// Rows generated per chunk (one RNG stream and one record batch each). Part of the output's definition.
 pub const CHUNK_ROWS: usize = 65_536;
@@ -212,39 +209,14 @@ fn writer_properties() -> WriterProperties {
 /// atomically: chunks are generated in parallel while a second thread encodes and writes them in order.
 pub fn write_transactions(n_tx: usize, seed: u64, as_of: i32, path: &Path) -> Result<()> {
     let plan = Plan::new(n_tx, seed, as_of);
-    check_writable(path)?;
-    write_atomically(path, |w| {
-        let writer = ArrowWriter::try_new(w, plan.schema.clone(), Some(writer_properties()))
-            .map_err(|e| Error::output(path, e))?;
-        let group = (2 * rayon::current_num_threads()).max(2);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(group);
-        std::thread::scope(|s| {
-            let writing = s.spawn(move || -> Result<()> {
-                let mut writer = writer;
-                for batch in rx {
-                    writer.write(&batch).map_err(|e| Error::output(path, e))?;
-                }
-                writer.close().map_err(|e| Error::output(path, e))?;
-                Ok(())
-            });
-            let generated = (|| -> Result<()> {
-                for start in (0..plan.chunks()).step_by(group) {
-                    let end = (start + group).min(plan.chunks());
-                    let batches: Vec<RecordBatch> =
-                        (start..end).into_par_iter().map(|c| plan.chunk(c)).collect::<Result<_>>()?;
-                    for b in batches {
-                        if tx.send(b).is_err() {
-                            return Ok(()); // the writer stopped; its error is reported below
-                        }
-                    }
-                }
-                Ok(())
-            })();
-            drop(tx);
-            let written = writing.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            generated.and(written)
-        })
-    })
+    crate::io::writer::write_chunks_in_parallel(
+        path,
+        plan.schema.clone(),
+        writer_properties(),
+        plan.chunks(),
+        |c| plan.chunk(c).map(|b| (b, ())),
+        |()| {},
+    )
 }
 
 #[cfg(test)]

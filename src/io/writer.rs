@@ -109,6 +109,58 @@ pub fn read_segments(path: &Path) -> Result<(ArrayRef, Vec<u32>, Vec<f32>)> {
     Ok((ids, labels, distances))
 }
 
+/// Writes `chunks` record batches to `path` as Parquet, atomically and in chunk order, while they are made in
+/// parallel: `make(c)` runs on the current rayon pool a group of chunks at a time (enough to keep every worker
+/// busy, few enough to bound memory), and a second thread encodes and writes. `on_chunk` receives each chunk's
+/// extra output, in chunk order. Used by the generators of customers and of transactions.
+pub fn write_chunks_in_parallel<T, M, O>(
+    path: &Path,
+    schema: arrow::datatypes::SchemaRef,
+    props: WriterProperties,
+    chunks: usize,
+    make: M,
+    mut on_chunk: O,
+) -> Result<()>
+where
+    T: Send,
+    M: Fn(usize) -> Result<(RecordBatch, T)> + Sync,
+    O: FnMut(T),
+{
+    use rayon::prelude::*;
+    atomic::check_writable(path)?;
+    atomic::write_atomically(path, |w| {
+        let writer = ArrowWriter::try_new(w, schema, Some(props)).map_err(|e| Error::output(path, e))?;
+        let group = (2 * rayon::current_num_threads()).max(2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(group);
+        std::thread::scope(|s| {
+            let writing = s.spawn(move || -> Result<()> {
+                let mut writer = writer;
+                for batch in rx {
+                    writer.write(&batch).map_err(|e| Error::output(path, e))?;
+                }
+                writer.close().map_err(|e| Error::output(path, e))?;
+                Ok(())
+            });
+            let generated = (|| -> Result<()> {
+                for start in (0..chunks).step_by(group) {
+                    let end = (start + group).min(chunks);
+                    let made: Vec<(RecordBatch, T)> = (start..end).into_par_iter().map(&make).collect::<Result<_>>()?;
+                    for (batch, extra) in made {
+                        on_chunk(extra);
+                        if tx.send(batch).is_err() {
+                            return Ok(()); // the writer stopped; its error is reported below
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            drop(tx);
+            let written = writing.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            generated.and(written)
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
