@@ -6,7 +6,6 @@
 //! A dictionary counts as its value type. Across files the customer, date, order and category columns must
 //! have the same (value) type; amounts may differ.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray};
@@ -15,13 +14,12 @@ use arrow::datatypes::{
     DataType, Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type, Float16Type, Float32Type, Float64Type,
     Int16Type, Int32Type, Int64Type, Int8Type, Schema, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 
 use super::dates::is_date_type;
 use super::state::value_hash;
 use super::TxColumns;
 use crate::error::{Error, Result};
-use crate::io::reader::guarded;
 
 /// The roles of the columns, in the order of [`TxFile::pos`].
 pub const CUSTOMER: usize = 0;
@@ -44,9 +42,7 @@ pub struct TxFile {
     pub types: [Option<DataType>; 5],
 }
 
-pub fn not_parquet(path: &Path, reason: impl std::fmt::Display) -> Error {
-    Error::input(path, format!("not a readable Parquet file: {reason}"))
-}
+pub(crate) use crate::io::reader::not_parquet;
 
 /// The value type of a dictionary type, or the type itself.
 pub fn value_type(t: &DataType) -> &DataType {
@@ -132,13 +128,7 @@ fn role_names(cols: &TxColumns) -> [Option<&str>; 5] {
 const ROLE_LABELS: [&str; 5] = ["customer", "date", "amount", "order", "category"];
 
 fn plan_file(path: &Path, cols: &TxColumns) -> Result<TxFile> {
-    if path.is_dir() {
-        return Err(Error::input(path, "is a folder, not a Parquet file"));
-    }
-    let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
-    let meta = guarded(path, || {
-        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| not_parquet(path, e))
-    })?;
+    let meta = crate::io::reader::load_metadata(path)?;
     let mut row_groups = Vec::new();
     for rg in meta.metadata().row_groups() {
         row_groups.push(

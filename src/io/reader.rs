@@ -256,11 +256,13 @@ struct FileCounts {
     weight_non_finite: usize,
 }
 
-fn not_parquet(path: &Path, reason: impl std::fmt::Display) -> Error {
+/// The one-line error for a file that is not (readable) Parquet.
+pub(crate) fn not_parquet(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::input(path, format!("not a readable Parquet file: {reason}"))
 }
 
-fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
+/// Reads a Parquet footer, with decoder panics turned into errors and folders refused.
+pub(crate) fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
     if path.is_dir() {
         return Err(Error::input(path, "is a folder, not a Parquet file"));
     }
