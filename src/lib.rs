@@ -1,7 +1,9 @@
 //! custseg: customer segmentation with K-means on the GPU (wgpu) or the CPU (rayon).
 //!
-//! The pipeline: `io` reads Parquet into a [`Matrix`], `prep` scales it, `kmeans` clusters it through a
-//! [`kmeans::Backend`] (`backend::cpu` or `backend::gpu`), and `io`/`report` write segments, model and profiles.
+//! The pipeline (`pipeline`): `io` reads Parquet into a [`Matrix`], `prep` scales it, `kmeans` clusters it through
+//! a [`kmeans::Backend`] (`backend::cpu` or `backend::gpu`, chosen by `device`), and `io` and `model` write the
+//! segments and the model. `features` turns transaction logs into customer features; `generate` makes synthetic
+//! data; `bench` times the kernels.
 
 pub mod backend;
 pub mod bench;
