@@ -17,6 +17,7 @@ pub mod matrix;
 pub mod model;
 pub mod pipeline;
 pub mod prep;
+pub mod report;
 
 pub use error::{Error, Result};
 pub use matrix::Matrix;

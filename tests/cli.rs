@@ -206,3 +206,36 @@ fn features_turn_a_generated_transaction_log_into_customers() {
     let o = run_in(d.path(), &["features", "--transactions", "tx.parquet", "--as-of", "soon", "-o", "x.parquet"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn segment_writes_profiles_and_a_self_contained_report() {
+    let d = tempfile::tempdir().unwrap();
+    let out = ok(
+        d.path(),
+        &[
+            "segment",
+            "--device",
+            "cpu",
+            "--k",
+            "4",
+            "--log1p",
+            "monetary,avg_basket",
+            "--profile",
+            "p.json",
+            "--report",
+            "r.html",
+        ],
+    );
+    assert!(out.contains("revenue") && out.contains("description"), "profile table on stdout:\n{out}");
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("p.json")).unwrap()).unwrap();
+    let segs = p["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 4);
+    let revenue: f64 = segs.iter().map(|s| s["revenue_share"].as_f64().unwrap()).sum();
+    assert!((revenue - 1.0).abs() < 1e-9, "revenue shares sum to 1, got {revenue}");
+    let html = std::fs::read_to_string(d.path().join("r.html")).unwrap();
+    assert!(html.contains("<svg") && !html.contains("https://"), "inline SVG, no network references");
+    // An unknown money column is a usage error.
+    let o =
+        run_in(d.path(), &["segment", "--device", "cpu", "--k", "2", "--profile", "q.json", "--money-column", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -9,4 +9,5 @@ mod generate;
 mod gpu_parity;
 mod oracle;
 mod parquet_real;
+mod report;
 mod shaders;

@@ -996,6 +996,41 @@ mod tests {
     }
 
     #[test]
+    fn more_than_64_categories_are_counted_exactly() {
+        // Customer 1 buys 150 categories (each twice, out of order); customer 2 three of them. Categories past the
+        // shard's 64th take the pair path instead of the state's bits.
+        let dir = tempfile::tempdir().unwrap();
+        let mut ids = Vec::new();
+        let mut cats = Vec::new();
+        for round in 0..2 {
+            for c in 0..150i64 {
+                ids.push(1i64);
+                cats.push(if round == 0 { c } else { 149 - c });
+            }
+        }
+        for c in [7i64, 100, 7, 149] {
+            ids.push(2);
+            cats.push(c);
+        }
+        let n = ids.len();
+        let f = write(
+            dir.path(),
+            "c.parquet",
+            vec![
+                ("customer_id", Arc::new(Int64Array::from(ids))),
+                ("date", dates(&vec!["2026-10-01"; n])),
+                ("amount", f64s(vec![1.0; n])),
+                ("category", Arc::new(Int64Array::from(cats))),
+            ],
+            97,
+        );
+        let mut o = opts("2026-11-01");
+        o.columns.category = Some("category".into());
+        let (b, _) = build_features(&[f], &o).unwrap();
+        assert_eq!(i64s(&b, "n_categories"), [150, 3]);
+    }
+
+    #[test]
     fn null_orders_are_dropped_and_counted() {
         let dir = tempfile::tempdir().unwrap();
         let f = write(

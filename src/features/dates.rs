@@ -294,12 +294,12 @@ pub fn to_days(a: &dyn Array) -> Result<Days, String> {
             let dict = a.as_any_dictionary();
             let values = to_days(dict.values().as_ref())?;
             let keys = if dict.values().is_empty() { vec![0; n] } else { dict.normalized_keys() };
-            for i in 0..n {
+            for (i, &k) in keys.iter().enumerate() {
                 if is_null(i) {
                     out.status[i] = DayStatus::Null;
                 } else {
-                    out.days[i] = values.days[keys[i]];
-                    out.status[i] = values.status[keys[i]];
+                    out.days[i] = values.days[k];
+                    out.status[i] = values.status[k];
                 }
             }
         }

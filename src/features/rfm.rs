@@ -84,7 +84,7 @@ pub const MAX_LIFETIME_YEARS: f64 = 10.0;
 
 /// The combined F and M score: their mean, halves rounded up.
 pub fn fm_score(f: u8, m: u8) -> u8 {
-    (f + m + 1) / 2
+    (f + m).div_ceil(2)
 }
 
 /// The segment of scores `r`, `f`, `m` (each 1–5).

@@ -1,0 +1,35 @@
+//! Segment profiles and reports: who is in each segment, in original units, as JSON, a terminal table and a
+//! self-contained HTML page. Computed after a fit from the scaled matrix, the scaler and the labels.
+
+mod describe;
+mod html;
+mod profile;
+mod table;
+
+use std::path::Path;
+
+pub use describe::{describe, feature_word, MIN_Z};
+pub use html::{escape, render_html};
+pub use profile::{
+    build_profiles, FeatureHistogram, FeatureStats, OverallStats, Profiles, SegmentProfile, DEFAULT_MONEY_COLUMN,
+    DISPLAY_BINS, MEDIAN_BINS, TOP_FEATURES,
+};
+pub use table::render_table;
+
+use crate::error::Result;
+use crate::io::atomic::write_bytes_atomically;
+
+/// Writes the profiles as pretty JSON, atomically.
+pub fn write_profile_json(p: &Profiles, path: &Path) -> Result<()> {
+    write_bytes_atomically(path, p.to_json().as_bytes())
+}
+
+/// Writes the HTML report, atomically, titled "Customer segments".
+pub fn write_html(p: &Profiles, path: &Path) -> Result<()> {
+    write_html_titled(p, "Customer segments", path)
+}
+
+/// Writes the HTML report with a title, atomically.
+pub fn write_html_titled(p: &Profiles, title: &str, path: &Path) -> Result<()> {
+    write_bytes_atomically(path, render_html(p, title).as_bytes())
+}
