@@ -6,8 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A K-means parameter is invalid (a usage error).
+    /// (Not a `#[source]`: the message already contains it, and `{:#}` would print it twice.)
     #[error("invalid parameter: {0}")]
-    Params(#[from] crate::kmeans::ParamsError),
+    Params(crate::kmeans::ParamsError),
     /// A command-line value is invalid (a usage error), e.g. an unknown column list syntax.
     #[error("{0}")]
     Usage(String),
@@ -23,6 +24,12 @@ pub enum Error {
     /// The GPU backend failed (no adapter, lost device, out of memory, ...).
     #[error("GPU: {0}")]
     Gpu(String),
+}
+
+impl From<crate::kmeans::ParamsError> for Error {
+    fn from(e: crate::kmeans::ParamsError) -> Self {
+        Error::Params(e)
+    }
 }
 
 impl Error {

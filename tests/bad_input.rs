@@ -170,7 +170,9 @@ fn missing_column_lists_the_columns_that_exist() {
 fn k_zero_is_a_usage_error() {
     let d = tempfile::tempdir().unwrap();
     let p = file(d.path(), "ok.parquet", vec![("customer_id", ids(3)), ("spend", f64s(vec![Some(1.0); 3]))]);
-    assert_fails("k = 0", segment(d.path(), &p, &["--k", "0"]), 2, &["k"]);
+    let r = segment(d.path(), &p, &["--k", "0"]);
+    assert_eq!(r.1.matches("cannot be 0").count(), 1, "the reason is said once: {}", r.1);
+    assert_fails("k = 0", r, 2, &["k"]);
 }
 
 #[test]
