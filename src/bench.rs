@@ -41,7 +41,7 @@ pub struct BenchRow {
     pub floor_ms: f64,
     /// floor / measured, in percent (100 = at the floor).
     pub pct_of_floor: f64,
-    /// CPU time / this backend's time for the same case (only on GPU rows).
+    /// Time of the `cpu` backend / this backend's time for the same case (on GPU and cpu-sgemm rows).
     pub speedup_vs_cpu: Option<f64>,
     /// The last timed step's GPU time from timestamp queries, where the adapter has them. The other figures use
     /// wall time (median), which includes submission and the small read-back.

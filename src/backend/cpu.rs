@@ -5,11 +5,16 @@
 //! the result is bit-identical with 1 or 64 threads. Partials are allocated once per backend and reused, so an
 //! iteration allocates nothing proportional to `n`.
 //!
-//! Distances: the nearest centroid is found with `‖c‖² − 2x·c` by the tiled SGEMM kernel in
-//! `cpu_kernel.rs`; the distance to the winner is then recomputed exactly as `Σ (x − c)²`.
+//! Distances: the nearest centroid is found with `‖c‖² − 2x·c` by the kernel in `cpu_kernel.rs` (AVX2/FMA
+//! register tiles where the CPU has them, a tiled SGEMM elsewhere); the distance to the winner is then recomputed
+//! exactly as `Σ (x − c)²`.
+//!
+//! One pass over X per step: each block is cut into sub-tiles of `SUB_ROWS` rows, and each sub-tile is assigned
+//! and then added into the block's sums while its rows are still in L1/L2.
 
 use rayon::prelude::*;
 
+pub use super::cpu_kernel::{dist2, Kernel};
 use super::cpu_kernel::{nearest_block, Packed};
 use crate::error::Result;
 use crate::kmeans::{Assignment, Backend, StepStats};
@@ -17,6 +22,9 @@ use crate::matrix::Matrix;
 
 /// Rows per block: the unit of parallel work and of deterministic partial sums.
 pub const BLOCK_ROWS: usize = 8192;
+
+/// Rows assigned and then accumulated together inside a block (64 KiB of X at 16 features).
+const SUB_ROWS: usize = 1024;
 
 /// Sentinel label meaning "no previous label" (after `reset_labels`).
 const NO_LABEL: u32 = u32::MAX;
@@ -59,12 +67,6 @@ impl Partial {
     }
 }
 
-/// Exact squared Euclidean distance.
-#[inline]
-pub fn dist2(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
-}
-
 /// The CPU backend over one borrowed dataset.
 pub struct CpuBackend<'a> {
     x: &'a Matrix,
@@ -76,8 +78,14 @@ pub struct CpuBackend<'a> {
 }
 
 impl<'a> CpuBackend<'a> {
-    /// A backend over `x` with optional per-row weights (length `n`).
+    /// A backend over `x` with optional per-row weights (length `n`), using this CPU's fastest kernel.
     pub fn new(x: &'a Matrix, weights: Option<&'a [f32]>) -> Self {
+        Self::with_kernel(x, weights, Kernel::detect())
+    }
+
+    /// A backend that uses the given nearest-centroid kernel (benches and tests compare them). Panics if this CPU
+    /// cannot run it ([`Kernel::available`]).
+    pub fn with_kernel(x: &'a Matrix, weights: Option<&'a [f32]>, kernel: Kernel) -> Self {
         if let Some(w) = weights {
             assert_eq!(w.len(), x.n(), "weights length must equal the number of rows");
         }
@@ -88,7 +96,7 @@ impl<'a> CpuBackend<'a> {
             labels: vec![NO_LABEL; x.n()],
             closest: Vec::new(),
             partials: vec![Partial::new(); blocks],
-            packed: Packed::default(),
+            packed: Packed::with_kernel(kernel),
         }
     }
 
@@ -109,7 +117,11 @@ impl<'a> CpuBackend<'a> {
 
 impl Backend for CpuBackend<'_> {
     fn name(&self) -> String {
-        format!("cpu ({} threads)", rayon::current_num_threads())
+        let kernel = match self.packed.kernel {
+            Kernel::Avx2 => "avx2",
+            Kernel::Sgemm => "sgemm",
+        };
+        format!("cpu {kernel} ({} threads)", rayon::current_num_threads())
     }
     fn n(&self) -> usize {
         self.x.n()
@@ -132,25 +144,9 @@ impl Backend for CpuBackend<'_> {
         let mut labels = std::mem::take(&mut self.labels);
         self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
             let rows = lab.len();
-            p.scratch.resize(BLOCK_ROWS, 0);
-            nearest_block(&x.as_slice()[start * d..(start + rows) * d], rows, &packed, &mut p.scratch, &mut p.scores);
-            for (r, l) in lab.iter_mut().enumerate() {
-                let i = start + r;
-                let xi = x.row(i);
-                let j = p.scratch[r];
-                if *l != j {
-                    p.changed += 1;
-                    *l = j;
-                }
-                let j = j as usize;
-                let wi = Self::weight(w, i);
-                p.counts[j] += 1;
-                p.weights[j] += wi;
-                p.inertia += wi * dist2(xi, &centroids[j * d..(j + 1) * d]) as f64;
-                for (s, &v) in p.sums[j * d..(j + 1) * d].iter_mut().zip(xi) {
-                    *s += wi * v as f64;
-                }
-            }
+            let xb = &x.as_slice()[start * d..(start + rows) * d];
+            let wb = w.map(|w| &w[start..start + rows]);
+            step_block(p, xb, wb, lab, &packed, centroids);
         });
         self.labels = labels;
         self.packed = packed;
@@ -267,6 +263,86 @@ impl Backend for CpuBackend<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// One block of a Lloyd step: assigns each sub-tile of rows, then adds it into the block's partials.
+fn step_block(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], packed: &Packed, c: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if packed.kernel == Kernel::Avx2 {
+        // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
+        return unsafe { step_block_avx2(p, xb, wb, lab, packed, c) };
+    }
+    step_block_body(p, xb, wb, lab, packed, c)
+}
+
+/// The same body compiled with AVX2 and FMA, so the accumulation loops vectorise to 256-bit registers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn step_block_avx2(
+    p: &mut Partial,
+    xb: &[f32],
+    wb: Option<&[f32]>,
+    lab: &mut [u32],
+    packed: &Packed,
+    c: &[f32],
+) {
+    step_block_body(p, xb, wb, lab, packed, c)
+}
+
+#[inline(always)]
+fn step_block_body(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], packed: &Packed, c: &[f32]) {
+    let d = packed.d;
+    let mut new = std::mem::take(&mut p.scratch);
+    new.resize(SUB_ROWS, 0);
+    for (s, lab_s) in lab.chunks_mut(SUB_ROWS).enumerate() {
+        let rows = lab_s.len();
+        let xs = &xb[s * SUB_ROWS * d..(s * SUB_ROWS + rows) * d];
+        nearest_block(xs, rows, packed, &mut new, &mut p.scores);
+        match wb {
+            None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], c),
+            Some(w) => accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], c),
+        }
+    }
+    p.scratch = new;
+}
+
+/// Adds rows into the partial sums of their new labels, counts label changes, and records the new labels.
+/// Unweighted rows add `x` and `1.0` exactly as weighted rows of weight 1 would (the same bits).
+#[inline(always)]
+fn accumulate<const WEIGHTED: bool>(
+    p: &mut Partial,
+    xs: &[f32],
+    d: usize,
+    new: &[u32],
+    lab: &mut [u32],
+    w: &[f32],
+    c: &[f32],
+) {
+    for (r, (l, &j)) in lab.iter_mut().zip(new).enumerate() {
+        if *l != j {
+            p.changed += 1;
+            *l = j;
+        }
+        let j = j as usize;
+        let xi = &xs[r * d..(r + 1) * d];
+        let d2 = dist2(xi, &c[j * d..(j + 1) * d]) as f64;
+        let sums = &mut p.sums[j * d..(j + 1) * d];
+        p.counts[j] += 1;
+        if WEIGHTED {
+            let wi = w[r] as f64;
+            p.weights[j] += wi;
+            p.inertia += wi * d2;
+            for (s, &v) in sums.iter_mut().zip(xi) {
+                *s += wi * v as f64;
+            }
+        } else {
+            p.weights[j] += 1.0;
+            p.inertia += d2;
+            for (s, &v) in sums.iter_mut().zip(xi) {
+                *s += v as f64;
+            }
+        }
     }
 }
 

@@ -1,29 +1,86 @@
-//! The CPU nearest-centroid kernel: scores for a tile of rows against every centroid by one SGEMM
-//! (`matrixmultiply`, which picks AVX/FMA kernels at run time), then a vectorisable arg-min per row.
+//! The CPU nearest-centroid kernels: a register-blocked AVX2/FMA kernel that reads X once with no packing, and a
+//! portable fallback (tiled SGEMM through `matrixmultiply`, then an 8-lane arg-min) for CPUs without AVX2/FMA.
 //!
-//! For a tile of rows it computes `score(i, j) = ‖c_j‖² − 2 x_i·c_j` into a `tile × k` scratch buffer
-//! (reused across calls, never `N × K`), and keeps per row the smallest score, lowest index on exact ties.
-//! The caller recomputes the exact distance `Σ (x − c)²` for the winner.
+//! Both rank centroids by `score(i, j) = ‖c_j‖² − 2 x_i·c_j` and keep per row the smallest score, lowest index on
+//! exact ties; neither builds an `N × K` matrix. The caller recomputes the exact distance `Σ (x − c)²` for the
+//! winner ([`dist2`]).
+//!
+//! The AVX2 kernel ([`avx2`]) keeps the centroids transposed in panels of 8 (`d × 8` floats each, padded with zero
+//! centroids whose norm is +∞, so padding never wins). For a tile of 4 rows it accumulates 4 × 16 dot products in
+//! 8 `ymm` registers over the `d` features (per feature: 2 panel loads, 4 broadcasts, 8 FMAs), turns them into
+//! scores with one more FMA, and keeps a per-lane running best (value, index) per row with compare-and-blend; the
+//! 8 lanes are reduced once per row at the end. Each row of X is read once from memory, and the panels (`k·d·4`
+//! bytes) stay in L1/L2.
 
-/// Scores per SGEMM call: the tile is `SCORES / k` rows (at least 64, at most 4096), so the scratch stays at
-/// 256 KiB whatever `k` is and small `k` does not pay the call and packing overhead for few rows.
+/// Scores per SGEMM call in the fallback: the tile is `SCORES / k` rows (at least 64, at most 4096), so the scratch
+/// stays at 256 KiB whatever `k` is and small `k` does not pay the call and packing overhead for few rows.
 pub const SCORES: usize = 1 << 16;
 
-/// Rows per SGEMM call for `k` centroids.
+/// Centroids per panel of the AVX2 kernel (one `ymm` register of `f32`).
+pub const LANES: usize = 8;
+
+/// Rows per SGEMM call of the fallback for `k` centroids.
 pub fn tile_rows(k: usize) -> usize {
     (SCORES / k.max(1)).clamp(64, 4096)
 }
 
-/// Centroids prepared for the kernel: a row-major copy and their squared norms.
-#[derive(Debug, Default, Clone)]
+/// Which nearest-centroid kernel runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Register-blocked AVX2 + FMA kernel over transposed centroid panels (x86-64 with AVX2 and FMA only).
+    Avx2,
+    /// Tiled SGEMM (`matrixmultiply`) plus an 8-lane arg-min: any CPU.
+    Sgemm,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU can run (checked at run time; the result is cached by `std`).
+    pub fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return Kernel::Avx2;
+        }
+        Kernel::Sgemm
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn available(self) -> bool {
+        match self {
+            Kernel::Sgemm => true,
+            Kernel::Avx2 => Kernel::detect() == Kernel::Avx2,
+        }
+    }
+}
+
+/// Centroids prepared for the kernels: a row-major copy, their squared norms, and the transposed panels.
+#[derive(Debug, Clone)]
 pub struct Packed {
     pub k: usize,
     pub d: usize,
+    pub kernel: Kernel,
+    /// Row-major `k × d` copy.
     pub c: Vec<f32>,
+    /// `k` squared norms.
     pub norms: Vec<f32>,
+    /// `ceil(k / 8)` panels of `d × 8`: `panels[(g·d + f)·8 + l] = c[(8g + l)·d + f]`, zero past `k`.
+    panels: Vec<f32>,
+    /// `ceil(k / 8) · 8` norms, +∞ past `k`.
+    panel_norms: Vec<f32>,
+}
+
+impl Default for Packed {
+    fn default() -> Self {
+        Packed::with_kernel(Kernel::detect())
+    }
 }
 
 impl Packed {
+    /// Empty centroids for a given kernel (tests force one; `default` detects the CPU's best).
+    pub fn with_kernel(kernel: Kernel) -> Self {
+        assert!(kernel.available(), "kernel {kernel:?} is not available on this CPU");
+        Packed { k: 0, d: 0, kernel, c: Vec::new(), norms: Vec::new(), panels: Vec::new(), panel_norms: Vec::new() }
+    }
+
     pub fn set(&mut self, c: &[f32], k: usize, d: usize) {
         self.k = k;
         self.d = d;
@@ -31,6 +88,94 @@ impl Packed {
         self.c.extend_from_slice(&c[..k * d]);
         self.norms.clear();
         self.norms.extend((0..k).map(|j| c[j * d..(j + 1) * d].iter().map(|v| v * v).sum::<f32>()));
+        if self.kernel == Kernel::Avx2 {
+            let groups = k.div_ceil(LANES);
+            self.panels.clear();
+            self.panels.resize(groups * d * LANES, 0.0);
+            for j in 0..k {
+                let (g, l) = (j / LANES, j % LANES);
+                for f in 0..d {
+                    self.panels[(g * d + f) * LANES + l] = c[j * d + f];
+                }
+            }
+            self.panel_norms.clear();
+            self.panel_norms.extend_from_slice(&self.norms);
+            self.panel_norms.resize(groups * LANES, f32::INFINITY);
+        }
+    }
+
+    fn groups(&self) -> usize {
+        self.k.div_ceil(LANES)
+    }
+}
+
+/// Exact squared Euclidean distance `Σ (a − b)²`, summed in 8 lanes (so it vectorises) and then in a fixed tree:
+/// the same bits on every thread count and every kernel.
+#[inline(always)]
+pub fn dist2(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let full = a.len() / LANES * LANES;
+    let mut acc = [0f32; LANES];
+    for (ca, cb) in a[..full].chunks_exact(LANES).zip(b[..full].chunks_exact(LANES)) {
+        for l in 0..LANES {
+            let t = ca[l] - cb[l];
+            acc[l] += t * t;
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in a[full..].iter().zip(&b[full..]) {
+        let t = x - y;
+        s += t * t;
+    }
+    s
+}
+
+/// Labels of the nearest centroid for `rows` consecutive rows of `x` (row-major, `p.d` columns), by `p.kernel`.
+/// `scratch` (the fallback's `tile × k` score buffer) is resized once and reused.
+pub fn nearest_block(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
+    assert!(x.len() >= rows * p.d && out.len() >= rows && p.k >= 1);
+    match p.kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Packed::with_kernel` only accepts `Kernel::Avx2` when the CPU has AVX2 and FMA, and the
+        // slice lengths were checked above.
+        Kernel::Avx2 => unsafe { avx2::nearest(x, rows, p, out) },
+        _ => nearest_sgemm(x, rows, p, out, scratch),
+    }
+}
+
+/// The fallback: scores by one SGEMM per tile of rows, then an arg-min per row.
+fn nearest_sgemm(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
+    let (k, d) = (p.k, p.d);
+    let tile = tile_rows(k);
+    scratch.resize(tile * k, 0.0);
+    let mut start = 0;
+    while start < rows {
+        let m = (rows - start).min(tile);
+        // scores (m × k) = −2 · X_tile (m × d) · Cᵀ (d × k); Cᵀ(f, j) = c[j·d + f].
+        // SAFETY: every pointer/stride pair addresses inside its slice: X_tile is m × d at row stride d,
+        // Cᵀ reads c[j·d + f] for j < k, f < d, and the output is m × k at row stride k within `scratch`.
+        unsafe {
+            matrixmultiply::sgemm(
+                m,
+                d,
+                k,
+                -2.0,
+                x[start * d..].as_ptr(),
+                d as isize,
+                1,
+                p.c.as_ptr(),
+                1,
+                d as isize,
+                0.0,
+                scratch.as_mut_ptr(),
+                k as isize,
+                1,
+            );
+        }
+        for r in 0..m {
+            out[start + r] = argmin_plus(&scratch[r * k..(r + 1) * k], &p.norms);
+        }
+        start += m;
     }
 }
 
@@ -69,47 +214,134 @@ fn argmin_plus(s: &[f32], norms: &[f32]) -> u32 {
     idx
 }
 
-/// Labels of the nearest centroid for `rows` consecutive rows of `x` (row-major, `p.d` columns).
-/// `scratch` is resized to `tile_rows(k) × k` once and reused.
-pub fn nearest_block(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
-    let (k, d) = (p.k, p.d);
-    assert!(x.len() >= rows * d && out.len() >= rows && k >= 1);
-    let tile = tile_rows(k);
-    scratch.resize(tile * k, 0.0);
-    let mut start = 0;
-    while start < rows {
-        let m = (rows - start).min(tile);
-        // scores (m × k) = −2 · X_tile (m × d) · Cᵀ (d × k); Cᵀ(f, j) = c[j·d + f].
-        // SAFETY: every pointer/stride pair addresses inside its slice: X_tile is m × d at row stride d,
-        // Cᵀ reads c[j·d + f] for j < k, f < d, and the output is m × k at row stride k within `scratch`.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                d,
-                k,
-                -2.0,
-                x[start * d..].as_ptr(),
-                d as isize,
-                1,
-                p.c.as_ptr(),
-                1,
-                d as isize,
-                0.0,
-                scratch.as_mut_ptr(),
-                k as isize,
-                1,
-            );
+/// The AVX2 + FMA kernel (see the module doc).
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{Packed, LANES};
+
+    /// Rows per register tile.
+    const MR: usize = 4;
+
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; `x` must hold `rows · p.d` floats and `out` at least `rows` labels.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn nearest(x: &[f32], rows: usize, p: &Packed, out: &mut [u32]) {
+        let d = p.d;
+        let mut r = 0;
+        while r + MR <= rows {
+            tile::<MR>(x.as_ptr().add(r * d), p, out[r..r + MR].as_mut_ptr());
+            r += MR;
         }
-        for r in 0..m {
-            out[start + r] = argmin_plus(&scratch[r * k..(r + 1) * k], &p.norms);
+        while r < rows {
+            tile::<1>(x.as_ptr().add(r * d), p, out[r..].as_mut_ptr());
+            r += 1;
         }
-        start += m;
+    }
+
+    /// Nearest centroid for `M` consecutive rows starting at `x`; writes `M` labels at `out`.
+    #[inline(always)]
+    unsafe fn tile<const M: usize>(x: *const f32, p: &Packed, out: *mut u32) {
+        let d = p.d;
+        let groups = p.groups();
+        let panels = p.panels.as_ptr();
+        let norms = p.panel_norms.as_ptr();
+        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let mut bv = [_mm256_set1_ps(f32::INFINITY); M];
+        let mut bi = [_mm256_setzero_si256(); M];
+        let mut g = 0;
+        // Two panels (16 centroids) at a time: 2·M accumulators.
+        while g + 2 <= groups {
+            let pa = panels.add(g * d * LANES);
+            let pb = pa.add(d * LANES);
+            let mut a0 = [_mm256_setzero_ps(); M];
+            let mut a1 = [_mm256_setzero_ps(); M];
+            for f in 0..d {
+                let b0 = _mm256_loadu_ps(pa.add(f * LANES));
+                let b1 = _mm256_loadu_ps(pb.add(f * LANES));
+                for r in 0..M {
+                    let xv = _mm256_broadcast_ss(&*x.add(r * d + f));
+                    a0[r] = _mm256_fmadd_ps(xv, b0, a0[r]);
+                    a1[r] = _mm256_fmadd_ps(xv, b1, a1[r]);
+                }
+            }
+            let (n0, n1) = (_mm256_loadu_ps(norms.add(g * LANES)), _mm256_loadu_ps(norms.add(g * LANES + LANES)));
+            let i0 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES) as i32));
+            let i1 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES + LANES) as i32));
+            for r in 0..M {
+                keep_best(&mut bv[r], &mut bi[r], score(a0[r], n0), i0);
+                keep_best(&mut bv[r], &mut bi[r], score(a1[r], n1), i1);
+            }
+            g += 2;
+        }
+        if g < groups {
+            let pa = panels.add(g * d * LANES);
+            let mut a0 = [_mm256_setzero_ps(); M];
+            for f in 0..d {
+                let b0 = _mm256_loadu_ps(pa.add(f * LANES));
+                for r in 0..M {
+                    a0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x.add(r * d + f)), b0, a0[r]);
+                }
+            }
+            let n0 = _mm256_loadu_ps(norms.add(g * LANES));
+            let i0 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES) as i32));
+            for r in 0..M {
+                keep_best(&mut bv[r], &mut bi[r], score(a0[r], n0), i0);
+            }
+        }
+        for r in 0..M {
+            *out.add(r) = lowest_best(bv[r], bi[r]);
+        }
+    }
+
+    /// `‖c‖² − 2 x·c` from the accumulated dot products.
+    #[inline(always)]
+    unsafe fn score(dot: __m256, norms: __m256) -> __m256 {
+        _mm256_fmadd_ps(dot, _mm256_set1_ps(-2.0), norms)
+    }
+
+    /// Per lane: take `(s, idx)` where `s` is strictly smaller, so the earliest index wins a tie within a lane.
+    #[inline(always)]
+    unsafe fn keep_best(bv: &mut __m256, bi: &mut __m256i, s: __m256, idx: __m256i) {
+        let lt = _mm256_cmp_ps::<_CMP_LT_OQ>(s, *bv);
+        *bv = _mm256_blendv_ps(*bv, s, lt);
+        *bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*bi), _mm256_castsi256_ps(idx), lt));
+    }
+
+    /// The smallest value across the 8 lanes, and among the lanes holding it the lowest index.
+    #[inline(always)]
+    unsafe fn lowest_best(bv: __m256, bi: __m256i) -> u32 {
+        let mut m = _mm256_min_ps(bv, _mm256_permute2f128_ps::<1>(bv, bv));
+        m = _mm256_min_ps(m, _mm256_permute_ps::<0b01_00_11_10>(m));
+        m = _mm256_min_ps(m, _mm256_permute_ps::<0b10_11_00_01>(m));
+        let eq = _mm256_cmp_ps::<_CMP_EQ_OQ>(bv, m);
+        let cand = _mm256_castps_si256(_mm256_blendv_ps(
+            _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX)),
+            _mm256_castsi256_ps(bi),
+            eq,
+        ));
+        let mut i = _mm256_min_epi32(cand, _mm256_permute2x128_si256::<1>(cand, cand));
+        i = _mm256_min_epi32(i, _mm256_shuffle_epi32::<0b01_00_11_10>(i));
+        i = _mm256_min_epi32(i, _mm256_shuffle_epi32::<0b10_11_00_01>(i));
+        let best = _mm256_cvtsi256_si32(i);
+        // Every score was +∞ (overflowing data): no lane compared equal to a finite minimum; take centroid 0.
+        if best == i32::MAX {
+            0
+        } else {
+            best as u32
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn kernels() -> Vec<Kernel> {
+        [Kernel::Avx2, Kernel::Sgemm].into_iter().filter(|k| k.available()).collect()
+    }
 
     fn brute(x: &[f32], d: usize, c: &[f32], k: usize) -> Vec<u32> {
         (0..x.len() / d)
@@ -126,21 +358,40 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn tiled_kernel_matches_brute_force_for_odd_shapes() {
-        let mut seed = 12345u64;
-        let mut rnd = || {
+    fn rng(mut seed: u64) -> impl FnMut() -> f32 {
+        move || {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((seed >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
-        };
-        for (n, d, k) in [(1, 1, 1), (7, 3, 5), (300, 16, 17), (50, 33, 64), (9, 2, 256), (600, 4, 3)] {
+        }
+    }
+
+    fn labels(kernel: Kernel, x: &[f32], n: usize, c: &[f32], k: usize, d: usize) -> Vec<u32> {
+        let mut p = Packed::with_kernel(kernel);
+        p.set(c, k, d);
+        let mut out = vec![u32::MAX; n];
+        nearest_block(x, n, &p, &mut out, &mut Vec::new());
+        out
+    }
+
+    #[test]
+    fn every_kernel_matches_brute_force_for_odd_shapes() {
+        let mut rnd = rng(12345);
+        // Rows not a multiple of the 4-row tile, k not a multiple of 8 or 16, one panel, an odd panel count.
+        for (n, d, k) in [(1, 1, 1), (7, 3, 5), (300, 16, 17), (50, 33, 64), (9, 2, 256), (600, 4, 3), (13, 8, 24)] {
             let x: Vec<f32> = (0..n * d).map(|_| rnd()).collect();
             let c: Vec<f32> = (0..k * d).map(|_| rnd()).collect();
-            let mut p = Packed::default();
-            p.set(&c, k, d);
-            let mut out = vec![0u32; n];
-            nearest_block(&x, n, &p, &mut out, &mut Vec::new());
-            assert_eq!(out, brute(&x, d, &c, k), "n={n} d={d} k={k}");
+            for kernel in kernels() {
+                assert_eq!(labels(kernel, &x, n, &c, k, d), brute(&x, d, &c, k), "{kernel:?} n={n} d={d} k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn this_x86_64_machine_runs_the_avx2_kernel() {
+        // The AVX2 kernel is what CI and the developer machines are measured with; make its absence visible.
+        if cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("avx2") {
+            assert_eq!(Kernel::detect(), Kernel::Avx2);
+            assert_eq!(Packed::default().kernel, Kernel::Avx2);
         }
     }
 
@@ -162,12 +413,61 @@ mod tests {
     }
 
     #[test]
-    fn exact_ties_go_to_the_lowest_index() {
-        let c = [1.0f32, -1.0, 1.0];
-        let mut p = Packed::default();
-        p.set(&c, 3, 1);
-        let mut out = [9u32; 1];
-        nearest_block(&[0.0], 1, &p, &mut out, &mut Vec::new());
-        assert_eq!(out, [0]);
+    fn exact_ties_go_to_the_lowest_index_in_every_kernel() {
+        // One feature, centroids at ±1 and the point at 0: an exact tie between every pair of equal centroids.
+        // Duplicated centroids put equal scores in different lanes, panels and panel pairs.
+        for k in [2usize, 3, 9, 17, 40] {
+            let c: Vec<f32> = (0..k).map(|j| if j % 2 == 0 { 1.0 } else { -1.0 }).collect();
+            for kernel in kernels() {
+                assert_eq!(labels(kernel, &[0.0; 5], 5, &c, k, 1), vec![0; 5], "{kernel:?} k={k}");
+            }
+            // The winner appears only late (in a later panel and lane), then again later still.
+            let mut c = vec![3.0f32; k];
+            c[k - 1] = 0.5;
+            if k > 9 {
+                c[9] = 0.5;
+            }
+            let want = if k > 9 { 9 } else { k as u32 - 1 };
+            for kernel in kernels() {
+                assert_eq!(labels(kernel, &[0.5; 6], 6, &c, k, 1), vec![want; 6], "{kernel:?} k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn dist2_is_the_sum_of_squared_differences() {
+        let mut rnd = rng(7);
+        for d in [1usize, 7, 8, 9, 16, 33] {
+            let a: Vec<f32> = (0..d).map(|_| rnd()).collect();
+            let b: Vec<f32> = (0..d).map(|_| rnd()).collect();
+            let want: f64 = a.iter().zip(&b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+            assert!((dist2(&a, &b) as f64 - want).abs() <= 1e-5 * want.max(1.0), "d={d}");
+        }
+        assert_eq!(dist2(&[], &[]), 0.0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the shape, no centroid is closer to a row than the one a kernel chose (beyond f32 rounding of
+        /// the ‖c‖² − 2x·c form), and both kernels agree wherever the best two are not within rounding.
+        #[test]
+        fn nothing_is_closer_than_the_chosen_centroid(
+            n in 1usize..40, d in 1usize..40, k in 1usize..70, seed in any::<u64>()
+        ) {
+            let mut rnd = rng(seed);
+            let x: Vec<f32> = (0..n * d).map(|_| rnd()).collect();
+            let c: Vec<f32> = (0..k * d).map(|_| rnd()).collect();
+            for kernel in kernels() {
+                let got = labels(kernel, &x, n, &c, k, d);
+                for i in 0..n {
+                    let xi = &x[i * d..(i + 1) * d];
+                    let dist = |j: usize| dist2(xi, &c[j * d..(j + 1) * d]) as f64;
+                    let best = (0..k).map(dist).fold(f64::INFINITY, f64::min);
+                    let scale: f64 = xi.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() + 25.0 * d as f64;
+                    prop_assert!((got[i] as usize) < k);
+                    prop_assert!(dist(got[i] as usize) <= best + 1e-5 * scale, "{:?} row {}", kernel, i);
+                }
+            }
+        }
     }
 }

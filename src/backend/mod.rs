@@ -1,7 +1,7 @@
 //! Backends that implement the K-means kernels: `cpu` (rayon, the reference) and `gpu` (wgpu compute shaders).
 
 pub mod cpu;
-mod cpu_kernel;
+pub mod cpu_kernel;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 #[cfg(not(feature = "gpu"))]

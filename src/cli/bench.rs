@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use clap::Args;
-use custseg::backend::cpu::CpuBackend;
+use custseg::backend::cpu::{CpuBackend, Kernel};
 use custseg::bench::{measure_cpu_peak, row, time_steps, BenchRow, Peak};
 use custseg::generate::generate_blobs;
 
@@ -19,7 +19,8 @@ pub struct BenchArgs {
     /// Clusters, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "8,64,256")]
     pub k: Vec<usize>,
-    /// Backends to time, comma-separated: cpu, gpu.
+    /// Backends to time, comma-separated: cpu (this CPU's fastest kernel), cpu-sgemm (the portable SGEMM
+    /// kernel, for comparison), gpu.
     #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
     pub backends: Vec<String>,
     /// GPU adapter (substring of its name).
@@ -47,11 +48,12 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     super::set_threads(a.threads)?;
     for b in &a.backends {
-        if b != "cpu" && b != "gpu" {
-            return Err(custseg::Error::Usage(format!("--backends takes cpu and gpu, got '{b}'")).into());
+        if !["cpu", "cpu-sgemm", "gpu"].contains(&b.as_str()) {
+            return Err(custseg::Error::Usage(format!("--backends takes cpu, cpu-sgemm and gpu, got '{b}'")).into());
         }
     }
     let want_cpu = a.backends.iter().any(|b| b == "cpu");
+    let want_sgemm = a.backends.iter().any(|b| b == "cpu-sgemm");
     let want_gpu = a.backends.iter().any(|b| b == "gpu");
     let cpu_peak = measure_cpu_peak();
     tracing::info!(gbs = cpu_peak.gbs, gflops = cpu_peak.gflops, "CPU peak measured");
@@ -76,6 +78,13 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                     let t = time_steps(&mut b, &cent, k, a.warmup, a.iters)?;
                     cpu_ms = Some(t.0);
                     rows.push(row(custseg::kmeans::Backend::name(&b), n, d, k, t, &cpu_peak));
+                }
+                if want_sgemm {
+                    let mut b = CpuBackend::with_kernel(&x, None, Kernel::Sgemm);
+                    let t = time_steps(&mut b, &cent, k, a.warmup, a.iters)?;
+                    let mut r = row(custseg::kmeans::Backend::name(&b), n, d, k, t, &cpu_peak);
+                    r.speedup_vs_cpu = cpu_ms.map(|c| c / t.0);
+                    rows.push(r);
                 }
                 #[cfg(feature = "gpu")]
                 if let (Some(b), Some((_, peak))) = (gpu_backend.as_mut(), &gpu) {

@@ -42,7 +42,7 @@ pub struct Assignment {
 
 /// The data-parallel kernels of K-means. Iteration, restarts, convergence and empty clusters live in `algorithm.rs`.
 pub trait Backend {
-    /// Human-readable name, e.g. `cpu (2 threads)` or `gpu: NVIDIA H100 80GB HBM3 (Vulkan)`.
+    /// Human-readable name, e.g. `cpu avx2 (2 threads)` or `gpu: NVIDIA H100 80GB HBM3 (Vulkan)`.
     fn name(&self) -> String;
     /// Number of points.
     fn n(&self) -> usize;
