@@ -58,6 +58,23 @@ impl Matrix {
         self.data.truncate(w * d);
         self.n = w;
     }
+    /// Keeps only the columns where `keep[j]` is true, in order, compacting in place (no second copy).
+    pub fn retain_columns(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.d);
+        let cols: Vec<usize> = (0..self.d).filter(|&j| keep[j]).collect();
+        let (d, e) = (self.d, cols.len());
+        if e == d {
+            return;
+        }
+        // Row r's kept values go to r * e.. <= r * d.., so every read is at or after every earlier write.
+        for r in 0..self.n {
+            for (k, &j) in cols.iter().enumerate() {
+                self.data[r * e + k] = self.data[r * d + j];
+            }
+        }
+        self.data.truncate(self.n * e);
+        self.d = e;
+    }
     /// An ndarray view, for interop with the ndarray ecosystem.
     pub fn view(&self) -> ArrayView2<'_, f32> {
         ArrayView2::from_shape((self.n, self.d), &self.data).expect("shape matches by construction")
@@ -81,6 +98,16 @@ mod tests {
         m.retain_rows(&[false, true, false, true]);
         assert_eq!(m.n(), 2);
         assert_eq!(m.as_slice(), &[3.0, 4.0, 5.0, 9.0, 10.0, 11.0]);
+    }
+
+    #[test]
+    fn retain_columns_compacts_in_order() {
+        let mut m = Matrix::from_vec((0..12).map(|v| v as f32).collect(), 3, 4);
+        m.retain_columns(&[true, false, true, true]);
+        assert_eq!((m.n(), m.d()), (3, 3));
+        assert_eq!(m.as_slice(), &[0.0, 2.0, 3.0, 4.0, 6.0, 7.0, 8.0, 10.0, 11.0]);
+        m.retain_columns(&[true, true, true]);
+        assert_eq!(m.d(), 3);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use custseg::features::{self, build_features, parse_date, FeatureOptions, FeatureReport, TxColumns};
 
-use crate::util::{expected_got, fixtures, write_parquet};
+use crate::util::{expected_got, fixtures, read_parquet, run_in, stderr, write_parquet};
 
 fn dir() -> PathBuf {
     fixtures().join("transactions")
@@ -249,11 +249,8 @@ fn a_features_file_feeds_the_kmeans_reader() {
     o.columns.order = Some("order_id".into());
     o.columns.category = Some("category".into());
     let r = features::write_features(std::slice::from_ref(&tx), &o, &out).unwrap();
-    let read = custseg::io::ReadOptions {
-        extra_columns: features::columns::NON_CLUSTERING.iter().map(|s| s.to_string()).collect(),
-        missing: custseg::io::Missing::Mean,
-        ..Default::default()
-    };
+    // The default selection leaves the derived columns out; with --missing mean the null-by-design ones stay.
+    let read = custseg::io::ReadOptions { missing: custseg::io::Missing::Mean, ..Default::default() };
     let table = custseg::io::read_features(&[out], &read).unwrap();
     assert_eq!(table.x.n() as u64, r.customers);
     assert_eq!(
@@ -269,6 +266,126 @@ fn a_features_file_feeds_the_kmeans_reader() {
             "n_categories"
         ]
     );
+}
+
+#[test]
+fn a_features_file_segments_as_it_is_on_its_behavioural_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let ok = |args: &[&str]| {
+        let o = run_in(d.path(), args);
+        assert!(o.status.success(), "custseg {args:?} failed:\n{}", stderr(&o));
+        stderr(&o)
+    };
+    ok(&["generate", "--transactions", "20000", "--seed", "5", "--output", "tx.parquet"]);
+    ok(&[
+        "features",
+        "--transactions",
+        "tx.parquet",
+        "--as-of",
+        "2026-11-01",
+        "--order",
+        "order_id",
+        "--category",
+        "category",
+        "--output",
+        "cust.parquet",
+    ]);
+    let cust = read_parquet(&d.path().join("cust.parquet"));
+    let nulls = |c: &str| cust.column_by_name(c).unwrap().null_count();
+    let gaps = nulls(features::columns::DAYS_BETWEEN_PURCHASES);
+    assert!(gaps > 0, "the log has customers with one purchase day, so days_between_purchases has nulls");
+    for c in features::columns::NON_CLUSTERING {
+        assert!(cust.column_by_name(c).is_some(), "the features file has {c}");
+    }
+
+    // No --features, no --missing: the default selection clusters on the behavioural columns.
+    let log = ok(&[
+        "segment",
+        "--input",
+        "cust.parquet",
+        "--id",
+        "customer_id",
+        "--k",
+        "4",
+        "--seed",
+        "1",
+        "--device",
+        "cpu",
+        "--output",
+        "seg.parquet",
+        "--model",
+        "model.json",
+    ]);
+    let model: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("model.json")).unwrap()).unwrap();
+    let got: Vec<&str> = model["features"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    // The behavioural columns in file order, less the null-by-design ones that have nulls in this file.
+    let want: Vec<&str> = [
+        "recency_days",
+        "frequency",
+        "monetary",
+        "avg_order_value",
+        "tenure_days",
+        "days_between_purchases",
+        "returns_share",
+        "n_categories",
+    ]
+    .into_iter()
+    .filter(|c| !features::columns::NULL_BY_DESIGN.contains(c) || nulls(c) == 0)
+    .collect();
+    assert_eq!(got, want, "{}", expected_got("model features", &want, &got));
+    for c in features::columns::NON_CLUSTERING {
+        assert!(!got.contains(&c), "{c} is not a default feature");
+    }
+    assert_eq!(read_parquet(&d.path().join("seg.parquet")).num_rows(), cust.num_rows(), "no customer is dropped");
+    let mut parts = vec!["left out bgnbd_x, bgnbd_t_x, bgnbd_T, r_score, f_score, m_score, clv".to_string()];
+    for c in features::columns::NULL_BY_DESIGN.into_iter().filter(|c| nulls(c) > 0) {
+        parts.push(format!("left out '{c}', which has {} null values (in cust.parquet)", nulls(c)));
+    }
+    for part in &parts {
+        assert!(log.contains(part.as_str()), "expected {part:?} in the log:\n{log}");
+    }
+
+    // Named, the column with nulls is still refused without --missing, in one line naming file, column and count.
+    let o = run_in(
+        d.path(),
+        &[
+            "segment",
+            "--input",
+            "cust.parquet",
+            "--features",
+            "frequency,days_between_purchases",
+            "--k",
+            "4",
+            "--device",
+            "cpu",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    let line = e.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+    for part in ["column 'days_between_purchases'", &format!("{gaps} null values"), "cust.parquet", "--missing"] {
+        assert!(line.contains(part), "expected {part:?} in: {e}");
+    }
+    // And with --missing mean it is clustered on, as before.
+    ok(&[
+        "segment",
+        "--input",
+        "cust.parquet",
+        "--features",
+        "frequency,days_between_purchases",
+        "--missing",
+        "mean",
+        "--k",
+        "4",
+        "--device",
+        "cpu",
+        "--output",
+        "seg2.parquet",
+        "--model",
+        "model2.json",
+    ]);
+    let model: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("model2.json")).unwrap()).unwrap();
+    assert_eq!(model["features"], serde_json::json!(["frequency", "days_between_purchases"]));
 }
 
 // ---- benchmark (ignored): CUSTSEG_BENCH_ROWS=10000000 CUSTSEG_BENCH_DIR=/tmp/bench ----

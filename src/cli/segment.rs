@@ -25,7 +25,9 @@ pub struct SegmentArgs {
     /// The customer ID column (string or integer; the output keeps its type).
     #[arg(long, default_value = "customer_id")]
     pub id: String,
-    /// Feature columns, comma-separated. Default: every numeric column except the ID and the weight.
+    /// Feature columns, comma-separated. Default: every numeric column except the ID and the weight, less a
+    /// features file's derived columns (BG/NBD inputs, R/F/M scores, CLV) and, with --missing fail, its
+    /// null-by-design columns (days_between_purchases, returns_share) where they have nulls; the log says which.
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
     /// Number of segments.

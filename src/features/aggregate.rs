@@ -15,7 +15,8 @@
 //! - `frequency` = distinct order IDs, or distinct days without an order column;
 //! - `monetary` = sum of amounts (net: returns subtract); `avg_order_value` = monetary / frequency;
 //! - `days_between_purchases` = (last − first) / (distinct days − 1): the mean gap between distinct days;
-//!   **null** for a customer with one day (a mean gap does not exist; K-means then needs `--missing`);
+//!   **null** for a customer with one day (a mean gap does not exist; `custseg segment`'s default selection
+//!   then leaves the column out, see [`crate::io::select`]);
 //! - `returns_share` = |sum of negative amounts| / sum of positive amounts; 0 without returns; **null** for a
 //!   customer with returns but no purchases;
 //! - `n_categories` (with a category column) = distinct non-null categories;
@@ -175,9 +176,15 @@ pub mod columns {
     pub const CLV: &str = "clv";
 
     /// Numeric output columns that restate others (the BG/NBD inputs repeat frequency and tenure, the scores are
-    /// ranks of R, F and M, CLV is spend times a constant). `custseg segment` takes every numeric column by
-    /// default; pass these as `ReadOptions::extra_columns` to leave them out when clustering a features file.
+    /// ranks of R, F and M, CLV is spend times a constant). `custseg segment`'s default selection (no
+    /// `--features`) leaves them out; see [`crate::io::select`].
     pub const NON_CLUSTERING: [&str; 7] = [BGNBD_X, BGNBD_T_X, BGNBD_T, R_SCORE, F_SCORE, M_SCORE, CLV];
+
+    /// Numeric output columns that are null where the figure does not exist: `days_between_purchases` for a
+    /// customer with one purchase day, `returns_share` for one with returns but no purchases. `custseg segment`'s
+    /// default selection leaves such a column out when it has nulls and `--missing` is `fail`; see
+    /// [`crate::io::select`].
+    pub const NULL_BY_DESIGN: [&str; 2] = [DAYS_BETWEEN_PURCHASES, RETURNS_SHARE];
 
     /// Every output column name (the customer ID column is named as in the input).
     pub const ALL: [&str; 18] = [

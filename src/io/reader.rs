@@ -23,6 +23,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 
+use super::select::{self, SkipReason};
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 
@@ -44,7 +45,8 @@ pub struct ReadOptions {
     /// The customer ID column: any integer or string type. Default `customer_id`.
     pub id_column: String,
     /// The feature columns, in this order. `None`: every numeric column except the ID column, the weight
-    /// column and `extra_columns`, in file order.
+    /// column and `extra_columns`, in file order, less the derived and null-by-design columns of a features
+    /// file that [`select`] leaves out.
     pub features: Option<Vec<String>>,
     /// Columns never taken as features when `features` is `None` (for instance columns the caller reads for
     /// something else). They need not exist.
@@ -93,6 +95,8 @@ pub struct ReadReport {
     pub rows_dropped: usize,
     /// For `Missing::Mean`: each column where values were imputed, with how many.
     pub imputed: Vec<(String, usize)>,
+    /// Without named features: each numeric column the default selection left out, and why.
+    pub skipped: Vec<(String, SkipReason)>,
 }
 
 /// Reads `paths` (in order) into one [`FeatureTable`]. All files must have the ID column with the same type and
@@ -108,7 +112,8 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
         plans.push(plan);
     }
     let first = &plans[0];
-    let feature_names = first.feature_names.clone();
+    let mut feature_names = first.feature_names.clone();
+    let derived = first.derived.clone();
     let d = feature_names.len();
     let total_rows: usize = plans.iter().map(|p| p.rows).sum();
     if total_rows == 0 {
@@ -148,6 +153,33 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
     }
 
     let mut report = ReadReport { rows_read: total_rows, ..ReadReport::default() };
+    if !derived.is_empty() {
+        tracing::info!("{}", select::derived_message(&derived));
+        report.skipped.extend(derived.into_iter().map(|c| (c, SkipReason::Derived)));
+    }
+    // The default selection's second rule needs the counts of missing values, so it applies after decoding.
+    if opts.features.is_none() {
+        let nulls: Vec<usize> = (0..d).map(|j| counts.iter().map(|c| c.nulls[j]).sum()).collect();
+        let non_finite: Vec<usize> = (0..d).map(|j| counts.iter().map(|c| c.non_finite[j]).sum()).collect();
+        let skips = select::missing_skips(&feature_names, &nulls, &non_finite, opts.missing);
+        if skips.iter().any(Option::is_some) {
+            for (j, reason) in skips.iter().enumerate() {
+                if let Some(reason) = *reason {
+                    let files = files_where(paths, &counts, |c| c.nulls[j] + c.non_finite[j]);
+                    tracing::info!("{}", select::missing_message(&feature_names[j], reason, &files));
+                    report.skipped.push((feature_names[j].clone(), reason));
+                }
+            }
+            let keep: Vec<bool> = skips.iter().map(Option::is_none).collect();
+            x.retain_columns(&keep);
+            retain(&mut feature_names, &keep);
+            for c in &mut counts {
+                retain(&mut c.nulls, &keep);
+                retain(&mut c.non_finite, &keep);
+            }
+        }
+    }
+    let d = x.d();
     let mut ids = ids;
     match opts.missing {
         Missing::Fail => check_no_missing(&feature_names, paths, &counts)?,
@@ -241,6 +273,8 @@ struct FilePlan {
     feature_pos: Vec<usize>,
     weight_pos: Option<usize>,
     feature_names: Vec<String>,
+    /// Without named features: the numeric columns left out as derived (select's rule 1), in file order.
+    derived: Vec<String>,
     /// The ID type after decoding a dictionary.
     id_type: DataType,
 }
@@ -325,6 +359,7 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
         }
     };
 
+    let mut derived: Vec<String> = Vec::new();
     let feature_idx: Vec<usize> = match &opts.features {
         Some(names) => {
             let mut idx = Vec::with_capacity(names.len());
@@ -342,7 +377,7 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
             idx
         }
         None => {
-            let auto: Vec<usize> = (0..schema.fields().len())
+            let candidates: Vec<usize> = (0..schema.fields().len())
                 .filter(|&i| {
                     let f = schema.field(i);
                     i != id_idx
@@ -351,6 +386,10 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
                         && is_numeric(f.data_type())
                 })
                 .collect();
+            let names: Vec<&str> = candidates.iter().map(|&i| schema.field(i).name().as_str()).collect();
+            let (kept, left_out) = select::split_derived(&names);
+            let auto: Vec<usize> = kept.iter().map(|&k| candidates[k]).collect();
+            derived = left_out.iter().map(|&k| names[k].to_string()).collect();
             match first {
                 None => {
                     if auto.is_empty() {
@@ -411,6 +450,7 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
         feature_pos,
         weight_pos,
         feature_names,
+        derived,
         id_type,
     })
 }
@@ -586,7 +626,7 @@ fn fill<T: Copy>(values: &[T], dst: &mut [f32], stride: usize, col: usize, f: im
     }
 }
 
-fn retain<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
+fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
     let mut it = keep.iter();
     v.retain(|_| *it.next().expect("one flag per value"));
 }
@@ -678,12 +718,10 @@ fn check_no_missing(names: &[String], paths: &[PathBuf], counts: &[FileCounts]) 
     for (j, name) in names.iter().enumerate() {
         let nulls: usize = counts.iter().map(|c| c.nulls[j]).sum();
         let bad: usize = counts.iter().map(|c| c.non_finite[j]).sum();
-        let what = match (nulls, bad) {
-            (0, 0) => continue,
-            (n, 0) => format!("{n} null values"),
-            (0, b) => format!("{b} NaN/infinite values"),
-            (n, b) => format!("{n} null values and {b} NaN/infinite values"),
-        };
+        if nulls + bad == 0 {
+            continue;
+        }
+        let what = select::missing_counts(nulls, bad);
         let files = files_where(paths, counts, |c| c.nulls[j] + c.non_finite[j]);
         return Err(Error::Data(format!("column '{name}' has {what} (in {files}); use --missing drop|mean")));
     }
@@ -1038,7 +1076,7 @@ mod tests {
         assert_eq!(t.feature_names, ["x", "y"]);
         assert_eq!(t.x.as_slice(), &[1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0, 5.0, 50.0]);
         assert_eq!(t.ids.as_primitive::<Int64Type>().values().to_vec(), vec![1, 2, 3, 4, 5]);
-        assert_eq!(t.report, ReadReport { rows_read: 5, rows_dropped: 0, imputed: vec![] });
+        assert_eq!(t.report, ReadReport { rows_read: 5, rows_dropped: 0, imputed: vec![], skipped: vec![] });
     }
 
     #[test]
@@ -1423,6 +1461,74 @@ mod tests {
         assert_has(&read_err(&[f], &o), &["weight column 'w' is zero for all 2 rows"]);
         let f = with_weights(dir.path(), vec![Some(0.0), Some(2.0)]);
         assert_eq!(read_features(&[f], &o).unwrap().weights, Some(vec![0.0, 2.0]));
+    }
+
+    /// A small file shaped like `custseg features`' output: behavioural columns, a derived score and CLV, a
+    /// string code, and `days_between_purchases` null for the customer with one purchase day.
+    fn features_like(dir: &Path) -> PathBuf {
+        write(
+            dir,
+            "cust.parquet",
+            vec![
+                ("customer_id", ids3()),
+                ("recency_days", Arc::new(Int32Array::from(vec![5, 40, 300]))),
+                ("frequency", Arc::new(Int64Array::from(vec![7, 3, 1]))),
+                ("days_between_purchases", Arc::new(Float64Array::from(vec![Some(10.0), Some(30.0), None]))),
+                ("r_score", Arc::new(UInt8Array::from(vec![5, 3, 1]))),
+                ("rfm_code", Arc::new(StringArray::from(vec!["555", "333", "111"]))),
+                ("clv", Arc::new(Float64Array::from(vec![900.0, 200.0, 10.0]))),
+            ],
+        )
+    }
+
+    #[test]
+    fn default_selection_leaves_out_derived_and_null_by_design_columns_of_a_features_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = features_like(dir.path());
+        let t = read_features(&[f], &ReadOptions::default()).unwrap();
+        assert_eq!(t.feature_names, ["recency_days", "frequency"]);
+        assert_eq!(t.x.as_slice(), &[5.0, 7.0, 40.0, 3.0, 300.0, 1.0]);
+        assert_eq!(
+            t.report.skipped,
+            [
+                ("r_score".to_string(), SkipReason::Derived),
+                ("clv".to_string(), SkipReason::Derived),
+                ("days_between_purchases".to_string(), SkipReason::Missing { nulls: 1, non_finite: 0 }),
+            ]
+        );
+    }
+
+    #[test]
+    fn default_selection_keeps_a_null_by_design_column_under_missing_mean() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = features_like(dir.path());
+        let t = read_features(&[f], &ReadOptions { missing: Missing::Mean, ..ReadOptions::default() }).unwrap();
+        assert_eq!(t.feature_names, ["recency_days", "frequency", "days_between_purchases"]);
+        assert_eq!(t.x.row(2), &[300.0, 1.0, 20.0]);
+        assert_eq!(t.report.imputed, [("days_between_purchases".to_string(), 1)]);
+        assert_eq!(t.report.skipped.len(), 2);
+    }
+
+    #[test]
+    fn named_features_are_taken_as_given_even_derived_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = features_like(dir.path());
+        let o = ReadOptions { features: Some(vec!["clv".into(), "r_score".into()]), ..ReadOptions::default() };
+        let t = read_features(std::slice::from_ref(&f), &o).unwrap();
+        assert_eq!(t.feature_names, ["clv", "r_score"]);
+        assert!(t.report.skipped.is_empty());
+    }
+
+    #[test]
+    fn a_named_null_by_design_column_with_nulls_still_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = features_like(dir.path());
+        let o = ReadOptions {
+            features: Some(vec!["frequency".into(), "days_between_purchases".into()]),
+            ..ReadOptions::default()
+        };
+        let e = read_err(&[f], &o);
+        assert_has(&e, &["column 'days_between_purchases' has 1 null values (in ", "cust.parquet); use --missing"]);
     }
 
     #[test]
