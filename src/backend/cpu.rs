@@ -273,10 +273,11 @@ fn step_block(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], 
         // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
         return unsafe { step_block_avx2(p, xb, wb, lab, packed, c) };
     }
-    step_block_body(p, xb, wb, lab, packed, c)
+    step_block_body(p, xb, wb, lab, packed, c, dist2)
 }
 
-/// The same body compiled with AVX2 and FMA, so the accumulation loops vectorise to 256-bit registers.
+/// The same body compiled with AVX2 and FMA, so the accumulation loops vectorise to 256-bit registers, with the
+/// bit-identical AVX2 `dist2`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn step_block_avx2(
@@ -287,11 +288,20 @@ unsafe fn step_block_avx2(
     packed: &Packed,
     c: &[f32],
 ) {
-    step_block_body(p, xb, wb, lab, packed, c)
+    // SAFETY (of the closure): this function only runs on CPUs with AVX2; `accumulate` passes equal-length rows.
+    step_block_body(p, xb, wb, lab, packed, c, |a, b| unsafe { super::cpu_kernel::avx2::dist2(a, b) })
 }
 
 #[inline(always)]
-fn step_block_body(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], packed: &Packed, c: &[f32]) {
+fn step_block_body(
+    p: &mut Partial,
+    xb: &[f32],
+    wb: Option<&[f32]>,
+    lab: &mut [u32],
+    packed: &Packed,
+    c: &[f32],
+    dist: impl Fn(&[f32], &[f32]) -> f32 + Copy,
+) {
     let d = packed.d;
     let mut new = std::mem::take(&mut p.scratch);
     new.resize(SUB_ROWS, 0);
@@ -300,8 +310,10 @@ fn step_block_body(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u
         let xs = &xb[s * SUB_ROWS * d..(s * SUB_ROWS + rows) * d];
         nearest_block(xs, rows, packed, &mut new, &mut p.scores);
         match wb {
-            None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], c),
-            Some(w) => accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], c),
+            None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], c, dist),
+            Some(w) => {
+                accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], c, dist)
+            }
         }
     }
     p.scratch = new;
@@ -310,6 +322,7 @@ fn step_block_body(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u
 /// Adds rows into the partial sums of their new labels, counts label changes, and records the new labels.
 /// Unweighted rows add `x` and `1.0` exactly as weighted rows of weight 1 would (the same bits).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn accumulate<const WEIGHTED: bool>(
     p: &mut Partial,
     xs: &[f32],
@@ -318,32 +331,36 @@ fn accumulate<const WEIGHTED: bool>(
     lab: &mut [u32],
     w: &[f32],
     c: &[f32],
+    dist: impl Fn(&[f32], &[f32]) -> f32,
 ) {
+    // Scalars in locals, so they stay in registers (the sums' stores could alias fields of `p`).
+    let (mut inertia, mut changed) = (p.inertia, p.changed);
+    let (sums, weights, counts) = (&mut p.sums[..], &mut p.weights[..], &mut p.counts[..]);
     for (r, (l, &j)) in lab.iter_mut().zip(new).enumerate() {
-        if *l != j {
-            p.changed += 1;
-            *l = j;
-        }
+        changed += (*l != j) as u64;
+        *l = j;
         let j = j as usize;
         let xi = &xs[r * d..(r + 1) * d];
-        let d2 = dist2(xi, &c[j * d..(j + 1) * d]) as f64;
-        let sums = &mut p.sums[j * d..(j + 1) * d];
-        p.counts[j] += 1;
+        let d2 = dist(xi, &c[j * d..(j + 1) * d]) as f64;
+        let sj = &mut sums[j * d..(j + 1) * d];
+        counts[j] += 1;
         if WEIGHTED {
             let wi = w[r] as f64;
-            p.weights[j] += wi;
-            p.inertia += wi * d2;
-            for (s, &v) in sums.iter_mut().zip(xi) {
+            weights[j] += wi;
+            inertia += wi * d2;
+            for (s, &v) in sj.iter_mut().zip(xi) {
                 *s += wi * v as f64;
             }
         } else {
-            p.weights[j] += 1.0;
-            p.inertia += d2;
-            for (s, &v) in sums.iter_mut().zip(xi) {
+            weights[j] += 1.0;
+            inertia += d2;
+            for (s, &v) in sj.iter_mut().zip(xi) {
                 *s += v as f64;
             }
         }
     }
+    p.inertia = inertia;
+    p.changed = changed;
 }
 
 impl CpuBackend<'_> {

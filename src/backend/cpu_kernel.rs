@@ -216,13 +216,41 @@ fn argmin_plus(s: &[f32], norms: &[f32]) -> u32 {
 
 /// The AVX2 + FMA kernel (see the module doc).
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+pub(crate) mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{Packed, LANES};
 
     /// Rows per register tile.
     const MR: usize = 4;
+
+    /// [`super::dist2`] in 256-bit registers, with the same operations in the same order (sub, mul, add per lane,
+    /// then the same reduction tree and the same scalar tail), so the bits are identical.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; `a` and `b` must have the same length.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dist2(a: &[f32], b: &[f32]) -> f32 {
+        let full = a.len() / LANES * LANES;
+        let mut acc = _mm256_setzero_ps();
+        let mut f = 0;
+        while f < full {
+            let t = _mm256_sub_ps(_mm256_loadu_ps(a.as_ptr().add(f)), _mm256_loadu_ps(b.as_ptr().add(f)));
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(t, t));
+            f += LANES;
+        }
+        // [a0+a4, a1+a5, a2+a6, a3+a7], then (s0+s1) + (s2+s3).
+        let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps::<1>(acc));
+        let t = _mm_add_ps(s, _mm_shuffle_ps::<0b10_11_00_01>(s, s));
+        let mut out = _mm_cvtss_f32(t) + _mm_cvtss_f32(_mm_movehl_ps(t, t));
+        while f < a.len() {
+            let t = *a.get_unchecked(f) - *b.get_unchecked(f);
+            out += t * t;
+            f += 1;
+        }
+        out
+    }
 
     /// # Safety
     /// The CPU must have AVX2 and FMA; `x` must hold `rows · p.d` floats and `out` at least `rows` labels.
@@ -430,6 +458,26 @@ mod tests {
             let want = if k > 9 { 9 } else { k as u32 - 1 };
             for kernel in kernels() {
                 assert_eq!(labels(kernel, &[0.5; 6], 6, &c, k, 1), vec![want; 6], "{kernel:?} k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn avx2_dist2_has_the_same_bits_as_the_portable_one() {
+        if !Kernel::Avx2.available() {
+            return;
+        }
+        let mut rnd = rng(99);
+        for d in [0usize, 1, 5, 8, 9, 15, 16, 17, 31, 33, 70] {
+            for _ in 0..20 {
+                let a: Vec<f32> = (0..d).map(|_| rnd() * 1e3).collect();
+                let b: Vec<f32> = (0..d).map(|_| rnd()).collect();
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: AVX2 is available (checked above); equal lengths.
+                let fast = unsafe { avx2::dist2(&a, &b) };
+                #[cfg(not(target_arch = "x86_64"))]
+                let fast = dist2(&a, &b);
+                assert_eq!(fast.to_bits(), dist2(&a, &b).to_bits(), "d={d}");
             }
         }
     }
