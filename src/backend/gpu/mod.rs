@@ -24,7 +24,7 @@
 //!   points, each of which keeps its own running (best score, best index). If `k` rows do not fit they are tiled
 //!   and the tiles streamed. The nearest centre is ranked by `‖c‖² − 2x·c` (norms summed on the host, products
 //!   accumulated with `fma` feature by feature; ties: strict `<` scanning `j` upwards, so the lowest index wins),
-//!   like the CPU backend, though rounding can rank near-ties differently from its SGEMM; the distance to the
+//!   like the CPU backend, though rounding can rank near-ties differently from its kernels; the distance to the
 //!   winner is then recomputed exactly as `Σ (x − c)²`. Every point's score is computed with the same operations
 //!   in the same order whatever `P` and `WG` are, so labels and distances do not depend on the launch shape. In
 //!   STEP mode the kernel also counts label changes (u32 atomics), stores the label, and accumulates the sums; in
