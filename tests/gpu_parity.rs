@@ -262,6 +262,20 @@ fn data_split_over_many_bindings_matches_the_cpu() {
 }
 
 #[test]
+fn data_uploaded_in_many_chunks_through_the_staging_ring_matches_the_cpu() {
+    let Some(mut ctx) = gpu() else { return };
+    // 4 KiB chunks: the 4099 x 16 rows (262 KB) and their weights go through the two staging buffers 65 times.
+    ctx.set_upload_chunk(4096);
+    let x = data(4099, 16, 8, 41);
+    let w = weights(4099, 5);
+    let c = centroids(&x, 7, 3);
+    parity(&ctx, &x, Some(&w), &c, 7, "4 KiB upload chunks");
+    // A chunk that does not divide the data: the last chunk is short.
+    ctx.set_upload_chunk(4100);
+    parity(&ctx, &x, None, &c, 7, "4100-byte upload chunks");
+}
+
+#[test]
 fn two_dimensional_dispatch_matches_the_cpu() {
     let Some(mut ctx) = gpu() else { return };
     let mut t = ctx.tuning();

@@ -1,5 +1,5 @@
 //! GPU memory for one dataset: how the rows are cut into parts that each fit one storage binding, the upload
-//! through a reused MAP_WRITE staging buffer, and the read-back through a reused MAP_READ buffer.
+//! through a reused ring of two MAP_WRITE staging buffers, and the read-back through a reused MAP_READ buffer.
 
 use super::context::GpuContext;
 use super::kernels::{Tuning, MAXC};
@@ -66,38 +66,58 @@ pub fn plan_parts(n: usize, d: usize, max_binding: u64, t: &Tuning) -> Result<Ve
     Ok(parts)
 }
 
-/// Copies `data` into `dst` at `offset` through the context's MAP_WRITE staging buffer (created once, reused),
-/// in chunks of at most `STAGE_BYTES`.
+/// Staging buffers in the upload ring.
+const RING: usize = 2;
+
+/// Bytes of one host copy task when filling a staging buffer.
+const PIECE: usize = 1 << 20;
+
+/// Copies `data` into `dst` at `offset` through the context's ring of MAP_WRITE staging buffers (created once,
+/// reused), in chunks of at most `STAGE_BYTES` (the context's `upload_chunk`). Chunk `c` goes through buffer `c % 2`: while the GPU copies chunk
+/// `c` out of one buffer, the host fills the other with chunk `c + 1` (rayon threads, in 1 MiB pieces), so the
+/// host copy and the bus transfer overlap; mapping a buffer waits only for the copy that last used it.
 pub fn upload(ctx: &GpuContext, dst: &wgpu::Buffer, offset: u64, data: &[u8]) -> Result<()> {
+    use rayon::prelude::*;
     if data.is_empty() {
         return Ok(());
     }
     debug_assert_eq!(data.len() % 4, 0);
-    let mut slot = ctx.upload_staging.lock().unwrap_or_else(|p| p.into_inner());
-    let want = (data.len() as u64).min(STAGE_BYTES);
-    if slot.as_ref().is_none_or(|b| b.size() < want) {
-        *slot = None;
-        *slot =
-            Some(ctx.buffer("upload staging", want, wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC)?);
+    let mut ring = ctx.upload_staging.lock().unwrap_or_else(|p| p.into_inner());
+    let want = (data.len() as u64).min(ctx.upload_chunk);
+    if ring.len() < RING || ring[0].size() < want {
+        ring.clear();
+        for _ in 0..RING {
+            let usage = wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC;
+            ring.push(ctx.buffer("upload staging", want, usage)?);
+        }
     }
-    let staging = slot.as_ref().expect("just created");
-    let chunk = staging.size() as usize;
+    let chunk = ring[0].size() as usize;
+    let mut last_use: [Option<wgpu::SubmissionIndex>; RING] = Default::default();
+    let mut newest = None;
     for (c, bytes) in data.chunks(chunk).enumerate() {
-        let len = bytes.len() as u64;
-        ctx.map(staging, len, wgpu::MapMode::Write)?;
+        let (staging, len) = (&ring[c % RING], bytes.len() as u64);
+        ctx.map_after(staging, len, wgpu::MapMode::Write, last_use[c % RING].take())?;
         {
-            let mut view = staging
-                .slice(0..len)
-                .get_mapped_range_mut()
-                .map_err(|e| Error::Gpu(format!("cannot write the upload staging buffer: {e}")))?;
-            view.copy_from_slice(bytes);
+            // One view per disjoint 1 MiB piece, filled in parallel.
+            let mut views = Vec::with_capacity(bytes.len().div_ceil(PIECE));
+            for (p, piece) in bytes.chunks(PIECE).enumerate() {
+                let at = (p * PIECE) as u64;
+                let view = staging
+                    .slice(at..at + piece.len() as u64)
+                    .get_mapped_range_mut()
+                    .map_err(|e| Error::Gpu(format!("cannot write the upload staging buffer: {e}")))?;
+                views.push((view, piece));
+            }
+            views.par_iter_mut().for_each(|(v, piece)| v.copy_from_slice(piece));
         }
         staging.unmap();
         let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("upload") });
         enc.copy_buffer_to_buffer(staging, 0, dst, offset + (c * chunk) as u64, len);
-        ctx.submit_wait(enc.finish())?;
+        let idx = ctx.submit(enc.finish());
+        last_use[c % RING] = Some(idx.clone());
+        newest = Some(idx);
     }
-    Ok(())
+    ctx.wait(newest.expect("at least one chunk"))
 }
 
 /// A region to read back: `size` bytes of `buffer` from `offset` (both multiples of 4).

@@ -172,8 +172,11 @@ pub struct GpuContext {
     /// The device has `TIMESTAMP_QUERY`: Lloyd steps are timed on the GPU.
     pub(super) timestamps: bool,
     kernels: OnceLock<Kernels>,
-    /// The MAP_WRITE staging buffer for uploads, kept for the next backend on this context.
-    pub(super) upload_staging: Mutex<Option<wgpu::Buffer>>,
+    /// The ring of MAP_WRITE staging buffers for uploads (two, so the host fills one while the GPU copies out of
+    /// the other), kept for the next backend on this context.
+    pub(super) upload_staging: Mutex<Vec<wgpu::Buffer>>,
+    /// Bytes per upload chunk (`STAGE_BYTES` unless a test makes it small to drive many chunks through the ring).
+    pub(super) upload_chunk: u64,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -244,7 +247,8 @@ impl GpuContext {
             tuning,
             timestamps,
             kernels: OnceLock::new(),
-            upload_staging: Mutex::new(None),
+            upload_staging: Mutex::new(Vec::new()),
+            upload_chunk: super::buffers::STAGE_BYTES,
         })
     }
 
@@ -285,6 +289,15 @@ impl GpuContext {
         self.tuning = t.checked(&self.limits)?;
         self.kernels = OnceLock::new();
         Ok(())
+    }
+
+    /// Sets the upload chunk size (a multiple of 4 bytes, at most `STAGE_BYTES`): tests use small chunks so that
+    /// data goes through the staging ring many times.
+    #[doc(hidden)]
+    pub fn set_upload_chunk(&mut self, bytes: u64) {
+        assert!(bytes >= 4 && bytes % 4 == 0, "upload chunk must be a positive multiple of 4 bytes");
+        self.upload_chunk = bytes.min(super::buffers::STAGE_BYTES);
+        self.upload_staging.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// The compiled kernels, built on first use.
@@ -349,12 +362,43 @@ impl GpuContext {
         })
     }
 
+    /// Submits `cmd` without waiting; returns its index (for [`GpuContext::map_after`] and [`GpuContext::wait`]).
+    pub(super) fn submit(&self, cmd: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
+        self.queue.submit([cmd])
+    }
+
+    /// Waits until the submission `idx` has finished.
+    pub(super) fn wait(&self, idx: wgpu::SubmissionIndex) -> Result<()> {
+        let polled = self.device.poll(wgpu::PollType::Wait { submission_index: Some(idx), timeout: None });
+        self.check()?;
+        polled.map(|_| ()).map_err(|e| Error::Gpu(one_line(&format!("waiting for the GPU failed: {e}"))))
+    }
+
     /// Maps `size` bytes of `buf` (from offset 0) for `mode`, waiting until the map is done.
     pub(super) fn map(&self, buf: &wgpu::Buffer, size: u64, mode: wgpu::MapMode) -> Result<()> {
+        self.map_after(buf, size, mode, None)
+    }
+
+    /// Like [`GpuContext::map`], but waits only for the submission `after` (the last one that used `buf`), not for
+    /// everything in flight, so work submitted later (a copy out of another staging buffer) keeps running. With
+    /// `after = None` an idle buffer is mapped at once if one non-blocking poll resolves it, else after all work.
+    pub(super) fn map_after(
+        &self,
+        buf: &wgpu::Buffer,
+        size: u64,
+        mode: wgpu::MapMode,
+        after: Option<wgpu::SubmissionIndex>,
+    ) -> Result<()> {
         let done: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> = Arc::default();
         let d = done.clone();
         buf.slice(0..size).map_async(mode, move |r| *d.lock().unwrap_or_else(|p| p.into_inner()) = Some(r));
-        let polled = self.device.poll(wgpu::PollType::wait_indefinitely());
+        let polled = match after {
+            Some(idx) => self.device.poll(wgpu::PollType::Wait { submission_index: Some(idx), timeout: None }),
+            None => match self.device.poll(wgpu::PollType::Poll) {
+                Ok(_) if done.lock().unwrap_or_else(|p| p.into_inner()).is_some() => Ok(wgpu::PollStatus::Poll),
+                _ => self.device.poll(wgpu::PollType::wait_indefinitely()),
+            },
+        };
         self.check()?;
         polled.map_err(|e| Error::Gpu(one_line(&format!("waiting for a buffer map failed: {e}"))))?;
         let r = done.lock().unwrap_or_else(|p| p.into_inner()).take();
