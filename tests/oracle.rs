@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use custseg::backend::cpu::CpuBackend;
+use custseg::backend::cpu::{Bounds, CpuBackend};
 use custseg::kmeans::{fit, Init, KMeansParams};
 use custseg::Matrix;
 
@@ -87,6 +87,11 @@ fn indices(fx: &Value, key: &str) -> Vec<usize> {
 
 /// Runs the CPU K-means from the fixture's start and compares everything with scikit-learn's result.
 fn check(name: &str) {
+    check_with(name, Bounds::Auto)
+}
+
+/// [`check`] with the CPU backend's Hamerly bounds as `bounds` says (the fixtures' k is below the threshold).
+fn check_with(name: &str, bounds: Bounds) {
     let fx = load(name);
     let (n, d, k) = (usize_of(&fx, "n"), usize_of(&fx, "d"), usize_of(&fx, "k"));
     let max_iter = usize_of(&fx, "max_iter");
@@ -102,11 +107,11 @@ fn check(name: &str) {
     }
 
     let params = KMeansParams::new(k).max_iter(max_iter).tol(tol).n_init(1).init(Init::Given(init)).check().unwrap();
-    let mut backend = CpuBackend::new(&x, weights.as_deref());
+    let mut backend = CpuBackend::new(&x, weights.as_deref()).with_bounds(bounds);
     let got = fit(&params, &x, weights.as_deref(), &mut backend).unwrap_or_else(|e| panic!("{name}: fit failed: {e}"));
 
     let mut failures: Vec<String> = Vec::new();
-    let what = |s: &str| format!("[sklearn fixture `{name}`] {s}");
+    let what = |s: &str| format!("[sklearn fixture `{name}`, bounds {bounds:?}] {s}");
 
     // Labels: identical except exact ties (the fixture lists them).
     let want_labels: Vec<u32> = indices(&fx, "labels").into_iter().map(|l| l as u32).collect();
@@ -276,4 +281,11 @@ fn matches_sklearn_on_empty_two_weighted() {
 #[test]
 fn matches_sklearn_on_max_iter_3() {
     check("max_iter_3");
+}
+
+#[test]
+fn matches_sklearn_on_every_fixture_with_bounds_forced_on() {
+    for name in FIXTURES {
+        check_with(name, Bounds::Always);
+    }
 }

@@ -11,9 +11,18 @@
 //!
 //! One pass over X per step: each block is cut into sub-tiles of `SUB_ROWS` rows, and each sub-tile is assigned
 //! and then added into the block's sums while its rows are still in L1/L2.
+//!
+//! Hamerly's bounds (`cpu_bounds.rs`): with them a step skips the K·D scan for rows whose label provably cannot
+//! change, with the same results to the bit. `Bounds::Auto` uses them from [`BOUNDS_MIN_K`] centroids up (at
+//! present never: they did not pay where measured), `Bounds::Always` forces them; [`CpuBackend::with_bounds`] and the
+//! environment variable `CUSTSEG_NO_BOUNDS=1` turn them off, [`CpuBackend::last_step_scanned`] says how many rows
+//! the last step scanned.
 
 use rayon::prelude::*;
+use tracing::debug;
 
+use super::cpu_bounds::{step_block_bounded, BoundState};
+pub use super::cpu_bounds::{Bounds, BOUNDS_MIN_K};
 pub use super::cpu_kernel::{dist2, Kernel};
 use super::cpu_kernel::{nearest_block, Packed};
 use crate::error::Result;
@@ -24,19 +33,21 @@ use crate::matrix::Matrix;
 pub const BLOCK_ROWS: usize = 8192;
 
 /// Rows assigned and then accumulated together inside a block (64 KiB of X at 16 features).
-const SUB_ROWS: usize = 1024;
+pub(super) const SUB_ROWS: usize = 1024;
 
 /// Sentinel label meaning "no previous label" (after `reset_labels`).
 const NO_LABEL: u32 = u32::MAX;
 
 /// Per-block partial results, reused across iterations.
 #[derive(Debug, Clone)]
-struct Partial {
+pub(super) struct Partial {
     sums: Vec<f64>,
     weights: Vec<f64>,
     counts: Vec<u64>,
     inertia: f64,
     changed: u64,
+    /// Rows of this block that went through the nearest-centroid scan.
+    pub(super) scanned: u64,
     /// Labels of this block from the kernel, before comparison with the previous step's.
     scratch: Vec<u32>,
     /// The kernel's `tile × k` score buffer.
@@ -51,6 +62,7 @@ impl Partial {
             counts: Vec::new(),
             inertia: 0.0,
             changed: 0,
+            scanned: 0,
             scratch: Vec::new(),
             scores: Vec::new(),
         }
@@ -64,6 +76,7 @@ impl Partial {
         self.counts.resize(k, 0);
         self.inertia = 0.0;
         self.changed = 0;
+        self.scanned = 0;
     }
 }
 
@@ -75,6 +88,9 @@ pub struct CpuBackend<'a> {
     closest: Vec<f32>,
     partials: Vec<Partial>,
     packed: Packed,
+    bounds_mode: Bounds,
+    bounds: BoundState,
+    last_scanned: u64,
 }
 
 impl<'a> CpuBackend<'a> {
@@ -84,7 +100,7 @@ impl<'a> CpuBackend<'a> {
     }
 
     /// A backend that uses the given nearest-centroid kernel (benches and tests compare them). Panics if this CPU
-    /// cannot run it ([`Kernel::available`]).
+    /// cannot run it ([`Kernel::available`]). Bounds: [`Bounds::from_env`] (`Auto` unless `CUSTSEG_NO_BOUNDS=1`).
     pub fn with_kernel(x: &'a Matrix, weights: Option<&'a [f32]>, kernel: Kernel) -> Self {
         if let Some(w) = weights {
             assert_eq!(w.len(), x.n(), "weights length must equal the number of rows");
@@ -97,7 +113,23 @@ impl<'a> CpuBackend<'a> {
             closest: Vec::new(),
             partials: vec![Partial::new(); blocks],
             packed: Packed::with_kernel(kernel),
+            bounds_mode: Bounds::from_env(),
+            bounds: BoundState::default(),
+            last_scanned: 0,
         }
+    }
+
+    /// The same backend with Hamerly's bounds used as `mode` says (tests and timings compare them).
+    pub fn with_bounds(mut self, mode: Bounds) -> Self {
+        self.bounds_mode = mode;
+        self.bounds = BoundState::default();
+        self
+    }
+
+    /// Rows the last `lloyd_step` ran the nearest-centroid scan for (`n` without bounds; 0 when no centroid moved
+    /// and the bounds were valid, unless a row is within rounding of a tie).
+    pub fn last_step_scanned(&self) -> u64 {
+        self.last_scanned
     }
 
     #[inline]
@@ -132,6 +164,7 @@ impl Backend for CpuBackend<'_> {
 
     fn reset_labels(&mut self) -> Result<()> {
         self.labels.fill(NO_LABEL);
+        self.bounds.invalidate();
         Ok(())
     }
 
@@ -142,12 +175,34 @@ impl Backend for CpuBackend<'_> {
         packed.set(centroids, k, d);
         let (x, w) = (self.x, self.w);
         let mut labels = std::mem::take(&mut self.labels);
-        self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
-            let rows = lab.len();
-            let xb = &x.as_slice()[start * d..(start + rows) * d];
-            let wb = w.map(|w| &w[start..start + rows]);
-            step_block(p, xb, wb, lab, &packed, centroids);
-        });
+        let bounded = self.bounds_mode.active(k);
+        if bounded {
+            let mut st = std::mem::take(&mut self.bounds);
+            let geo = st.begin(x.n(), centroids, &packed);
+            let mut lower = std::mem::take(&mut st.lower);
+            self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).zip(lower.par_chunks_mut(BLOCK_ROWS)).for_each(
+                |(((start, p), lab), low)| {
+                    let rows = lab.len();
+                    let xb = &x.as_slice()[start * d..(start + rows) * d];
+                    let wb = w.map(|w| &w[start..start + rows]);
+                    step_block_bounded(p, xb, wb, lab, low, &packed, centroids, &geo);
+                },
+            );
+            st.lower = lower;
+            st.finish(centroids, k);
+            self.bounds = st;
+        } else {
+            if self.bounds.allocated() {
+                self.bounds = BoundState::default();
+            }
+            self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
+                let rows = lab.len();
+                let xb = &x.as_slice()[start * d..(start + rows) * d];
+                let wb = w.map(|w| &w[start..start + rows]);
+                step_block(p, xb, wb, lab, &packed, centroids);
+                p.scanned = rows as u64;
+            });
+        }
         self.labels = labels;
         self.packed = packed;
         let mut out = StepStats::zeros(k, d);
@@ -164,6 +219,15 @@ impl Backend for CpuBackend<'_> {
             out.inertia += p.inertia;
             out.n_changed += p.changed;
         }
+        self.last_scanned = self.partials.iter().map(|p| p.scanned).sum();
+        let n = self.x.n();
+        debug!(
+            k,
+            bounds = bounded,
+            scanned = self.last_scanned,
+            fraction_scanned = self.last_scanned as f64 / n.max(1) as f64,
+            "cpu lloyd step"
+        );
         Ok(out)
     }
 
@@ -309,29 +373,27 @@ fn step_block_body(
         let rows = lab_s.len();
         let xs = &xb[s * SUB_ROWS * d..(s * SUB_ROWS + rows) * d];
         nearest_block(xs, rows, packed, &mut new, &mut p.scores);
+        let exact = |_: usize, xi: &[f32], j: usize| dist(xi, &c[j * d..(j + 1) * d]);
         match wb {
-            None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], c, dist),
-            Some(w) => {
-                accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], c, dist)
-            }
+            None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], exact),
+            Some(w) => accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], exact),
         }
     }
     p.scratch = new;
 }
 
 /// Adds rows into the partial sums of their new labels, counts label changes, and records the new labels.
-/// Unweighted rows add `x` and `1.0` exactly as weighted rows of weight 1 would (the same bits).
+/// Unweighted rows add `x` and `1.0` exactly as weighted rows of weight 1 would (the same bits). `d2(r, xᵣ, j)` is
+/// row `r`'s exact squared distance to centroid `j` (computed here, or cached by the bounded step: the same bits).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn accumulate<const WEIGHTED: bool>(
+pub(super) fn accumulate<const WEIGHTED: bool>(
     p: &mut Partial,
     xs: &[f32],
     d: usize,
     new: &[u32],
     lab: &mut [u32],
     w: &[f32],
-    c: &[f32],
-    dist: impl Fn(&[f32], &[f32]) -> f32,
+    d2: impl Fn(usize, &[f32], usize) -> f32,
 ) {
     // Scalars in locals, so they stay in registers (the sums' stores could alias fields of `p`).
     let (mut inertia, mut changed) = (p.inertia, p.changed);
@@ -341,7 +403,7 @@ fn accumulate<const WEIGHTED: bool>(
         *l = j;
         let j = j as usize;
         let xi = &xs[r * d..(r + 1) * d];
-        let d2 = dist(xi, &c[j * d..(j + 1) * d]) as f64;
+        let d2 = d2(r, xi, j) as f64;
         let sj = &mut sums[j * d..(j + 1) * d];
         counts[j] += 1;
         if WEIGHTED {
@@ -426,6 +488,209 @@ mod tests {
         assert_eq!(b.lloyd_step(&c, 2).unwrap().n_changed, 0);
         let expect_inertia = 0.25 + 3.0 * 0.25 + 0.25 + 0.25 + 2.0 * 25.0;
         assert!((s.inertia - expect_inertia).abs() < 1e-9);
+    }
+
+    fn blobs(n: usize, d: usize, seed: u64) -> Matrix {
+        crate::generate::generate_blobs(n, d, 40, seed).0
+    }
+
+    fn weights_for(n: usize) -> Vec<f32> {
+        (0..n).map(|i| ((i * 7919) % 13) as f32 * 0.25).collect()
+    }
+
+    fn kernels() -> Vec<Kernel> {
+        [Kernel::Avx2, Kernel::Sgemm].into_iter().filter(|k| k.available()).collect()
+    }
+
+    /// `k` rows spread through the data, as initial centroids.
+    fn start(x: &Matrix, k: usize) -> Vec<f32> {
+        (0..k).flat_map(|j| x.row(j * 97 % x.n()).to_vec()).collect()
+    }
+
+    #[test]
+    fn a_fit_with_bounds_equals_a_fit_without_them_below_and_above_the_threshold() {
+        use crate::kmeans::{fit, Init, KMeansParams};
+        // More than two blocks, so block order and bounds per block both matter.
+        let x = blobs(2 * BLOCK_ROWS + 777, 5, 3);
+        let w = weights_for(x.n());
+        for k in [3, 31, 32, 64] {
+            for weights in [None, Some(&w[..])] {
+                let init = Init::Given(Matrix::from_vec(start(&x, k), k, 5));
+                let p = KMeansParams::new(k).init(init).max_iter(60).tol(0.0).check().unwrap();
+                let off = fit(&p, &x, weights, &mut CpuBackend::new(&x, weights).with_bounds(Bounds::Never)).unwrap();
+                for mode in [Bounds::Always, Bounds::Auto] {
+                    let on = fit(&p, &x, weights, &mut CpuBackend::new(&x, weights).with_bounds(mode)).unwrap();
+                    let what = format!("k={k} weighted={} {mode:?}", weights.is_some());
+                    assert_eq!(on.labels, off.labels, "{what}");
+                    assert_eq!(on.n_iter, off.n_iter, "{what}");
+                    assert_eq!(on.inertia.to_bits(), off.inertia.to_bits(), "{what}");
+                    assert_eq!(on.centroids.as_slice(), off.centroids.as_slice(), "{what}");
+                    assert_eq!(on.runs, off.runs, "{what}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_bounded_step_equals_the_full_scan_on_both_kernels() {
+        // Step stats (sums, weights, counts, inertia, n_changed) compared bit for bit at every Lloyd step.
+        let x = blobs(BLOCK_ROWS + 3001, 7, 11);
+        let w = weights_for(x.n());
+        let (k, d) = (48, 7);
+        for kernel in kernels() {
+            let mut on = CpuBackend::with_kernel(&x, Some(&w), kernel).with_bounds(Bounds::Always);
+            let mut off = CpuBackend::with_kernel(&x, Some(&w), kernel).with_bounds(Bounds::Never);
+            let mut c = start(&x, k);
+            for it in 0..15 {
+                let a = on.lloyd_step(&c, k).unwrap();
+                let b = off.lloyd_step(&c, k).unwrap();
+                assert_eq!(a, b, "{kernel:?} step {it}");
+                assert_eq!(on.labels, off.labels, "{kernel:?} step {it}");
+                for j in 0..k {
+                    if a.weights[j] > 0.0 {
+                        for f in 0..d {
+                            c[j * d + f] = (a.sums[j * d + f] / a.weights[j]) as f32;
+                        }
+                    }
+                }
+            }
+            assert!(on.last_step_scanned() < x.n() as u64 / 2, "{kernel:?}: {} scanned", on.last_step_scanned());
+        }
+    }
+
+    #[test]
+    fn a_step_with_unchanged_centroids_scans_no_row() {
+        // 40 well-separated groups (centres 10 apart, rows within 1 of them): no row is near a tie.
+        let centre = |j: usize| [10.0 * (j % 8) as f32, 10.0 * (j / 8) as f32, 0.0, 0.0];
+        let n = BLOCK_ROWS + 100;
+        let v: Vec<f32> =
+            (0..n).flat_map(|i| centre(i % 40).map(|c| c + ((i * 37 + c as usize) % 100) as f32 / 100.0)).collect();
+        let x = Matrix::from_vec(v, n, 4);
+        let c: Vec<f32> = (0..40).flat_map(centre).collect();
+        let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Always);
+        b.lloyd_step(&c, 40).unwrap();
+        assert_eq!(b.last_step_scanned(), x.n() as u64, "the first step scans every row");
+        let s = b.lloyd_step(&c, 40).unwrap();
+        assert_eq!(b.last_step_scanned(), 0);
+        assert_eq!(s.n_changed, 0);
+    }
+
+    #[test]
+    fn reset_labels_invalidates_the_bounds() {
+        let x = blobs(3000, 4, 5);
+        let c = start(&x, 40);
+        let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Always);
+        b.lloyd_step(&c, 40).unwrap();
+        b.reset_labels().unwrap();
+        let s = b.lloyd_step(&c, 40).unwrap();
+        assert_eq!(b.last_step_scanned(), 3000);
+        assert_eq!(s.n_changed, 3000);
+    }
+
+    #[test]
+    fn a_change_of_k_invalidates_the_bounds() {
+        let x = blobs(3000, 4, 5);
+        let c = start(&x, 40);
+        let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Always);
+        b.lloyd_step(&c, 40).unwrap();
+        let s = b.lloyd_step(&c[..39 * 4], 39).unwrap();
+        assert_eq!(b.last_step_scanned(), 3000);
+        let mut off = CpuBackend::new(&x, None).with_bounds(Bounds::Never);
+        off.lloyd_step(&c, 40).unwrap();
+        assert_eq!(s, off.lloyd_step(&c[..39 * 4], 39).unwrap());
+    }
+
+    #[test]
+    fn assign_does_not_touch_the_bounds() {
+        let x = blobs(3000, 4, 5);
+        let c = start(&x, 40);
+        let other: Vec<f32> = c.iter().map(|v| v + 1.0).collect();
+        let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Always);
+        b.lloyd_step(&c, 40).unwrap();
+        b.assign(&other, 40).unwrap();
+        b.lloyd_step(&c, 40).unwrap();
+        assert_eq!(b.last_step_scanned(), 0);
+    }
+
+    #[test]
+    fn auto_bounds_follow_the_threshold_and_are_allocated_only_when_used() {
+        let x = blobs(3000, 4, 5);
+        let c = start(&x, 64);
+        let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Auto);
+        b.lloyd_step(&c, 64).unwrap();
+        b.lloyd_step(&c, 64).unwrap();
+        assert_eq!(Bounds::Auto.active(64), 64 >= BOUNDS_MIN_K);
+        assert_eq!(b.bounds.allocated(), Bounds::Auto.active(64));
+        assert_eq!(b.last_step_scanned() == 3000, !Bounds::Auto.active(64));
+        let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Always);
+        b.lloyd_step(&c, 64).unwrap();
+        assert!(b.bounds.allocated());
+        let mut b = b.with_bounds(Bounds::Never);
+        b.lloyd_step(&c, 64).unwrap();
+        assert!(!b.bounds.allocated(), "an unbounded step keeps no bounds");
+        assert_eq!(b.last_step_scanned(), 3000);
+    }
+
+    #[test]
+    fn a_row_at_an_exact_tie_is_always_scanned() {
+        // Row 4 (5.5, 0) is equidistant from both centres: no margin can prove its label, so it is rescanned
+        // (and keeps the lowest index), while the other rows are skipped.
+        let x = data();
+        let c = [0.5f32, 0.0, 10.5, 0.0];
+        let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Always);
+        b.lloyd_step(&c, 2).unwrap();
+        let s = b.lloyd_step(&c, 2).unwrap();
+        assert_eq!(b.last_step_scanned(), 1);
+        assert_eq!(s.counts, vec![3, 2]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// For random small data (on a coarse grid, so exact ties and duplicate rows occur), random weights and a
+        /// random sequence of centroids (small moves, big jumps, duplicated centroids), bounded and unbounded
+        /// steps give equal stats and labels at every step, on every kernel.
+        #[test]
+        fn bounded_and_unbounded_steps_agree_on_random_centroid_sequences(
+            n in 1usize..400, d in 1usize..10, k in 1usize..24, seed in proptest::prelude::any::<u64>(),
+            weighted in proptest::prelude::any::<bool>(),
+        ) {
+            let mut state = seed | 1;
+            let mut rnd = move || {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (state >> 33) as u32
+            };
+            let x = Matrix::from_vec((0..n * d).map(|_| (rnd() % 9) as f32 * 0.5 - 2.0).collect(), n, d);
+            let w: Vec<f32> = (0..n).map(|_| (rnd() % 4) as f32 * 0.5).collect();
+            let w = weighted.then_some(&w[..]);
+            let mut c: Vec<f32> = (0..k * d).map(|_| (rnd() % 1000) as f32 * 0.005 - 2.5).collect();
+            for kernel in kernels() {
+                let mut on = CpuBackend::with_kernel(&x, w, kernel).with_bounds(Bounds::Always);
+                let mut off = CpuBackend::with_kernel(&x, w, kernel).with_bounds(Bounds::Never);
+                for step in 0..8 {
+                    let a = on.lloyd_step(&c, k).unwrap();
+                    let b = off.lloyd_step(&c, k).unwrap();
+                    proptest::prop_assert_eq!(&a, &b, "{:?} step {}", kernel, step);
+                    proptest::prop_assert_eq!(&on.labels, &off.labels, "{:?} step {}", kernel, step);
+                    match rnd() % 4 {
+                        // Small moves of every centroid.
+                        0 => c.iter_mut().for_each(|v| *v += ((rnd() % 201) as f32 - 100.0) * 1e-4),
+                        // One centroid jumps.
+                        1 => {
+                            let j = rnd() as usize % k;
+                            c[j * d..(j + 1) * d].iter_mut().for_each(|v| *v = (rnd() % 9) as f32 * 0.5 - 2.0);
+                        }
+                        // A centroid becomes a copy of another (exact ties between centroids).
+                        2 => {
+                            let (i, j) = (rnd() as usize % k, rnd() as usize % k);
+                            let src = c[i * d..(i + 1) * d].to_vec();
+                            c[j * d..(j + 1) * d].copy_from_slice(&src);
+                        }
+                        // Nothing moves.
+                        _ => {}
+                    }
+                }
+            }
+        }
     }
 
     #[test]

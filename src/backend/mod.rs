@@ -1,6 +1,7 @@
 //! Backends that implement the K-means kernels: `cpu` (rayon, the reference) and `gpu` (wgpu compute shaders).
 
 pub mod cpu;
+mod cpu_bounds;
 pub mod cpu_kernel;
 #[cfg(feature = "gpu")]
 pub mod gpu;
