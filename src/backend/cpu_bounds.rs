@@ -58,7 +58,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::cpu::{accumulate, Partial, SUB_ROWS};
-use super::cpu_kernel::{nearest_block, tile_rows, Kernel, Packed, LANES};
+use super::cpu_kernel::{nearest_block, sgemm_scores, tile_rows, Kernel, Packed, LANES};
 
 /// `f32` unit roundoff.
 const RHO: f64 = 1.0 / (1u64 << 24) as f64;
@@ -443,28 +443,7 @@ fn second_scores(x: &[f32], m: usize, p: &Packed, g: &Geometry, scores: &mut Vec
     let mut start = 0;
     while start < m {
         let rows = (m - start).min(tile);
-        // scores (rows × k) = −2 · X_tile (rows × d) · Cᵀ (d × k); Cᵀ(f, j) = c[j·d + f].
-        // SAFETY: every pointer/stride pair addresses inside its slice: X_tile is rows × d at row stride d
-        // (`start + rows ≤ m` rows of `x`), Cᵀ reads c[j·d + f] for j < k, f < d, and the output is rows × k at
-        // row stride k within `scores` (`rows ≤ tile`).
-        unsafe {
-            matrixmultiply::sgemm(
-                rows,
-                d,
-                k,
-                -2.0,
-                x[start * d..].as_ptr(),
-                d as isize,
-                1,
-                p.c.as_ptr(),
-                1,
-                d as isize,
-                0.0,
-                scores.as_mut_ptr(),
-                k as isize,
-                1,
-            );
-        }
+        sgemm_scores(&x[start * d..(start + rows) * d], rows, p, &mut scores[..rows * k]);
         for r in 0..rows {
             let sr = &scores[r * k..(r + 1) * k];
             out[start + r] = second_smallest(sr.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));

@@ -151,31 +151,38 @@ fn nearest_sgemm(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &
     let mut start = 0;
     while start < rows {
         let m = (rows - start).min(tile);
-        // scores (m × k) = −2 · X_tile (m × d) · Cᵀ (d × k); Cᵀ(f, j) = c[j·d + f].
-        // SAFETY: every pointer/stride pair addresses inside its slice: X_tile is m × d at row stride d,
-        // Cᵀ reads c[j·d + f] for j < k, f < d, and the output is m × k at row stride k within `scratch`.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                d,
-                k,
-                -2.0,
-                x[start * d..].as_ptr(),
-                d as isize,
-                1,
-                p.c.as_ptr(),
-                1,
-                d as isize,
-                0.0,
-                scratch.as_mut_ptr(),
-                k as isize,
-                1,
-            );
-        }
+        sgemm_scores(&x[start * d..(start + m) * d], m, p, &mut scratch[..m * k]);
         for r in 0..m {
             out[start + r] = argmin_plus(&scratch[r * k..(r + 1) * k], &p.norms);
         }
         start += m;
+    }
+}
+
+/// `out (rows × k) = −2 · X (rows × d) · Cᵀ (d × k)`, the dot-product part of the scores, by one SGEMM.
+pub(crate) fn sgemm_scores(x: &[f32], rows: usize, p: &Packed, out: &mut [f32]) {
+    let (k, d) = (p.k, p.d);
+    assert!(x.len() >= rows * d && out.len() >= rows * k && p.c.len() >= k * d);
+    // Cᵀ(f, j) = c[j·d + f].
+    // SAFETY: every pointer/stride pair addresses inside its slice (checked above): X is rows × d at row stride d,
+    // Cᵀ reads c[j·d + f] for j < k, f < d, and the output is rows × k at row stride k.
+    unsafe {
+        matrixmultiply::sgemm(
+            rows,
+            d,
+            k,
+            -2.0,
+            x.as_ptr(),
+            d as isize,
+            1,
+            p.c.as_ptr(),
+            1,
+            d as isize,
+            0.0,
+            out.as_mut_ptr(),
+            k as isize,
+            1,
+        );
     }
 }
 
