@@ -1,11 +1,14 @@
-//! Criterion benches of one Lloyd iteration (assignment + per-cluster sums) on the CPU backend, and on the GPU
-//! backend where an adapter exists. The figures in docs/PERFORMANCE.md come from `cargo bench --bench lloyd`.
+//! Criterion benches of one Lloyd iteration (assignment + per-cluster sums): the CPU backend with each of its
+//! nearest-centroid kernels (AVX2 where the CPU has it, and the portable SGEMM one), and the GPU backend where an
+//! adapter exists. Run with `cargo bench --bench lloyd`; `custseg bench` covers the large sizes.
 //!
-//! Sizes: `CUSTSEG_BENCH_N` rows (default 1,000,000) × 16 features, K = 16, 64, 256. A GPU step reads its sums
-//! back before returning, so the clock stops after the device has finished (no queue-submission-only timing).
+//! Sizes: `CUSTSEG_BENCH_N` rows (default 1,000,000) × 16 features, K = 16, 64, 256. Every step is a full scan
+//! (Hamerly's bounds off: repeated steps with the same centroids would otherwise skip every row). A GPU step reads
+//! its sums back before returning, so the clock stops after the device has finished. On a software adapter
+//! (lavapipe) the GPU figures are CPU emulation and say nothing about a GPU.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use custseg::backend::cpu::CpuBackend;
+use custseg::backend::cpu::{Bounds, CpuBackend, Kernel};
 use custseg::generate::generate_blobs;
 use custseg::kmeans::Backend;
 use custseg::Matrix;
@@ -37,8 +40,39 @@ fn bench_backend(c: &mut Criterion, group_name: &str, x: &Matrix, b: &mut dyn Ba
 
 fn cpu(c: &mut Criterion) {
     let (x, _) = generate_blobs(n_rows(), D, 32, 0);
-    bench_backend(c, "cpu_lloyd_iteration", &x, &mut CpuBackend::new(&x, None));
+    for kernel in [Kernel::Avx2, Kernel::Sgemm] {
+        if !kernel.available() {
+            eprintln!("cpu kernel {kernel:?} is not available on this CPU: skipped");
+            continue;
+        }
+        let mut b = CpuBackend::with_kernel(&x, None, kernel).with_bounds(Bounds::Never);
+        let name = format!("cpu_{}_lloyd_iteration", format!("{kernel:?}").to_lowercase());
+        bench_backend(c, &name, &x, &mut b);
+    }
 }
 
-criterion_group!(benches, cpu);
+#[cfg(feature = "gpu")]
+fn gpu(c: &mut Criterion) {
+    use custseg::backend::gpu::{GpuBackend, GpuContext, GpuOptions};
+    let ctx = match GpuContext::new(&GpuOptions::default()) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("no GPU adapter ({e}): GPU benches skipped");
+            return;
+        }
+    };
+    if !ctx.is_hardware() {
+        eprintln!("software adapter {}: its GPU timings say nothing about a GPU", ctx.name());
+    }
+    let (x, _) = generate_blobs(n_rows(), D, 32, 0);
+    let mut b = GpuBackend::new(&ctx, &x, None).expect("GPU backend");
+    bench_backend(c, "gpu_lloyd_iteration", &x, &mut b);
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu(_: &mut Criterion) {
+    eprintln!("built without the gpu feature: GPU benches skipped");
+}
+
+criterion_group!(benches, cpu, gpu);
 criterion_main!(benches);

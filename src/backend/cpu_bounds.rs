@@ -13,9 +13,8 @@
 //!    `‖x − c_j‖` for every `j ≠ a` (for the second term: `‖x − c_j‖ ≥ ‖c_a − c_j‖ − ‖x − c_a‖ ≥ 2·s_a − u`).
 //!    If `L > u` by the margin below, the label stays and `l ← L`; otherwise the row joins the scan;
 //! 3. the rows that need it (gathered into a contiguous buffer) are scanned with the kernel's own
-//!    [`nearest_block`], so their labels are the full scan's by construction; a second pass over the same rows
-//!    (the kernel's register tiles on AVX2, keeping per lane the two smallest scores; one SGEMM per tile
-//!    elsewhere) gives each row's second-smallest score, from which `l` is reset.
+//!    [`nearest_second_block`], one pass that gives the labels of [`super::cpu_kernel::nearest_block`] (the full
+//!    scan's, by construction) and each row's second-smallest score, from which `l` is reset.
 //!
 //! Inertia and sums are still computed for every row from the exact [`super::cpu::dist2`] and its row, in row order
 //! inside the fixed blocks, through the same `accumulate` as the unbounded step: the results (labels, sums,
@@ -47,8 +46,8 @@
 //!
 //! # When they are used
 //!
-//! [`Bounds::Auto`] (the default) uses them from [`BOUNDS_MIN_K`] centroids up, where they pay (at present
-//! nowhere: see its measurement, so `Auto` costs no memory); the bound vector
+//! [`Bounds::Auto`] (the default) uses them from [`BOUNDS_MIN_K`] centroids up, where they were measured to pay;
+//! the bound vector
 //! (`4·n` bytes) is allocated lazily on the first bounded step and freed by the first unbounded one. Setting the
 //! environment variable `CUSTSEG_NO_BOUNDS=1` makes every new CPU backend use [`Bounds::Never`] (for timing
 //! comparisons); tests pick a mode with `CpuBackend::with_bounds`.
@@ -58,7 +57,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use super::cpu::{accumulate, Partial, SUB_ROWS};
-use super::cpu_kernel::{nearest_block, sgemm_scores, tile_rows, Kernel, Packed, LANES};
+use super::cpu_kernel::{nearest_second_block, Kernel, Packed};
 
 /// `f32` unit roundoff.
 const RHO: f64 = 1.0 / (1u64 << 24) as f64;
@@ -69,24 +68,26 @@ const SAFETY: f64 = 2.0;
 /// Relative nudge for quantities computed in `f64` from `f32` inputs (their own error is ~`d·2⁻⁵³`).
 const NUDGE: f64 = 1e-12;
 
-/// The smallest `k` at which [`Bounds::Auto`] uses the bounds: none yet (`usize::MAX`), because they were not
-/// measured to pay at any `k` tried.
+/// The smallest `k` at which [`Bounds::Auto`] uses the bounds.
 ///
-/// Measured on a 2-core x86-64 with AVX2 (shared with other builds, so ±20%): `custseg segment -i c1m.parquet
-/// --k K --max-iter 50 --device cpu --init-sample auto --log1p monetary,avg_basket` on `custseg generate
-/// --customers 1000000 --seed 2` (8 features), Lloyd seconds of the "k-means run timing" line, bounds forced on
-/// against `CUSTSEG_NO_BOUNDS=1`, identical outputs:
+/// Measured on a 2-core x86-64 with AVX2 (AMD EPYC, 2.0 GHz; shared, so about ±10%): `custseg segment -i c1m.parquet
+/// --k K --max-iter 50 --device cpu --init-sample auto --log1p monetary,avg_basket -v` on `custseg generate
+/// --customers 1000000 --seed 2` (8 features), Lloyd seconds of the "k-means run timing" line, the better of two
+/// interleaved runs, bounds forced on against off, byte-identical outputs. Rows scanned per step after the first fall
+/// from about 60% to 15% at k = 256.
 ///
-/// | k    | max-iter | with bounds | without | rows scanned per step after the first |
-/// |------|----------|-------------|---------|---------------------------------------|
-/// | 64   | 50       | 4.89 s      | 3.14 s  | 76% falling to 13%                    |
-/// | 256  | 50       | 11.61 s     | 10.80 s | 50% falling to 16%                    |
-/// | 1024 | 20       | 22.66 s     | 16.12 s | (not logged)                          |
+/// | k    | max-iter | with bounds | without |
+/// |------|----------|-------------|---------|
+/// | 16   | 50       | 0.46 s      | 0.29 s  |
+/// | 64   | 50       | 1.39 s      | 1.54 s  |
+/// | 128  | 50       | 1.95 s      | 2.65 s  |
+/// | 256  | 50       | 3.02 s      | 4.80 s  |
+/// | 1024 | 20       | 5.57 s      | 7.32 s  |
 ///
-/// On this 8-feature data many rows sit near a boundary, and a scanned row costs two passes (the kernel's
-/// labels, then the second-best search), so the bounds lose. Lower this once a fused single-pass scan (labels and
-/// second-best together) makes them pay, with a new measurement here.
-pub const BOUNDS_MIN_K: usize = usize::MAX;
+/// (Before the scan of the rows that fail the test became one fused pass with a branch-free second-best merge, and
+/// the test itself branch-free, they lost at every `k`: 4.89 against 3.14 s at k = 64.) Below 64 the skip test and
+/// the fused pass cost more than the scan they save. The bound vector costs `4·n` bytes (40 MB at 10M rows).
+pub const BOUNDS_MIN_K: usize = 64;
 
 /// Whether a CPU backend keeps Hamerly's bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,10 +177,6 @@ pub(super) struct Geometry {
     norm_max: f64,
     /// `(d + 4)·ρ`: the relative error bound of `dist2` and the coefficient of the scores' error `ε`.
     coef: f64,
-    /// The centroids transposed in panels of 8 (`panels[(g·d + f)·8 + l] = c[(8g + l)·d + f]`, zero past `k`) and
-    /// their `f32` squared norms (the kernels' `Packed::norms`, +∞ past `k`), for the AVX2 second-best search.
-    panels: Vec<f32>,
-    panel_norms: Vec<f32>,
 }
 
 fn dist_f64(a: &[f32], b: &[f32]) -> f64 {
@@ -189,15 +186,6 @@ fn dist_f64(a: &[f32], b: &[f32]) -> f64 {
 impl Geometry {
     fn new(c: &[f32], prev: Option<&[f32]>, packed: &Packed) -> Geometry {
         let (k, d) = (packed.k, packed.d);
-        let groups = k.div_ceil(LANES);
-        let mut panels = vec![0f32; groups * d * LANES];
-        for j in 0..k {
-            for f in 0..d {
-                panels[((j / LANES) * d + f) * LANES + j % LANES] = c[j * d + f];
-            }
-        }
-        let mut panel_norms = packed.norms.clone();
-        panel_norms.resize(groups * LANES, f32::INFINITY);
         let row = |j: usize| &c[j * d..(j + 1) * d];
         let norm: Vec<f64> =
             (0..k).map(|j| row(j).iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt() * (1.0 + NUDGE)).collect();
@@ -227,31 +215,19 @@ impl Geometry {
                 (half_gap, drift)
             }
         };
-        Geometry {
-            valid: prev.is_some(),
-            half_gap,
-            drift,
-            norm,
-            norm_max,
-            coef: (d + 4) as f64 * RHO,
-            panels,
-            panel_norms,
-        }
+        Geometry { valid: prev.is_some(), half_gap, drift, norm, norm_max, coef: (d + 4) as f64 * RHO }
     }
 
     /// The skip test for a row labelled `a` whose exact squared distance to `c_a` is `d2` and whose stored lower
-    /// bound is `lower`: the new lower bound if the scan provably keeps `a`, else `None`.
+    /// bound is `lower`: whether the scan provably keeps `a`, and the new lower bound (valid only if it does).
     #[inline(always)]
-    fn keeps(&self, a: usize, d2: f32, lower: f32) -> Option<f32> {
+    fn keeps(&self, a: usize, d2: f32, lower: f32) -> (bool, f32) {
         let u = ((d2 as f64) * (1.0 + self.coef)).sqrt() * (1.0 + NUDGE);
         let l = (lower as f64 - self.drift[a]).max(2.0 * self.half_gap[a] - u);
         let r = self.norm[a] + u + self.norm_max;
-        // Written so that a NaN anywhere fails the test (and the row is scanned).
-        if l > u && (l - u) * (l + u) > 2.0 * SAFETY * self.coef * r * r {
-            Some(round_down(l))
-        } else {
-            None
-        }
+        // Written so that a NaN anywhere fails the test (and the row is scanned); `&`, not `&&`, so no branch.
+        let keep = (l > u) & ((l - u) * (l + u) > 2.0 * SAFETY * self.coef * r * r);
+        (keep, round_down(l))
     }
 }
 
@@ -280,8 +256,6 @@ struct Scratch {
     glab: Vec<u32>,
     /// The kernel's score buffer (SGEMM fallback only).
     kscores: Vec<f32>,
-    /// The SGEMM scores of the second-best search (fallback kernel only).
-    scores: Vec<f32>,
     /// The second-smallest score of each gathered row.
     second: Vec<f32>,
 }
@@ -353,18 +327,22 @@ fn bounded_body(
         let xs = &xb[t * SUB_ROWS * d..(t * SUB_ROWS + rows) * d];
         s.scan.clear();
         if g.valid {
+            // Branch-free (the outcome is close to a coin toss on real data): every row takes its old label, its
+            // distance and its tested bound, and its index is written at the scan list's end, which only moves for
+            // rows that fail. The scan below overwrites all three for the rows it takes.
+            s.scan.resize(rows, 0);
+            let mut m = 0;
             for r in 0..rows {
                 let a = lab_s[r] as usize;
                 let d2 = dist(&xs[r * d..(r + 1) * d], crow(a));
-                match g.keeps(a, d2, low_s[r]) {
-                    Some(l) => {
-                        s.new[r] = a as u32;
-                        s.d2[r] = d2;
-                        low_s[r] = l;
-                    }
-                    None => s.scan.push(r as u32),
-                }
+                let (keep, l) = g.keeps(a, d2, low_s[r]);
+                s.new[r] = a as u32;
+                s.d2[r] = d2;
+                low_s[r] = l;
+                s.scan[m] = r as u32;
+                m += usize::from(!keep);
             }
+            s.scan.truncate(m);
         } else {
             s.scan.extend(0..rows as u32);
         }
@@ -380,9 +358,8 @@ fn bounded_body(
                 &s.gx
             };
             s.glab.resize(m, 0);
-            nearest_block(gx, m, packed, &mut s.glab, &mut s.kscores);
             s.second.resize(m, 0.0);
-            second_scores(gx, m, packed, g, &mut s.scores, &mut s.second);
+            nearest_second_block(gx, m, packed, &mut s.glab, &mut s.second, &mut s.kscores);
             for (q, &r) in s.scan.iter().enumerate() {
                 let (r, j) = (r as usize, s.glab[q]);
                 s.new[r] = j;
@@ -411,106 +388,4 @@ fn lower_from_score(x: &[f32], second: f32, g: &Geometry) -> f32 {
     let r = xx.sqrt() * (1.0 + NUDGE) + g.norm_max;
     let l2 = second as f64 + xx - SAFETY * g.coef * r * r;
     round_down(l2.max(0.0).sqrt())
-}
-
-/// The second-smallest of the values (with repeats: `[1, 1, 2]` gives 1).
-#[inline(always)]
-fn second_smallest(v: impl IntoIterator<Item = f32>) -> f32 {
-    let (mut b1, mut b2) = (f32::INFINITY, f32::INFINITY);
-    for v in v {
-        if v < b1 {
-            (b2, b1) = (b1, v);
-        } else if v < b2 {
-            b2 = v;
-        }
-    }
-    b2
-}
-
-/// For each of the `m` rows of `x`, the second-smallest score `‖c_j‖² − 2x·c_j` over all centroids (+∞ when
-/// `k = 1`), with the same `f32` operations as the kernels' scores (so the error bound ε applies): register tiles
-/// on AVX2, one SGEMM per tile of rows elsewhere.
-fn second_scores(x: &[f32], m: usize, p: &Packed, g: &Geometry, scores: &mut Vec<f32>, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if p.kernel == Kernel::Avx2 {
-        // SAFETY: `Kernel::Avx2` is only selected on CPUs with AVX2 and FMA; `x` holds `m · d` floats, the panels
-        // `ceil(k / 8)` panels of `d × 8` and their norms, and `out` `m` values.
-        return unsafe { avx2::second(x, m, p.d, &g.panels, &g.panel_norms, out) };
-    }
-    let (k, d) = (p.k, p.d);
-    let tile = tile_rows(k);
-    scores.resize(tile * k, 0.0);
-    let mut start = 0;
-    while start < m {
-        let rows = (m - start).min(tile);
-        sgemm_scores(&x[start * d..(start + rows) * d], rows, p, &mut scores[..rows * k]);
-        for r in 0..rows {
-            let sr = &scores[r * k..(r + 1) * k];
-            out[start + r] = second_smallest(sr.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
-        }
-        start += rows;
-    }
-}
-
-/// The AVX2 second-best search: the kernel's register tiles (4 rows × one panel of 8 centroids, FMA over the
-/// features, one more FMA for the score), keeping per lane the smallest and second-smallest score.
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use std::arch::x86_64::*;
-
-    use super::{second_smallest, LANES};
-
-    /// # Safety
-    /// AVX2 and FMA; `x` holds `rows · d` floats, `norms` `g · 8` and `panels` `g · d · 8`, `out` `rows`.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn second(x: &[f32], rows: usize, d: usize, panels: &[f32], norms: &[f32], out: &mut [f32]) {
-        assert!(x.len() >= rows * d && out.len() >= rows && panels.len() >= norms.len() * d);
-        let groups = norms.len() / LANES;
-        let mut r = 0;
-        while r + 4 <= rows {
-            tile::<4>(x.as_ptr().add(r * d), d, groups, panels.as_ptr(), norms.as_ptr(), out.as_mut_ptr().add(r));
-            r += 4;
-        }
-        while r < rows {
-            tile::<1>(x.as_ptr().add(r * d), d, groups, panels.as_ptr(), norms.as_ptr(), out.as_mut_ptr().add(r));
-            r += 1;
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn tile<const M: usize>(
-        x: *const f32,
-        d: usize,
-        groups: usize,
-        panels: *const f32,
-        norms: *const f32,
-        out: *mut f32,
-    ) {
-        let mut m1 = [_mm256_set1_ps(f32::INFINITY); M];
-        let mut m2 = [_mm256_set1_ps(f32::INFINITY); M];
-        let minus2 = _mm256_set1_ps(-2.0);
-        for g in 0..groups {
-            let pa = panels.add(g * d * LANES);
-            let mut acc = [_mm256_setzero_ps(); M];
-            for f in 0..d {
-                let b = _mm256_loadu_ps(pa.add(f * LANES));
-                for r in 0..M {
-                    acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x.add(r * d + f)), b, acc[r]);
-                }
-            }
-            let n = _mm256_loadu_ps(norms.add(g * LANES));
-            for r in 0..M {
-                let s = _mm256_fmadd_ps(acc[r], minus2, n);
-                m2[r] = _mm256_min_ps(m2[r], _mm256_max_ps(m1[r], s));
-                m1[r] = _mm256_min_ps(m1[r], s);
-            }
-        }
-        for r in 0..M {
-            let (mut a, mut b) = ([0f32; LANES], [0f32; LANES]);
-            _mm256_storeu_ps(a.as_mut_ptr(), m1[r]);
-            _mm256_storeu_ps(b.as_mut_ptr(), m2[r]);
-            // The overall two smallest are among each lane's two smallest.
-            *out.add(r) = second_smallest(a.into_iter().chain(b));
-        }
-    }
 }

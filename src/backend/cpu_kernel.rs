@@ -143,6 +143,56 @@ pub fn nearest_block(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratc
     }
 }
 
+/// [`nearest_block`] and, in the same pass over the centroids, each row's second-smallest score
+/// `‖c_j‖² − 2x·c_j` over all `k` centroids (with repeats; +∞ when `k = 1`), for Hamerly's lower bounds. The labels
+/// are bit-for-bit those of [`nearest_block`] (the same scores, compared in the same order); `second` holds one
+/// score per row.
+pub fn nearest_second_block(
+    x: &[f32],
+    rows: usize,
+    p: &Packed,
+    out: &mut [u32],
+    second: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
+    assert!(x.len() >= rows * p.d && out.len() >= rows && second.len() >= rows && p.k >= 1);
+    match p.kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `nearest_block`; `second` holds `rows` values (checked above).
+        Kernel::Avx2 => unsafe { avx2::nearest_second(x, rows, p, out, second) },
+        _ => {
+            let (k, d) = (p.k, p.d);
+            let tile = tile_rows(k);
+            scratch.resize(tile * k, 0.0);
+            let mut start = 0;
+            while start < rows {
+                let m = (rows - start).min(tile);
+                sgemm_scores(&x[start * d..(start + m) * d], m, p, &mut scratch[..m * k]);
+                for r in 0..m {
+                    let sr = &scratch[r * k..(r + 1) * k];
+                    out[start + r] = argmin_plus(sr, &p.norms);
+                    second[start + r] = second_smallest(sr.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
+                }
+                start += m;
+            }
+        }
+    }
+}
+
+/// The second-smallest of the values, with repeats (`[1, 1, 2]` gives 1); +∞ for fewer than two values.
+#[inline(always)]
+fn second_smallest(v: impl IntoIterator<Item = f32>) -> f32 {
+    let (mut b1, mut b2) = (f32::INFINITY, f32::INFINITY);
+    for v in v {
+        if v < b1 {
+            (b2, b1) = (b1, v);
+        } else if v < b2 {
+            b2 = v;
+        }
+    }
+    b2
+}
+
 /// The fallback: scores by one SGEMM per tile of rows, then an arg-min per row.
 fn nearest_sgemm(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
     let (k, d) = (p.k, p.d);
@@ -264,20 +314,41 @@ pub(crate) mod avx2 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn nearest(x: &[f32], rows: usize, p: &Packed, out: &mut [u32]) {
         let d = p.d;
+        let none = std::ptr::null_mut();
         let mut r = 0;
         while r + MR <= rows {
-            tile::<MR>(x.as_ptr().add(r * d), p, out[r..r + MR].as_mut_ptr());
+            tile::<MR, false>(x.as_ptr().add(r * d), p, out[r..r + MR].as_mut_ptr(), none);
             r += MR;
         }
         while r < rows {
-            tile::<1>(x.as_ptr().add(r * d), p, out[r..].as_mut_ptr());
+            tile::<1, false>(x.as_ptr().add(r * d), p, out[r..].as_mut_ptr(), none);
             r += 1;
         }
     }
 
-    /// Nearest centroid for `M` consecutive rows starting at `x`; writes `M` labels at `out`.
+    /// [`nearest`], and each row's second-smallest score into `second`.
+    ///
+    /// # Safety
+    /// As [`nearest`]; `second` must hold at least `rows` values.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn nearest_second(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], second: &mut [f32]) {
+        let d = p.d;
+        let mut r = 0;
+        while r + MR <= rows {
+            tile::<MR, true>(x.as_ptr().add(r * d), p, out[r..r + MR].as_mut_ptr(), second[r..r + MR].as_mut_ptr());
+            r += MR;
+        }
+        while r < rows {
+            tile::<1, true>(x.as_ptr().add(r * d), p, out[r..].as_mut_ptr(), second[r..].as_mut_ptr());
+            r += 1;
+        }
+    }
+
+    /// Nearest centroid for `M` consecutive rows starting at `x`; writes `M` labels at `out` and, when `SECOND`,
+    /// `M` second-smallest scores at `second` (each lane also keeps its second-smallest score; the row's is the
+    /// second-smallest of the lanes' two).
     #[inline(always)]
-    unsafe fn tile<const M: usize>(x: *const f32, p: &Packed, out: *mut u32) {
+    unsafe fn tile<const M: usize, const SECOND: bool>(x: *const f32, p: &Packed, out: *mut u32, second: *mut f32) {
         let d = p.d;
         let groups = p.groups();
         let panels = p.panels.as_ptr();
@@ -285,6 +356,7 @@ pub(crate) mod avx2 {
         let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         let mut bv = [_mm256_set1_ps(f32::INFINITY); M];
         let mut bi = [_mm256_setzero_si256(); M];
+        let mut b2 = [_mm256_set1_ps(f32::INFINITY); M];
         let mut g = 0;
         // Two panels (16 centroids) at a time: 2·M accumulators.
         while g + 2 <= groups {
@@ -305,8 +377,15 @@ pub(crate) mod avx2 {
             let i0 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES) as i32));
             let i1 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES + LANES) as i32));
             for r in 0..M {
-                keep_best(&mut bv[r], &mut bi[r], score(a0[r], n0), i0);
-                keep_best(&mut bv[r], &mut bi[r], score(a1[r], n1), i1);
+                let (s0, s1) = (score(a0[r], n0), score(a1[r], n1));
+                if SECOND {
+                    keep_second(&mut b2[r], bv[r], s0);
+                }
+                keep_best(&mut bv[r], &mut bi[r], s0, i0);
+                if SECOND {
+                    keep_second(&mut b2[r], bv[r], s1);
+                }
+                keep_best(&mut bv[r], &mut bi[r], s1, i1);
             }
             g += 2;
         }
@@ -322,12 +401,25 @@ pub(crate) mod avx2 {
             let n0 = _mm256_loadu_ps(norms.add(g * LANES));
             let i0 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES) as i32));
             for r in 0..M {
-                keep_best(&mut bv[r], &mut bi[r], score(a0[r], n0), i0);
+                let s0 = score(a0[r], n0);
+                if SECOND {
+                    keep_second(&mut b2[r], bv[r], s0);
+                }
+                keep_best(&mut bv[r], &mut bi[r], s0, i0);
             }
         }
         for r in 0..M {
             *out.add(r) = lowest_best(bv[r], bi[r]);
+            if SECOND {
+                *second.add(r) = lowest_second(bv[r], b2[r]);
+            }
         }
+    }
+
+    /// Per lane, before `s` goes into the best `bv`: the second-smallest becomes `min(b2, max(bv, s))`.
+    #[inline(always)]
+    unsafe fn keep_second(b2: &mut __m256, bv: __m256, s: __m256) {
+        *b2 = _mm256_min_ps(*b2, _mm256_max_ps(bv, s));
     }
 
     /// `‖c‖² − 2 x·c` from the accumulated dot products.
@@ -340,8 +432,28 @@ pub(crate) mod avx2 {
     #[inline(always)]
     unsafe fn keep_best(bv: &mut __m256, bi: &mut __m256i, s: __m256, idx: __m256i) {
         let lt = _mm256_cmp_ps::<_CMP_LT_OQ>(s, *bv);
-        *bv = _mm256_blendv_ps(*bv, s, lt);
+        // `min(s, bv)` is `s` exactly where `s < bv` (and `bv` on ties and NaN), the same as blending on `lt`.
+        *bv = _mm256_min_ps(s, *bv);
         *bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*bi), _mm256_castsi256_ps(idx), lt));
+    }
+
+    /// The second-smallest (with repeats) of the 16 values of `(b1, b2)`, where each lane holds its two smallest
+    /// scores (`b1 ≤ b2`): the lanes are merged in pairs, three times, by `(a₁, a₂) ∪ (b₁, b₂) → (min(a₁, b₁),
+    /// min(max(a₁, b₁), min(a₂, b₂)))`, which is exact for the two smallest of a multiset; no branches.
+    #[inline(always)]
+    unsafe fn lowest_second(mut b1: __m256, mut b2: __m256) -> f32 {
+        let merge = |b1: &mut __m256, b2: &mut __m256, o1: __m256, o2: __m256| {
+            let lo = _mm256_min_ps(*b1, o1);
+            *b2 = _mm256_min_ps(_mm256_max_ps(*b1, o1), _mm256_min_ps(*b2, o2));
+            *b1 = lo;
+        };
+        let (o1, o2) = (_mm256_permute2f128_ps::<1>(b1, b1), _mm256_permute2f128_ps::<1>(b2, b2));
+        merge(&mut b1, &mut b2, o1, o2);
+        let (o1, o2) = (_mm256_permute_ps::<0b01_00_11_10>(b1), _mm256_permute_ps::<0b01_00_11_10>(b2));
+        merge(&mut b1, &mut b2, o1, o2);
+        let (o1, o2) = (_mm256_permute_ps::<0b10_11_00_01>(b1), _mm256_permute_ps::<0b10_11_00_01>(b2));
+        merge(&mut b1, &mut b2, o1, o2);
+        _mm256_cvtss_f32(b2)
     }
 
     /// The smallest value across the 8 lanes, and among the lanes holding it the lowest index.
@@ -465,6 +577,51 @@ mod tests {
             let want = if k > 9 { 9 } else { k as u32 - 1 };
             for kernel in kernels() {
                 assert_eq!(labels(kernel, &[0.5; 6], 6, &c, k, 1), vec![want; 6], "{kernel:?} k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fused_pass_gives_the_same_labels_and_the_second_smallest_score() {
+        let mut rnd = rng(4242);
+        for (n, d, k) in [(1, 1, 1), (9, 3, 2), (300, 16, 17), (50, 33, 64), (9, 2, 256), (13, 8, 24), (6, 5, 9)] {
+            let x: Vec<f32> = (0..n * d).map(|_| rnd()).collect();
+            let c: Vec<f32> = (0..k * d).map(|_| rnd()).collect();
+            for kernel in kernels() {
+                let mut p = Packed::with_kernel(kernel);
+                p.set(&c, k, d);
+                let (mut lab, mut second) = (vec![u32::MAX; n], vec![f32::NAN; n]);
+                nearest_second_block(&x, n, &p, &mut lab, &mut second, &mut Vec::new());
+                assert_eq!(lab, labels(kernel, &x, n, &c, k, d), "{kernel:?} n={n} d={d} k={k}");
+                for i in 0..n {
+                    let mut s: Vec<f64> = (0..k)
+                        .map(|j| {
+                            (0..d)
+                                .map(|f| c[j * d + f] as f64 * (c[j * d + f] as f64 - 2.0 * x[i * d + f] as f64))
+                                .sum()
+                        })
+                        .collect();
+                    s.sort_by(f64::total_cmp);
+                    if k == 1 {
+                        assert_eq!(second[i], f32::INFINITY, "{kernel:?} k=1");
+                    } else {
+                        assert!((second[i] as f64 - s[1]).abs() <= 1e-4 * (1.0 + s[1].abs()), "{kernel:?} row {i}");
+                    }
+                }
+            }
+        }
+        // Repeats count: two equal best scores in different lanes and panels make the second equal the best.
+        for k in [2usize, 9, 17, 40] {
+            let mut c = vec![3.0f32; k];
+            c[0] = 0.5;
+            c[k - 1] = 0.5;
+            for kernel in kernels() {
+                let mut p = Packed::with_kernel(kernel);
+                p.set(&c, k, 1);
+                let (mut lab, mut second) = (vec![9; 5], vec![0.0; 5]);
+                nearest_second_block(&[0.5; 5], 5, &p, &mut lab, &mut second, &mut Vec::new());
+                assert_eq!(lab, vec![0; 5], "{kernel:?} k={k}");
+                assert_eq!(second, vec![-0.25; 5], "{kernel:?} k={k}");
             }
         }
     }

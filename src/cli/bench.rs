@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use clap::Args;
-use custseg::backend::cpu::{CpuBackend, Kernel};
+use custseg::backend::cpu::{Bounds, CpuBackend, Kernel};
 use custseg::bench::{measure_cpu_peak, row, time_steps, BenchRow, Peak};
 use custseg::generate::generate_blobs;
 
@@ -74,13 +74,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                 let cent = x.as_slice()[..k * d].to_vec();
                 let mut cpu_ms = None;
                 if want_cpu {
-                    let mut b = CpuBackend::new(&x, None);
+                    // The bench times one full iteration: with Hamerly's bounds, repeated steps with the same
+                    // centroids would skip nearly every row and time nothing.
+                    let mut b = CpuBackend::new(&x, None).with_bounds(Bounds::Never);
                     let t = time_steps(&mut b, &cent, k, a.warmup, a.iters)?;
                     cpu_ms = Some(t.0);
                     rows.push(row(custseg::kmeans::Backend::name(&b), n, d, k, t, &cpu_peak));
                 }
                 if want_sgemm {
-                    let mut b = CpuBackend::with_kernel(&x, None, Kernel::Sgemm);
+                    let mut b = CpuBackend::with_kernel(&x, None, Kernel::Sgemm).with_bounds(Bounds::Never);
                     let t = time_steps(&mut b, &cent, k, a.warmup, a.iters)?;
                     let mut r = row(custseg::kmeans::Backend::name(&b), n, d, k, t, &cpu_peak);
                     r.speedup_vs_cpu = cpu_ms.map(|c| c / t.0);
