@@ -13,8 +13,8 @@
 //! and then added into the block's sums while its rows are still in L1/L2.
 //!
 //! Hamerly's bounds (`cpu_bounds.rs`): with them a step skips the K·D scan for rows whose label provably cannot
-//! change, with the same results to the bit. `Bounds::Auto` uses them from [`BOUNDS_MIN_K`] centroids up (at
-//! present never: they did not pay where measured), `Bounds::Always` forces them; [`CpuBackend::with_bounds`] and the
+//! change, with the same results to the bit. `Bounds::Auto` uses them from [`BOUNDS_MIN_K`] centroids up (where
+//! they were measured to pay), `Bounds::Always` forces them; [`CpuBackend::with_bounds`] and the
 //! environment variable `CUSTSEG_NO_BOUNDS=1` turn them off, [`CpuBackend::last_step_scanned`] says how many rows
 //! the last step scanned.
 
@@ -25,6 +25,7 @@ use super::cpu_bounds::{step_block_bounded, BoundState};
 pub use super::cpu_bounds::{Bounds, BOUNDS_MIN_K};
 pub use super::cpu_kernel::{dist2, Kernel};
 use super::cpu_kernel::{nearest_block, Packed};
+use super::cpu_pp::{block_commit, block_potentials};
 use crate::error::Result;
 use crate::kmeans::{Assignment, Backend, StepStats};
 use crate::matrix::Matrix;
@@ -270,7 +271,7 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn pp_potentials(&mut self, candidates: &[f32], m: usize) -> Result<Vec<f64>> {
-        let (x, w, d) = (self.x, self.w, self.x.d());
+        let (x, w, d, kernel) = (self.x, self.w, self.x.d(), self.packed.kernel);
         assert_eq!(candidates.len(), m * d);
         let per_block: Vec<Vec<f64>> = self
             .closest
@@ -278,15 +279,10 @@ impl Backend for CpuBackend<'_> {
             .enumerate()
             .map(|(b, cl)| {
                 let mut pot = vec![0f64; m];
-                for (r, &c) in cl.iter().enumerate() {
-                    let i = b * BLOCK_ROWS + r;
-                    let xi = x.row(i);
-                    let wi = Self::weight(w, i);
-                    for (j, p) in pot.iter_mut().enumerate() {
-                        let d2 = dist2(xi, &candidates[j * d..(j + 1) * d]);
-                        *p += wi * d2.min(c) as f64;
-                    }
-                }
+                let start = b * BLOCK_ROWS;
+                let xb = &x.as_slice()[start * d..(start + cl.len()) * d];
+                let wb = w.map(|w| &w[start..start + cl.len()]);
+                block_potentials(kernel, xb, d, wb, cl, candidates, m, &mut pot);
                 pot
             })
             .collect();
@@ -300,11 +296,10 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn pp_commit(&mut self, chosen: &[f32]) -> Result<()> {
-        let x = self.x;
+        let (x, d, kernel) = (self.x, self.x.d(), self.packed.kernel);
         self.closest.par_chunks_mut(BLOCK_ROWS).enumerate().for_each(|(b, cl)| {
-            for (r, c) in cl.iter_mut().enumerate() {
-                *c = c.min(dist2(x.row(b * BLOCK_ROWS + r), chosen));
-            }
+            let start = b * BLOCK_ROWS;
+            block_commit(kernel, &x.as_slice()[start * d..(start + cl.len()) * d], d, chosen, cl);
         });
         Ok(())
     }

@@ -3,6 +3,7 @@
 pub mod cpu;
 mod cpu_bounds;
 pub mod cpu_kernel;
+mod cpu_pp;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 #[cfg(not(feature = "gpu"))]
