@@ -120,6 +120,35 @@ fn same_seed_gives_an_identical_file_with_one_or_two_threads() {
 }
 
 #[test]
+fn hamerly_bounds_change_nothing_in_the_output() {
+    // From K = 64 the CPU backend skips rows whose label provably cannot change; the results must be the full
+    // scan's to the bit. The log proves the bounds ran; CUSTSEG_NO_BOUNDS=1 is the full scan.
+    let d = tempfile::tempdir().unwrap();
+    ok(d.path(), &["generate", "--customers", "30000", "--seed", "4", "--output", "c.parquet"]);
+    let mut logs = Vec::new();
+    for (tag, off) in [("on", "0"), ("off", "1")] {
+        let o = crate::util::custseg()
+            .current_dir(d.path())
+            .env("CUSTSEG_NO_BOUNDS", off)
+            .args(["segment", "--input", "c.parquet", "--k", "64", "--max-iter", "40", "--seed", "2", "--device"])
+            .args(["cpu", "-v", "--output", &format!("s_{tag}.parquet"), "--model", &format!("m_{tag}.json")])
+            .output()
+            .expect("spawn custseg");
+        assert!(o.status.success(), "segment with bounds {tag} failed:\n{}", stderr(&o));
+        logs.push(stderr(&o));
+    }
+    assert!(logs[0].contains("bounds=true"), "the bounds did not run at K = 64:\n{}", logs[0]);
+    assert!(!logs[1].contains("bounds=true"), "CUSTSEG_NO_BOUNDS=1 did not turn the bounds off");
+    let read = |f: &str| std::fs::read(d.path().join(f)).unwrap();
+    assert!(read("s_on.parquet") == read("s_off.parquet"), "segment files differ with and without the bounds");
+    let model = |f: &str| serde_json::from_slice::<serde_json::Value>(&read(f)).unwrap();
+    let (on, off) = (model("m_on.json"), model("m_off.json"));
+    assert_eq!(on["centroids_scaled"], off["centroids_scaled"]);
+    assert_eq!(on["inertia"], off["inertia"]);
+    assert_eq!(on["n_iter"], off["n_iter"]);
+}
+
+#[test]
 fn string_ids_keep_their_type_and_order() {
     let d = tempfile::tempdir().unwrap();
     let ids: Vec<String> = (0..50).map(|i| format!("cust-{i:03}")).collect();
