@@ -160,22 +160,10 @@ pub fn nearest_second_block(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `nearest_block`; `second` holds `rows` values (checked above).
         Kernel::Avx2 => unsafe { avx2::nearest_second(x, rows, p, out, second) },
-        _ => {
-            let (k, d) = (p.k, p.d);
-            let tile = tile_rows(k);
-            scratch.resize(tile * k, 0.0);
-            let mut start = 0;
-            while start < rows {
-                let m = (rows - start).min(tile);
-                sgemm_scores(&x[start * d..(start + m) * d], m, p, &mut scratch[..m * k]);
-                for r in 0..m {
-                    let sr = &scratch[r * k..(r + 1) * k];
-                    out[start + r] = argmin_plus(sr, &p.norms);
-                    second[start + r] = second_smallest(sr.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
-                }
-                start += m;
-            }
-        }
+        _ => sgemm_rows(x, rows, p, scratch, |i, s| {
+            out[i] = argmin_plus(s, &p.norms);
+            second[i] = second_smallest(s.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
+        }),
     }
 }
 
@@ -195,6 +183,12 @@ fn second_smallest(v: impl IntoIterator<Item = f32>) -> f32 {
 
 /// The fallback: scores by one SGEMM per tile of rows, then an arg-min per row.
 fn nearest_sgemm(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
+    sgemm_rows(x, rows, p, scratch, |i, s| out[i] = argmin_plus(s, &p.norms));
+}
+
+/// The fallback's tiles: one SGEMM per tile of rows into `scratch`, then `per_row(i, s)` for each row `i` with its
+/// `k` dot-product scores `s` (`−2 x·c_j`; the norms are added by the caller).
+fn sgemm_rows(x: &[f32], rows: usize, p: &Packed, scratch: &mut Vec<f32>, mut per_row: impl FnMut(usize, &[f32])) {
     let (k, d) = (p.k, p.d);
     let tile = tile_rows(k);
     scratch.resize(tile * k, 0.0);
@@ -203,7 +197,7 @@ fn nearest_sgemm(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &
         let m = (rows - start).min(tile);
         sgemm_scores(&x[start * d..(start + m) * d], m, p, &mut scratch[..m * k]);
         for r in 0..m {
-            out[start + r] = argmin_plus(&scratch[r * k..(r + 1) * k], &p.norms);
+            per_row(start + r, &scratch[r * k..(r + 1) * k]);
         }
         start += m;
     }
