@@ -8,7 +8,8 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 
 use crate::util::{files_in, parquet_testing, run_in, stderr, write_parquet};
 
-/// Runs `segment` on `input` with extra args in a fresh folder; returns (exit code, stderr, files left in out/).
+/// Runs `segment` on `input` with extra args in a fresh folder, writing into `out/` (which does not exist yet);
+/// returns (exit code, stderr, what was left in `out/`, or `out/` itself if it was created and left empty).
 fn segment(dir: &Path, input: &Path, extra: &[&str]) -> (i32, String, Vec<String>) {
     let out = dir.join("out");
     let mut args = vec![
@@ -25,7 +26,12 @@ fn segment(dir: &Path, input: &Path, extra: &[&str]) -> (i32, String, Vec<String
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let o = run_in(dir, &args);
-    (o.status.code().unwrap_or(-1), stderr(&o), files_in(&out))
+    let mut left = files_in(&out);
+    // The output folder does not exist beforehand: a failed run must not leave even an empty one.
+    if left.is_empty() && out.exists() {
+        left.push("out/ (an empty folder)".into());
+    }
+    (o.status.code().unwrap_or(-1), stderr(&o), left)
 }
 
 /// Asserts a clean failure: exit code, a one-line error containing every `needle`, no panic, no output.

@@ -12,8 +12,10 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.custseg-tmp-{}", std::process::id()))
 }
 
-/// Checks, before any work starts, that `path` can be created: its folder exists (or can be created) and is
-/// writable, and `path` is not a folder. Creates missing parent folders.
+/// Checks, before any work starts, that `path` can be created: it is not a folder, and its folder is writable or,
+/// if missing, can be made inside the nearest existing ancestor, which must be a writable folder. Creates nothing
+/// (missing folders are made by [`write_atomically`] when the output is written), so a run that fails later
+/// leaves nothing behind, not even an empty folder.
 pub fn check_writable(path: &Path) -> Result<()> {
     if path.as_os_str().is_empty() {
         return Err(Error::output(path, "empty output path"));
@@ -21,21 +23,40 @@ pub fn check_writable(path: &Path) -> Result<()> {
     if path.is_dir() {
         return Err(Error::output(path, "is a directory"));
     }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !parent.exists() {
-        std::fs::create_dir_all(&parent)
-            .map_err(|e| Error::output(path, format!("cannot create folder {}: {e}", parent.display())))?;
+    let parent = parent_of(path);
+    let mut existing = parent.as_path();
+    while !existing.exists() {
+        existing = match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
     }
-    let probe = temp_path(path);
+    if !existing.is_dir() {
+        return Err(Error::output(
+            path,
+            format!("cannot create folder {}: {} is not a folder", parent.display(), existing.display()),
+        ));
+    }
+    let probe = if existing == parent {
+        temp_path(path)
+    } else {
+        existing.join(format!(".custseg-probe-{}", std::process::id()))
+    };
     match File::create(&probe) {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
-        Err(e) => Err(Error::output(path, e)),
+        Err(e) if existing == parent => Err(Error::output(path, e)),
+        Err(e) => Err(Error::output(path, format!("cannot create folder {}: {e}", parent.display()))),
+    }
+}
+
+/// The folder `path` goes in (`.` for a bare file name).
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -46,6 +67,11 @@ where
     F: FnOnce(&mut BufWriter<File>) -> Result<()>,
 {
     let tmp = temp_path(path);
+    let parent = parent_of(path);
+    if !parent.exists() {
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| Error::output(path, format!("cannot create folder {}: {e}", parent.display())))?;
+    }
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| Error::output(path, e))?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
@@ -87,6 +113,20 @@ mod tests {
         write_bytes_atomically(&p, b"new").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_check_creates_no_folder_and_the_write_makes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b/out.txt");
+        check_writable(&p).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the check left something behind");
+        write_bytes_atomically(&p, b"x").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"x");
+        // A file where a folder should be is an error before any work.
+        let f = dir.path().join("file");
+        std::fs::write(&f, b"").unwrap();
+        assert!(matches!(check_writable(&f.join("out.txt")), Err(Error::Output { .. })));
     }
 
     #[test]
