@@ -253,3 +253,19 @@ fn unwritable_output_is_reported_before_any_work() {
     assert!(err.contains("/proc/custseg-no/seg.parquet"), "{err}");
     assert!(!model.exists(), "no model is written when the segments path is unwritable");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_deleted_working_folder_is_a_one_line_error() {
+    // A relative output under a working folder that has been deleted: the folder cannot be made, said up front.
+    let d = tempfile::tempdir().unwrap();
+    let script = format!(
+        "mkdir gone && cd gone && rmdir ../gone && exec '{}' generate --customers 10 --output sub/c.parquet",
+        env!("CARGO_BIN_EXE_custseg")
+    );
+    let o = std::process::Command::new("sh").arg("-c").arg(&script).current_dir(d.path()).output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("sub/c.parquet") && err.contains("cannot create folder sub"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}

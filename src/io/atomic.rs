@@ -24,24 +24,15 @@ pub fn check_writable(path: &Path) -> Result<()> {
         return Err(Error::output(path, "is a directory"));
     }
     let parent = parent_of(path);
-    let mut existing = parent.as_path();
-    while !existing.exists() {
-        existing = match existing.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-    }
+    // `ancestors` ends, even when nothing exists (a deleted working folder): then "." fails the folder test below.
+    let existing = parent.ancestors().find(|a| !a.as_os_str().is_empty() && a.exists()).unwrap_or(Path::new("."));
     if !existing.is_dir() {
         return Err(Error::output(
             path,
             format!("cannot create folder {}: {} is not a folder", parent.display(), existing.display()),
         ));
     }
-    let probe = if existing == parent {
-        temp_path(path)
-    } else {
-        existing.join(format!(".custseg-probe-{}", std::process::id()))
-    };
+    let probe = existing.join(format!(".custseg-probe-{}", std::process::id()));
     match File::create(&probe) {
         Ok(_) => {
             let _ = std::fs::remove_file(&probe);
