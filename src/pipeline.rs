@@ -2,7 +2,9 @@
 //! the segments Parquet and the model JSON. The CLI builds a [`SegmentConfig`] and calls [`run_segment`].
 
 use std::path::PathBuf;
+use std::time::Instant;
 
+use rayon::prelude::*;
 use tracing::info;
 
 use crate::device::{fit_on_device, DeviceRequest};
@@ -49,13 +51,21 @@ fn init_name(i: &Init) -> &'static str {
 pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     check_writable(&cfg.output)?;
     check_writable(&cfg.model)?;
+    let clock = Instant::now();
     let mut table = read_features(&cfg.inputs, &cfg.read)?;
-    info!(rows = table.x.n(), features = table.x.d(), dropped = table.report.rows_dropped, "read input");
+    let seconds = clock.elapsed().as_secs_f64();
+    info!(rows = table.x.n(), features = table.x.d(), dropped = table.report.rows_dropped, seconds, "read input");
+    let clock = Instant::now();
     let scaler = Scaler::fit_transform(&mut table.x, &table.feature_names, cfg.scale, &cfg.log1p)?;
+    info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
+    let clock = Instant::now();
     let fit = fit_on_device(&cfg.device, &cfg.params, &table.x, table.weights.as_deref())?;
-    info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, "fitted");
-    let distances: Vec<f32> = fit.dist2.iter().map(|v| v.sqrt()).collect();
+    let seconds = clock.elapsed().as_secs_f64();
+    info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
+    let clock = Instant::now();
+    let distances: Vec<f32> = fit.dist2.par_iter().map(|v| v.sqrt()).collect();
     write_segments(&cfg.output, &table.id_name, &table.ids, &fit.labels, &distances)?;
+    info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     let p = &cfg.params;
     let params = FitParams {
         k: p.k(),

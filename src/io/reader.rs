@@ -1,7 +1,10 @@
 //! Reads customers from Parquet into one contiguous row-major `f32` feature matrix, plus their IDs and weights.
 //!
-//! Only the needed columns are decoded (a [`ProjectionMask`]), batch by batch, straight into a buffer pre-sized
-//! from the files' metadata: no per-row allocation and no second copy of the matrix. Every problem with the
+//! Only the needed columns are decoded (a [`ProjectionMask`]). Every row group of every file is decoded in
+//! parallel, batch by batch, straight into its own rows of one buffer pre-sized from the files' metadata (a row
+//! group's offset is known before decoding): no per-row allocation and no second copy of the matrix; counts and
+//! IDs are merged in file and row-group order, so the result and the first error reported do not depend on the
+//! thread count. Every problem with the
 //! files or the data is a one-line [`Error`] naming the file, the column and the count; a panic inside the
 //! Parquet decoder (corrupt files) is caught and reported the same way.
 
@@ -22,6 +25,7 @@ use arrow::datatypes::{
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use rayon::prelude::*;
 
 use super::select::{self, SkipReason};
 use crate::error::{Error, Result};
@@ -126,16 +130,42 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
     data.try_reserve_exact(cells).map_err(|_| {
         Error::Data(format!("cannot allocate a {total_rows} x {d} feature matrix (in {})", file_list(paths)))
     })?;
-    let mut weights: Option<Vec<f32>> = opts.weight.as_ref().map(|_| Vec::with_capacity(total_rows));
-    let mut id_parts: Vec<ArrayRef> = Vec::new();
-    let mut counts: Vec<FileCounts> = Vec::with_capacity(plans.len());
+    data.resize(cells, 0.0);
+    let mut weights: Option<Vec<f32>> = opts.weight.as_ref().map(|_| vec![0.0; total_rows]);
 
-    // Pass 2: decode batch by batch straight into the matrix.
-    for plan in &plans {
-        let c = read_file(plan, opts, d, &mut data, weights.as_mut(), &mut id_parts)?;
-        counts.push(c);
+    // Pass 2: every row group of every file is decoded in parallel, straight into its own rows of the matrix
+    // (their offsets are known from the metadata); results are merged in file and row-group order.
+    let units: Vec<(usize, usize, usize)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(f, plan)| plan.row_groups.iter().enumerate().map(move |(g, &rows)| (f, g, rows)))
+        .collect();
+    let mut slices: Vec<(&mut [f32], Option<&mut [f32]>)> = Vec::with_capacity(units.len());
+    {
+        let (mut rest, mut wrest) = (&mut data[..], weights.as_deref_mut());
+        for &(_, _, rows) in &units {
+            let (x, tail) = rest.split_at_mut(rows * d);
+            rest = tail;
+            let w = wrest.take().map(|w| {
+                let (a, b) = w.split_at_mut(rows);
+                wrest = Some(b);
+                a
+            });
+            slices.push((x, w));
+        }
     }
-    debug_assert_eq!(data.len(), cells);
+    let outs: Vec<Result<(FileCounts, Vec<ArrayRef>)>> =
+        units.par_iter().zip(slices).map(|(&(f, g, _), (x, w))| read_row_group(&plans[f], g, opts, d, x, w)).collect();
+    let mut counts: Vec<FileCounts> = plans
+        .iter()
+        .map(|_| FileCounts { nulls: vec![0; d], non_finite: vec![0; d], ..FileCounts::default() })
+        .collect();
+    let mut id_parts: Vec<ArrayRef> = Vec::new();
+    for (&(f, _, _), out) in units.iter().zip(outs) {
+        let (c, ids) = out?;
+        counts[f].add(&c);
+        id_parts.extend(ids);
+    }
 
     let ids: ArrayRef = if id_parts.len() == 1 {
         id_parts.pop().expect("one part")
@@ -264,8 +294,9 @@ fn check_options(paths: &[PathBuf], opts: &ReadOptions) -> Result<()> {
 struct FilePlan {
     path: PathBuf,
     meta: ArrowReaderMetadata,
-    /// Rows declared by the row groups' metadata.
+    /// Rows declared by the row groups' metadata, in all and per row group.
     rows: usize,
+    row_groups: Vec<usize>,
     /// Root column indices to decode, ascending (this is also their order in each record batch).
     roots: Vec<usize>,
     /// Position in the record batch of the ID column, each feature (in `feature_names` order) and the weight.
@@ -290,6 +321,20 @@ struct FileCounts {
     weight_non_finite: usize,
 }
 
+impl FileCounts {
+    fn add(&mut self, o: &FileCounts) {
+        self.id_nulls += o.id_nulls;
+        for (a, b) in self.nulls.iter_mut().zip(&o.nulls) {
+            *a += b;
+        }
+        for (a, b) in self.non_finite.iter_mut().zip(&o.non_finite) {
+            *a += b;
+        }
+        self.weight_nulls += o.weight_nulls;
+        self.weight_non_finite += o.weight_non_finite;
+    }
+}
+
 /// The one-line error for a file that is not (readable) Parquet.
 pub(crate) fn not_parquet(path: &Path, reason: impl std::fmt::Display) -> Error {
     Error::input(path, format!("not a readable Parquet file: {reason}"))
@@ -311,10 +356,12 @@ pub(crate) fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
 /// with `first`).
 fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: Option<&FilePlan>) -> Result<FilePlan> {
     let mut rows: usize = 0;
+    let mut row_groups = Vec::with_capacity(meta.metadata().num_row_groups());
     for rg in meta.metadata().row_groups() {
         let n = usize::try_from(rg.num_rows())
             .map_err(|_| not_parquet(path, format!("a row group declares {} rows", rg.num_rows())))?;
         rows = rows.checked_add(n).ok_or_else(|| not_parquet(path, "row counts overflow"))?;
+        row_groups.push(n);
     }
     let schema = meta.schema().clone();
     let find = |name: &str| -> Result<usize> {
@@ -445,6 +492,7 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
         path: path.to_path_buf(),
         meta,
         rows,
+        row_groups,
         roots,
         id_pos,
         feature_pos,
@@ -455,25 +503,30 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
     })
 }
 
-/// Decodes one file's projected columns, appending `plan.rows × d` values to `data` (which has the capacity),
-/// the weights to `weights` and the ID arrays to `ids`.
-fn read_file(
+/// Decodes row group `g` of a file into `x` (its `rows × d` rows of the matrix) and `w` (its weights), and returns
+/// its counts and ID arrays.
+fn read_row_group(
     plan: &FilePlan,
+    g: usize,
     opts: &ReadOptions,
     d: usize,
-    data: &mut Vec<f32>,
-    mut weights: Option<&mut Vec<f32>>,
-    ids: &mut Vec<ArrayRef>,
-) -> Result<FileCounts> {
+    x: &mut [f32],
+    mut w: Option<&mut [f32]>,
+) -> Result<(FileCounts, Vec<ArrayRef>)> {
     let path = plan.path.as_path();
+    let want = plan.row_groups[g];
     let mut counts = FileCounts { nulls: vec![0; d], non_finite: vec![0; d], ..FileCounts::default() };
+    let mut ids = Vec::new();
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
-    let start_len = data.len();
     guarded(path, || {
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, plan.meta.clone());
         let mask = ProjectionMask::roots(builder.parquet_schema(), plan.roots.iter().copied());
-        let reader =
-            builder.with_projection(mask).with_batch_size(opts.batch_size).build().map_err(|e| not_parquet(path, e))?;
+        let reader = builder
+            .with_projection(mask)
+            .with_row_groups(vec![g])
+            .with_batch_size(opts.batch_size)
+            .build()
+            .map_err(|e| not_parquet(path, e))?;
         let mut read = 0usize;
         for batch in reader {
             let batch = batch.map_err(|e| not_parquet(path, e))?;
@@ -484,22 +537,21 @@ fn read_file(
                     format!("expected {} decoded columns, got {}", plan.roots.len(), batch.num_columns()),
                 ));
             }
-            if read + rows > plan.rows {
-                return Err(not_parquet(path, format!("more rows than the {} its metadata declares", plan.rows)));
+            if read + rows > want {
+                return Err(not_parquet(
+                    path,
+                    format!("row group {g} has more rows than the {want} its metadata declares"),
+                ));
             }
-            let at = data.len();
-            data.resize(at + rows * d, 0.0);
-            let dst = &mut data[at..];
+            let dst = &mut x[read * d..(read + rows) * d];
             for (j, &p) in plan.feature_pos.iter().enumerate() {
                 let (nulls, bad) = write_column(batch.column(p), dst, d, j)
                     .map_err(|m| column_error(path, &plan.feature_names[j], m))?;
                 counts.nulls[j] += nulls;
                 counts.non_finite[j] += bad;
             }
-            if let (Some(w), Some(p)) = (weights.as_deref_mut(), plan.weight_pos) {
-                let at = w.len();
-                w.resize(at + rows, 0.0);
-                let (nulls, bad) = write_column(batch.column(p), &mut w[at..], 1, 0)
+            if let (Some(w), Some(p)) = (w.as_deref_mut(), plan.weight_pos) {
+                let (nulls, bad) = write_column(batch.column(p), &mut w[read..read + rows], 1, 0)
                     .map_err(|m| column_error(path, opts.weight.as_deref().unwrap_or_default(), m))?;
                 counts.weight_nulls += nulls;
                 counts.weight_non_finite += bad;
@@ -515,13 +567,12 @@ fn read_file(
             ids.push(id);
             read += rows;
         }
-        if read != plan.rows {
-            return Err(not_parquet(path, format!("its metadata declares {} rows but {read} were decoded", plan.rows)));
+        if read != want {
+            return Err(not_parquet(path, format!("row group {g} declares {want} rows but {read} were decoded")));
         }
         Ok(())
     })?;
-    debug_assert_eq!(data.len(), start_len + plan.rows * d);
-    Ok(counts)
+    Ok((counts, ids))
 }
 
 fn column_error(path: &Path, column: &str, m: impl std::fmt::Display) -> Error {
@@ -674,7 +725,25 @@ fn duplicates(ids: &dyn Array) -> (usize, Option<usize>) {
     }
 }
 
-fn dup_count<T: Hash + Eq>(values: impl ExactSizeIterator<Item = T>) -> (usize, Option<usize>) {
+/// Number of rows whose ID already appeared on an earlier row, and the first such row. Two fast proofs that
+/// there is none come first: IDs in strictly increasing order (one pass; the usual export), else a parallel sort of
+/// a copy with no two neighbours equal. Only when a duplicate exists are the rows walked with a hash set, to
+/// count them and find the first (an error path).
+fn dup_count<T: Hash + Ord + Copy + Send + Sync>(
+    values: impl ExactSizeIterator<Item = T> + Clone,
+) -> (usize, Option<usize>) {
+    let mut it = values.clone();
+    if let Some(mut prev) = it.next() {
+        if it.all(|v| std::mem::replace(&mut prev, v) < v) {
+            return (0, None);
+        }
+    }
+    let mut sorted: Vec<T> = values.clone().collect();
+    sorted.par_sort_unstable();
+    if !sorted.par_windows(2).any(|p| p[0] == p[1]) {
+        return (0, None);
+    }
+    drop(sorted);
     let mut seen = HashSet::with_capacity(values.len());
     let mut dups = 0;
     let mut first = None;
@@ -863,6 +932,20 @@ mod tests {
         let batch = RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a))).unwrap();
         let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), None).unwrap();
         w.write(&batch).unwrap();
+        w.close().unwrap();
+        path
+    }
+
+    /// [`write`] with row groups of at most `group` rows, written in batches of 5 rows.
+    fn write_groups(dir: &Path, name: &str, group: usize, columns: Vec<(&str, ArrayRef)>) -> PathBuf {
+        let path = dir.join(name);
+        let batch = RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a))).unwrap();
+        let props =
+            parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(group)).build();
+        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+        for start in (0..batch.num_rows()).step_by(5) {
+            w.write(&batch.slice(start, 5.min(batch.num_rows() - start))).unwrap();
+        }
         w.close().unwrap();
         path
     }
@@ -1236,6 +1319,87 @@ mod tests {
         );
         let e = read_err(&[f], &opts());
         assert_has(&e, &["id column 'id' has 2 null values", "a.parquet"]);
+    }
+
+    #[test]
+    fn row_groups_decoded_in_parallel_land_in_file_and_row_order() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two files of 23 and 9 rows in row groups of 4 and 7 rows (uneven last groups), read in batches of 3.
+        let mk = |name: &str, from: i64, n: usize, group: usize| {
+            let ids: Vec<i64> = (0..n as i64).map(|i| from + i).collect();
+            let a: Vec<f64> = ids.iter().map(|&i| i as f64 * 0.5).collect();
+            let b: Vec<i32> = ids.iter().map(|&i| -(i as i32)).collect();
+            let w: Vec<f32> = ids.iter().map(|&i| 1.0 + i as f32).collect();
+            write_groups(
+                dir.path(),
+                name,
+                group,
+                vec![
+                    ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+                    ("a", Arc::new(Float64Array::from(a))),
+                    ("b", Arc::new(Int32Array::from(b))),
+                    ("w", Arc::new(Float32Array::from(w))),
+                ],
+            )
+        };
+        let paths = vec![mk("p1.parquet", 100, 23, 4), mk("p2.parquet", 500, 9, 7)];
+        let meta = load_metadata(&paths[0]).unwrap();
+        assert_eq!(meta.metadata().num_row_groups(), 6, "the fixture has several row groups");
+        let o = ReadOptions {
+            features: Some(vec!["b".into(), "a".into()]),
+            weight: Some("w".into()),
+            batch_size: 3,
+            ..opts()
+        };
+        let t = read_features(&paths, &o).unwrap();
+        let want: Vec<i64> = (100..123).chain(500..509).collect();
+        assert_eq!(t.ids.as_primitive::<Int64Type>().values().to_vec(), want);
+        for (r, &id) in want.iter().enumerate() {
+            assert_eq!(t.x.row(r), &[-(id as f32), id as f32 * 0.5], "row {r}");
+            assert_eq!(t.weights.as_ref().unwrap()[r], 1.0 + id as f32);
+        }
+    }
+
+    #[test]
+    fn a_missing_value_in_a_later_row_group_names_its_file_and_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = write_groups(
+            dir.path(),
+            "ok.parquet",
+            2,
+            vec![("id", ids3()), ("a", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])) as ArrayRef)],
+        );
+        let bad = write_groups(
+            dir.path(),
+            "late.parquet",
+            2,
+            vec![
+                ("id", Arc::new(Int64Array::from(vec![4, 5, 6, 7, 8])) as ArrayRef),
+                ("a", Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0), Some(3.0), None, Some(f64::NAN)]))),
+            ],
+        );
+        let o = ReadOptions { features: Some(vec!["a".into()]), ..opts() };
+        let e = read_err(&[ok, bad], &o);
+        assert_has(&e, &["column 'a' has 1 null values and 1 NaN/infinite values", "late.parquet"]);
+        assert!(!e.contains("ok.parquet"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_search_proves_sorted_and_unsorted_unique_ids_and_counts_repeats() {
+        assert_eq!(dup_count([1i64, 2, 3, 10].into_iter()), (0, None));
+        assert_eq!(dup_count([7i64, 3, 9, 1, 4].into_iter()), (0, None));
+        assert_eq!(dup_count([1i64, 2, 2, 3].into_iter()), (1, Some(2)));
+        assert_eq!(dup_count([5i64, 1, 5, 1, 5].into_iter()), (3, Some(2)));
+        assert_eq!(dup_count(std::iter::empty::<i64>()), (0, None));
+        assert_eq!(dup_count([Some("b"), Some("a"), Some("c")].into_iter()), (0, None));
+        assert_eq!(dup_count([Some("b"), Some("a"), Some("b")].into_iter()), (1, Some(2)));
+        // Large and unsorted, with one repeat at the end.
+        // 7919 is invertible modulo the prime 100,003, so the values are distinct.
+        let mut v: Vec<u64> = (0..100_000u64).map(|i| i * 7919 % 100_003).collect();
+        assert!(v.windows(2).any(|p| p[0] > p[1]), "not sorted");
+        assert_eq!(dup_count(v.iter().copied()), (0, None));
+        v.push(v[500]);
+        assert_eq!(dup_count(v.iter().copied()), (1, Some(100_000)));
     }
 
     #[test]

@@ -8,9 +8,12 @@ use arrow::array::{Array, ArrayRef, AsArray, Float32Array, UInt32Array};
 use arrow::datatypes::{DataType, Field, Float32Type, Schema, UInt32Type};
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::io::atomic;
@@ -27,6 +30,18 @@ pub const DISTANCE_COLUMN: &str = "distance";
 /// `ids`), `segment` (UInt32) and `distance` (Float32), one row per customer, atomically: a failure leaves no
 /// file behind. `segment` and `distance` are non-nullable, and so is the ID column when `ids` has no nulls.
 pub fn write_segments(path: &Path, id_name: &str, ids: &ArrayRef, labels: &[u32], distances: &[f32]) -> Result<()> {
+    write_grouped(path, id_name, ids, labels, distances, ROW_GROUP_ROWS)
+}
+
+/// [`write_segments`] with row groups of `group_rows` rows.
+fn write_grouped(
+    path: &Path,
+    id_name: &str,
+    ids: &ArrayRef,
+    labels: &[u32],
+    distances: &[f32],
+    group_rows: usize,
+) -> Result<()> {
     if ids.len() != labels.len() || labels.len() != distances.len() {
         return Err(Error::output(
             path,
@@ -48,26 +63,54 @@ pub fn write_segments(path: &Path, id_name: &str, ids: &ArrayRef, labels: &[u32]
         Field::new(SEGMENT_COLUMN, DataType::UInt32, false),
         Field::new(DISTANCE_COLUMN, DataType::Float32, false),
     ]));
+    // A dictionary only for `segment`: IDs are unique and distances nearly so, and trying one costs a hash of
+    // every value before the writer falls back to plain encoding.
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(group_rows))
+        .set_dictionary_enabled(false)
+        .set_column_dictionary_enabled(ColumnPath::from(SEGMENT_COLUMN), true)
         .build();
-    let labels = UInt32Array::from(labels.to_vec());
-    let distances = Float32Array::from(distances.to_vec());
     let n = ids.len();
-
+    // The (row group, column) chunks of a window of row groups are encoded and compressed in parallel into memory,
+    // then appended to the file in order; a window is as many row groups as there are threads, so memory stays at
+    // a few compressed row groups and a row group's copy of its labels and distances.
+    let groups: Vec<(usize, usize)> =
+        (0..n.div_ceil(group_rows)).map(|g| (g * group_rows, group_rows.min(n - g * group_rows))).collect();
+    let window = rayon::current_num_threads().max(1);
+    let column = |c: usize, start: usize, len: usize| -> ArrayRef {
+        match c {
+            0 => ids.slice(start, len),
+            1 => Arc::new(UInt32Array::from(labels[start..start + len].to_vec())),
+            _ => Arc::new(Float32Array::from(distances[start..start + len].to_vec())),
+        }
+    };
     atomic::write_atomically(path, |w| {
-        let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props)).map_err(|e| Error::output(path, e))?;
-        let mut start = 0;
-        while start < n {
-            let len = ROW_GROUP_ROWS.min(n - start);
-            let batch = RecordBatch::try_new(
-                schema.clone(),
-                vec![ids.slice(start, len), Arc::new(labels.slice(start, len)), Arc::new(distances.slice(start, len))],
-            )
-            .map_err(|e| Error::output(path, e))?;
-            writer.write(&batch).map_err(|e| Error::output(path, e))?;
-            start += len;
+        let writer = ArrowWriter::try_new(w, schema.clone(), Some(props)).map_err(|e| Error::output(path, e))?;
+        let (mut writer, factory) = writer.into_serialized_writer().map_err(|e| Error::output(path, e))?;
+        for first in (0..groups.len()).step_by(window) {
+            let last = (first + window).min(groups.len());
+            let tasks: Vec<(usize, usize)> = (first..last).flat_map(|g| (0..3).map(move |c| (g, c))).collect();
+            let chunks: Vec<ArrowColumnChunk> = tasks
+                .par_iter()
+                .map(|&(g, c)| -> parquet::errors::Result<ArrowColumnChunk> {
+                    let (start, len) = groups[g];
+                    let mut col = factory.create_column_writers(g)?.swap_remove(c);
+                    for leaf in compute_leaves(schema.field(c), &column(c, start, len))? {
+                        col.write(&leaf)?;
+                    }
+                    col.close()
+                })
+                .collect::<parquet::errors::Result<_>>()
+                .map_err(|e| Error::output(path, e))?;
+            let mut chunks = chunks.into_iter();
+            for _ in first..last {
+                let mut group = writer.next_row_group().map_err(|e| Error::output(path, e))?;
+                for chunk in chunks.by_ref().take(3) {
+                    chunk.append_to_row_group(&mut group).map_err(|e| Error::output(path, e))?;
+                }
+                group.close().map_err(|e| Error::output(path, e))?;
+            }
         }
         writer.close().map_err(|e| Error::output(path, e))?;
         Ok(())
@@ -217,6 +260,29 @@ mod tests {
         assert_eq!(&got_ids, &ids);
         assert_eq!(got_labels, labels);
         assert_eq!(got_dist, dist);
+    }
+
+    #[test]
+    fn the_parallel_writer_gives_the_same_bytes_on_any_thread_count() {
+        // 8 row groups of 7 rows (the last of 1): windows of 1 and of 3 row groups, string IDs with a null.
+        let dir = tempfile::tempdir().unwrap();
+        let n = 50;
+        let ids: ArrayRef =
+            Arc::new(StringArray::from((0..n).map(|i| (i != 13).then(|| format!("c{i}"))).collect::<Vec<_>>()));
+        let labels: Vec<u32> = (0..n as u32).map(|i| i % 5).collect();
+        let dist: Vec<f32> = (0..n).map(|i| i as f32 * 0.25).collect();
+        let bytes = |threads: usize| {
+            let p = dir.path().join(format!("t{threads}.parquet"));
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| write_grouped(&p, "id", &ids, &labels, &dist, 7)).unwrap();
+            let r = SerializedFileReader::new(File::open(&p).unwrap()).unwrap();
+            let groups: Vec<i64> = r.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
+            assert_eq!(groups, [7, 7, 7, 7, 7, 7, 7, 1]);
+            let (got_ids, got_labels, got_dist) = read_segments(&p).unwrap();
+            assert_eq!((&got_ids, &got_labels, &got_dist), (&ids, &labels, &dist));
+            std::fs::read(&p).unwrap()
+        };
+        assert_eq!(bytes(1), bytes(3));
     }
 
     #[test]

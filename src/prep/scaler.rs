@@ -64,14 +64,7 @@ impl Scaler {
             }
         }
         let logs: Vec<bool> = names.iter().map(|nm| log1p.contains(nm)).collect();
-        for (f, nm) in names.iter().enumerate() {
-            if logs[f] {
-                let bad = (0..n).filter(|&i| x.row(i)[f] <= -1.0).count();
-                if bad > 0 {
-                    return Err(Error::Data(format!("column '{nm}' has {bad} values <= -1, where log1p is undefined")));
-                }
-            }
-        }
+        check_log1p(x, &logs, names)?;
         if logs.iter().any(|&l| l) {
             x.as_mut_slice().par_chunks_mut(d).for_each(|row| {
                 for (v, &l) in row.iter_mut().zip(&logs) {
@@ -81,33 +74,37 @@ impl Scaler {
                 }
             });
         }
+        // Every column's statistic in one parallel pass over the rows (fixed blocks, merged in block order, so the
+        // same bits on any thread count); robust scaling sorts a copy of each column.
+        let stats: Vec<(f64, f64)> = match method {
+            ScaleMethod::None => vec![(0.0, 1.0); d],
+            ScaleMethod::Zscore => {
+                let sums = column_fold(x, 0.0, |a, v| a + v, |a, b| a + b);
+                let means: Vec<f64> = sums.iter().map(|s| s / n as f64).collect();
+                let dev = column_fold_with(x, 0.0, |a, v, f| a + (v - means[f]).powi(2), |a, b| a + b);
+                means.iter().zip(&dev).map(|(&m, &v)| (m, (v / n as f64).sqrt())).collect()
+            }
+            ScaleMethod::Minmax => {
+                let lo = column_fold(x, f64::INFINITY, f64::min, f64::min);
+                let hi = column_fold(x, f64::NEG_INFINITY, f64::max, f64::max);
+                lo.iter().zip(&hi).map(|(&l, &h)| (l, h - l)).collect()
+            }
+            ScaleMethod::Robust => {
+                let mut column = vec![0f32; n];
+                (0..d)
+                    .map(|f| {
+                        let xs = x.as_slice();
+                        column.par_iter_mut().enumerate().for_each(|(i, c)| *c = xs[i * d + f]);
+                        column.par_sort_unstable_by(|a, b| a.total_cmp(b));
+                        let q1 = quantile_sorted(&column, 0.25);
+                        let q3 = quantile_sorted(&column, 0.75);
+                        (quantile_sorted(&column, 0.5), q3 - q1)
+                    })
+                    .collect()
+            }
+        };
         let mut columns = Vec::with_capacity(d);
-        let mut column = vec![0f32; if method == ScaleMethod::Robust { n } else { 0 }];
-        for (f, nm) in names.iter().enumerate() {
-            let (center, spread) = match method {
-                ScaleMethod::None => (0.0, 1.0),
-                ScaleMethod::Zscore => {
-                    let mean = (0..n).map(|i| x.row(i)[f] as f64).sum::<f64>() / n as f64;
-                    let var = (0..n).map(|i| (x.row(i)[f] as f64 - mean).powi(2)).sum::<f64>() / n as f64;
-                    (mean, var.sqrt())
-                }
-                ScaleMethod::Minmax => {
-                    let (lo, hi) = (0..n).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| {
-                        let v = x.row(i)[f] as f64;
-                        (lo.min(v), hi.max(v))
-                    });
-                    (lo, hi - lo)
-                }
-                ScaleMethod::Robust => {
-                    for (i, c) in column.iter_mut().enumerate() {
-                        *c = x.row(i)[f];
-                    }
-                    column.par_sort_unstable_by(|a, b| a.total_cmp(b));
-                    let q1 = quantile_sorted(&column, 0.25);
-                    let q3 = quantile_sorted(&column, 0.75);
-                    (quantile_sorted(&column, 0.5), q3 - q1)
-                }
-            };
+        for ((f, nm), &(center, spread)) in names.iter().enumerate().zip(&stats) {
             let scale = if spread > 0.0 && spread.is_finite() {
                 spread
             } else {
@@ -135,17 +132,8 @@ impl Scaler {
 
     /// Transforms raw rows (in feature order) the way the fitted data was transformed: for scoring new data.
     pub fn transform(&self, x: &mut Matrix) -> Result<()> {
-        for (f, c) in self.columns.iter().enumerate() {
-            if c.log1p {
-                let bad = (0..x.n()).filter(|&i| x.row(i)[f] <= -1.0).count();
-                if bad > 0 {
-                    return Err(Error::Data(format!(
-                        "column '{}' has {bad} values <= -1, where log1p is undefined",
-                        c.name
-                    )));
-                }
-            }
-        }
+        let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
+        check_log1p(x, &self.columns.iter().map(|c| c.log1p).collect::<Vec<_>>(), &names)?;
         let logs: Vec<bool> = self.columns.iter().map(|c| c.log1p).collect();
         x.as_mut_slice().par_chunks_mut(logs.len().max(1)).for_each(|row| {
             for (v, &l) in row.iter_mut().zip(&logs) {
@@ -175,6 +163,68 @@ impl Scaler {
     }
 }
 
+/// Rows per block of the parallel column statistics.
+const STAT_ROWS: usize = 8192;
+
+/// Per column, `fold` over the rows (as `f64`) within fixed blocks of rows, in parallel, then `merge` of the blocks
+/// in block order: the same bits whatever the thread count.
+fn column_fold(
+    x: &Matrix,
+    init: f64,
+    fold: impl Fn(f64, f64) -> f64 + Sync,
+    merge: impl Fn(f64, f64) -> f64,
+) -> Vec<f64> {
+    column_fold_with(x, init, |a, v, _| fold(a, v), merge)
+}
+
+/// [`column_fold`] where `fold` also gets the column index.
+fn column_fold_with(
+    x: &Matrix,
+    init: f64,
+    fold: impl Fn(f64, f64, usize) -> f64 + Sync,
+    merge: impl Fn(f64, f64) -> f64,
+) -> Vec<f64> {
+    let d = x.d();
+    if d == 0 {
+        return Vec::new();
+    }
+    let blocks: Vec<Vec<f64>> = x
+        .as_slice()
+        .par_chunks(STAT_ROWS * d)
+        .map(|block| {
+            let mut acc = vec![init; d];
+            for row in block.chunks_exact(d) {
+                for (f, (a, &v)) in acc.iter_mut().zip(row).enumerate() {
+                    *a = fold(*a, v as f64, f);
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut out = vec![init; d];
+    for b in &blocks {
+        for (o, &v) in out.iter_mut().zip(b) {
+            *o = merge(*o, v);
+        }
+    }
+    out
+}
+
+/// The columns to log-transform must have no value ≤ −1 (counted in parallel; the first such column is named).
+fn check_log1p(x: &Matrix, logs: &[bool], names: &[String]) -> Result<()> {
+    if !logs.iter().any(|&l| l) {
+        return Ok(());
+    }
+    let bad = column_fold_with(x, 0.0, |a, v, f| a + f64::from(u8::from(logs[f] && v <= -1.0)), |a, b| a + b);
+    match bad.iter().position(|&b| b > 0.0) {
+        Some(f) => Err(Error::Data(format!(
+            "column '{}' has {} values <= -1, where log1p is undefined",
+            names[f], bad[f] as u64
+        ))),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +242,32 @@ mod tests {
             let mean = col.iter().sum::<f64>() / 4.0;
             let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0;
             assert!(mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn block_statistics_match_a_sequential_pass_and_ignore_the_thread_count() {
+        // Several blocks of STAT_ROWS rows and a partial one, two columns of different magnitude.
+        let n = 3 * STAT_ROWS + 123;
+        let raw: Vec<f32> = (0..n).flat_map(|i| [((i * 7919) % 1000) as f32 * 0.01, 1e4 + (i % 17) as f32]).collect();
+        let fit = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut x = Matrix::from_vec(raw.clone(), n, 2);
+                let s = Scaler::fit_transform(&mut x, &names(2), ScaleMethod::Zscore, &[]).unwrap();
+                (s, x)
+            })
+        };
+        let (one, x1) = fit(1);
+        let (three, x3) = fit(3);
+        assert_eq!(one, three);
+        assert_eq!(x1, x3);
+        for f in 0..2 {
+            let col: Vec<f64> = (0..n).map(|i| raw[i * 2 + f] as f64).collect();
+            let mean = col.iter().sum::<f64>() / n as f64;
+            let std = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+            assert!((one.columns[f].center - mean).abs() <= 1e-12 * mean.abs().max(1.0), "column {f}");
+            assert!((one.columns[f].scale - std).abs() <= 1e-12 * std, "column {f}");
         }
     }
 
