@@ -130,7 +130,8 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
     data.try_reserve_exact(cells).map_err(|_| {
         Error::Data(format!("cannot allocate a {total_rows} x {d} feature matrix (in {})", file_list(paths)))
     })?;
-    data.resize(cells, 0.0);
+    // Zeroed in parallel, so the first touch of its pages is spread over the threads as well.
+    data.par_extend(rayon::iter::repeat_n(0.0f32, cells));
     let mut weights: Option<Vec<f32>> = opts.weight.as_ref().map(|_| vec![0.0; total_rows]);
 
     // Pass 2: every row group of every file is decoded in parallel, straight into its own rows of the matrix
@@ -607,7 +608,7 @@ fn id_value_type(t: &DataType) -> Option<DataType> {
 fn write_column(a: &dyn Array, out: &mut [f32], st: usize, col: usize) -> std::result::Result<(usize, usize), String> {
     use DataType::*;
     debug_assert_eq!(out.len(), a.len() * st);
-    match a.data_type() {
+    let written_non_finite = match a.data_type() {
         Int8 => fill(values::<Int8Type>(a), out, st, col, |v| v as f32),
         Int16 => fill(values::<Int16Type>(a), out, st, col, |v| v as f32),
         Int32 => fill(values::<Int32Type>(a), out, st, col, |v| v as f32),
@@ -647,16 +648,19 @@ fn write_column(a: &dyn Array, out: &mut [f32], st: usize, col: usize) -> std::r
             return write_column(decoded.as_ref(), out, st, col);
         }
         t => return Err(format!("type {t} is not numeric")),
-    }
-    let mut nulls = 0;
-    if let Some(n) = a.logical_nulls().filter(|n| n.null_count() > 0) {
-        nulls = n.null_count();
-        for i in (0..a.len()).filter(|&i| n.is_null(i)) {
-            out[i * st + col] = f32::NAN;
+    };
+    match a.logical_nulls().filter(|n| n.null_count() > 0) {
+        // No nulls: the count made while writing is the answer.
+        None => Ok((0, written_non_finite)),
+        // The values under nulls are unspecified: mark them NaN and count the column again.
+        Some(n) => {
+            for i in (0..a.len()).filter(|&i| n.is_null(i)) {
+                out[i * st + col] = f32::NAN;
+            }
+            let non_finite = out.iter().skip(col).step_by(st).filter(|v| !v.is_finite()).count();
+            Ok((n.null_count(), non_finite - n.null_count()))
         }
     }
-    let non_finite = out.iter().skip(col).step_by(st).filter(|v| !v.is_finite()).count();
-    Ok((nulls, non_finite - nulls))
 }
 
 /// The values of primitive array `a` of type `T` (a null's slot holds an arbitrary value).
@@ -669,12 +673,17 @@ fn scale_factor(scale: i8) -> f64 {
     10f64.powi(scale as i32)
 }
 
-/// The stride loop: `dst[i * stride + col] = f(values[i])`.
+/// The stride loop: `dst[i * stride + col] = f(values[i])`; returns how many written values are NaN or ±infinite.
 #[inline]
-fn fill<T: Copy>(values: &[T], dst: &mut [f32], stride: usize, col: usize, f: impl Fn(T) -> f32) {
+fn fill<T: Copy>(values: &[T], dst: &mut [f32], stride: usize, col: usize, f: impl Fn(T) -> f32) -> usize {
+    assert!(col < stride);
+    let mut non_finite = 0;
     for (row, &v) in dst.chunks_exact_mut(stride).zip(values) {
-        row[col] = f(v);
+        let y = f(v);
+        row[col] = y;
+        non_finite += usize::from(!y.is_finite());
     }
+    non_finite
 }
 
 fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
