@@ -65,15 +65,7 @@ impl Scaler {
         }
         let logs: Vec<bool> = names.iter().map(|nm| log1p.contains(nm)).collect();
         check_log1p(x, &logs, names)?;
-        if logs.iter().any(|&l| l) {
-            x.as_mut_slice().par_chunks_mut(d).for_each(|row| {
-                for (v, &l) in row.iter_mut().zip(&logs) {
-                    if l {
-                        *v = v.ln_1p();
-                    }
-                }
-            });
-        }
+        apply_log1p(x, &logs);
         // Every column's statistic in one parallel pass over the rows (fixed blocks, merged in block order, so the
         // same bits on any thread count); robust scaling sorts a copy of each column.
         let stats: Vec<(f64, f64)> = match method {
@@ -123,9 +115,12 @@ impl Scaler {
     /// Applies centring and scaling (not log1p) in place.
     fn apply_affine(&self, x: &mut Matrix) {
         let cs: Vec<(f64, f64)> = self.columns.iter().map(|c| (c.center, c.scale)).collect();
-        x.as_mut_slice().par_chunks_mut(cs.len().max(1)).for_each(|row| {
-            for (v, &(c, s)) in row.iter_mut().zip(&cs) {
-                *v = ((*v as f64 - c) / s) as f32;
+        let d = cs.len().max(1);
+        x.as_mut_slice().par_chunks_mut(STAT_ROWS * d).for_each(|block| {
+            for row in block.chunks_exact_mut(d) {
+                for (v, &(c, s)) in row.iter_mut().zip(&cs) {
+                    *v = ((*v as f64 - c) / s) as f32;
+                }
             }
         });
     }
@@ -133,15 +128,9 @@ impl Scaler {
     /// Transforms raw rows (in feature order) the way the fitted data was transformed: for scoring new data.
     pub fn transform(&self, x: &mut Matrix) -> Result<()> {
         let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
-        check_log1p(x, &self.columns.iter().map(|c| c.log1p).collect::<Vec<_>>(), &names)?;
         let logs: Vec<bool> = self.columns.iter().map(|c| c.log1p).collect();
-        x.as_mut_slice().par_chunks_mut(logs.len().max(1)).for_each(|row| {
-            for (v, &l) in row.iter_mut().zip(&logs) {
-                if l {
-                    *v = v.ln_1p();
-                }
-            }
-        });
+        check_log1p(x, &logs, &names)?;
+        apply_log1p(x, &logs);
         self.apply_affine(x);
         Ok(())
     }
@@ -208,6 +197,22 @@ fn column_fold_with(
         }
     }
     out
+}
+
+/// `x = log1p(x)` in place in the columns where `logs` is set, in parallel over blocks of rows.
+fn apply_log1p(x: &mut Matrix, logs: &[bool]) {
+    let cols: Vec<usize> = (0..logs.len()).filter(|&f| logs[f]).collect();
+    if cols.is_empty() {
+        return;
+    }
+    let d = x.d();
+    x.as_mut_slice().par_chunks_mut(STAT_ROWS * d).for_each(|block| {
+        for row in block.chunks_exact_mut(d) {
+            for &f in &cols {
+                row[f] = row[f].ln_1p();
+            }
+        }
+    });
 }
 
 /// The columns to log-transform must have no value ≤ −1 (counted in parallel; the first such column is named).
