@@ -4,9 +4,8 @@
 //! parallel, batch by batch, straight into its own rows of one buffer pre-sized from the files' metadata (a row
 //! group's offset is known before decoding): no per-row allocation and no second copy of the matrix; counts and
 //! IDs are merged in file and row-group order, so the result and the first error reported do not depend on the
-//! thread count. Every problem with the
-//! files or the data is a one-line [`Error`] naming the file, the column and the count; a panic inside the
-//! Parquet decoder (corrupt files) is caught and reported the same way.
+//! thread count. Every problem with the files or the data is a one-line [`Error`] naming the file, the column and
+//! the count; a panic inside the Parquet decoder (corrupt files) is caught and reported the same way.
 
 use std::cell::Cell;
 use std::collections::HashSet;
