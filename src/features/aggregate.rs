@@ -35,7 +35,6 @@
 //! times that between compactions) plus two windows of rows in flight (about 40 bytes a row, a window being
 //! [`WINDOW_ROWS`] rows or one row group if larger).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -43,20 +42,19 @@ use arrow::array::{Array, ArrayRef, Float64Array, Int32Array, Int64Array, String
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::dates::{format_date, to_days, DayStatus};
-use super::input::{amounts, key_values, not_parquet, plan_files, TxFile, AMOUNT, CATEGORY, CUSTOMER, DATE, ORDER};
+use super::input::{amounts, key_values, plan_files, TxFile, AMOUNT, CATEGORY, CUSTOMER, DATE, ORDER};
 use super::rfm::{self, RfmOptions, RfmSummary};
 use super::state::{key_hash, shard_of, IntKeys, KeyKind, Shard, ShardRows, StrKeys, Totals, Track, SHARDS};
 use crate::error::{Error, Result};
 use crate::io::atomic::{check_writable, write_atomically};
-use crate::io::reader::guarded;
+use crate::io::reader::decode_row_group;
 
 /// Rows per window of units decoded together (a window holds at least one row group).
 pub const WINDOW_ROWS: usize = 4 << 20;
@@ -440,45 +438,18 @@ fn column_error(path: &Path, column: &str, m: impl std::fmt::Display) -> Error {
 /// Decodes one row group and routes its usable rows to the shards.
 fn decode_unit<K: KeyKind>(file: &TxFile, row_group: usize, opts: &FeatureOptions) -> Result<UnitOut<K>> {
     let path = file.path.as_path();
-    let f = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
-    guarded(path, || {
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, file.meta.clone());
-        let mask = ProjectionMask::roots(builder.parquet_schema(), file.roots.iter().copied());
-        let reader = builder
-            .with_projection(mask)
-            .with_row_groups(vec![row_group])
-            .with_batch_size(opts.batch_size)
-            .build()
-            .map_err(|e| not_parquet(path, e))?;
-        let mut out =
-            UnitOut { shards: (0..SHARDS).map(|_| ShardRows::default()).collect(), counts: FeatureReport::default() };
-        let want = file.row_groups[row_group];
-        let mut read = 0usize;
-        for batch in reader {
-            let batch = batch.map_err(|e| not_parquet(path, e))?;
-            if batch.num_columns() != file.roots.len() {
-                return Err(not_parquet(
-                    path,
-                    format!("expected {} decoded columns, got {}", file.roots.len(), batch.num_columns()),
-                ));
-            }
-            read += batch.num_rows();
-            if read > want {
-                return Err(not_parquet(
-                    path,
-                    format!("row group {row_group} has more rows than the {want} its metadata declares"),
-                ));
-            }
-            route_batch(&batch, file, opts, &mut out)?;
-        }
-        if read != want {
-            return Err(not_parquet(
-                path,
-                format!("row group {row_group} declares {want} rows but {read} were decoded"),
-            ));
-        }
-        Ok(out)
-    })
+    let mut out =
+        UnitOut { shards: (0..SHARDS).map(|_| ShardRows::default()).collect(), counts: FeatureReport::default() };
+    decode_row_group(
+        path,
+        &file.meta,
+        &file.roots,
+        row_group,
+        file.row_groups[row_group],
+        opts.batch_size,
+        |batch, _| route_batch(batch, file, opts, &mut out),
+    )?;
+    Ok(out)
 }
 
 /// Classifies each row of `batch` (see the module docs), counts, and appends the usable ones to their shards.
@@ -658,11 +629,14 @@ fn features_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
+
     use arrow::array::{
         AsArray, Date32Array, DictionaryArray, Int8Array, LargeStringArray, StringViewArray, TimestampSecondArray,
         UInt64Array,
     };
     use arrow::datatypes::{Float64Type, Int32Type, Int64Type, UInt8Type};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     /// Writes `columns` as `name` in `dir`, with row groups of at most `group` rows.
     fn write(dir: &Path, name: &str, columns: Vec<(&str, ArrayRef)>, group: usize) -> PathBuf {

@@ -21,6 +21,7 @@ use arrow::datatypes::{
     Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, Schema, UInt16Type, UInt32Type, UInt64Type,
     UInt8Type,
 };
+use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
@@ -517,62 +518,81 @@ fn read_row_group(
     let want = plan.row_groups[g];
     let mut counts = FileCounts { nulls: vec![0; d], non_finite: vec![0; d], ..FileCounts::default() };
     let mut ids = Vec::new();
+    decode_row_group(path, &plan.meta, &plan.roots, g, want, opts.batch_size, |batch, at| {
+        let rows = batch.num_rows();
+        let dst = &mut x[at * d..(at + rows) * d];
+        for (j, &p) in plan.feature_pos.iter().enumerate() {
+            let (nulls, bad) =
+                write_column(batch.column(p), dst, d, j).map_err(|m| column_error(path, &plan.feature_names[j], m))?;
+            counts.nulls[j] += nulls;
+            counts.non_finite[j] += bad;
+        }
+        if let (Some(w), Some(p)) = (w.as_deref_mut(), plan.weight_pos) {
+            let (nulls, bad) = write_column(batch.column(p), &mut w[at..at + rows], 1, 0)
+                .map_err(|m| column_error(path, opts.weight.as_deref().unwrap_or_default(), m))?;
+            counts.weight_nulls += nulls;
+            counts.weight_non_finite += bad;
+        }
+        let id = batch.column(plan.id_pos);
+        let id = match id.data_type() {
+            DataType::Dictionary(_, v) => {
+                arrow::compute::cast(id, v).map_err(|e| column_error(path, &opts.id_column, e))?
+            }
+            _ => id.clone(),
+        };
+        counts.id_nulls += id.null_count();
+        ids.push(id);
+        Ok(())
+    })?;
+    Ok((counts, ids))
+}
+
+/// Decodes row group `g` of the file at `path` (metadata `meta`, `want` rows declared), the root columns `roots`, in
+/// batches of `batch_size` rows, and gives `each` every batch with the index of its first row in the row group. A
+/// decoder panic, a batch with the wrong number of columns, and more or fewer rows than declared are "not a
+/// readable Parquet file" errors naming the file.
+pub(crate) fn decode_row_group(
+    path: &Path,
+    meta: &ArrowReaderMetadata,
+    roots: &[usize],
+    g: usize,
+    want: usize,
+    batch_size: usize,
+    mut each: impl FnMut(&RecordBatch, usize) -> Result<()>,
+) -> Result<()> {
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
     guarded(path, || {
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, plan.meta.clone());
-        let mask = ProjectionMask::roots(builder.parquet_schema(), plan.roots.iter().copied());
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone());
+        let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
         let reader = builder
             .with_projection(mask)
             .with_row_groups(vec![g])
-            .with_batch_size(opts.batch_size)
+            .with_batch_size(batch_size)
             .build()
             .map_err(|e| not_parquet(path, e))?;
         let mut read = 0usize;
         for batch in reader {
             let batch = batch.map_err(|e| not_parquet(path, e))?;
-            let rows = batch.num_rows();
-            if batch.num_columns() != plan.roots.len() {
+            if batch.num_columns() != roots.len() {
                 return Err(not_parquet(
                     path,
-                    format!("expected {} decoded columns, got {}", plan.roots.len(), batch.num_columns()),
+                    format!("expected {} decoded columns, got {}", roots.len(), batch.num_columns()),
                 ));
             }
-            if read + rows > want {
+            if read + batch.num_rows() > want {
                 return Err(not_parquet(
                     path,
                     format!("row group {g} has more rows than the {want} its metadata declares"),
                 ));
             }
-            let dst = &mut x[read * d..(read + rows) * d];
-            for (j, &p) in plan.feature_pos.iter().enumerate() {
-                let (nulls, bad) = write_column(batch.column(p), dst, d, j)
-                    .map_err(|m| column_error(path, &plan.feature_names[j], m))?;
-                counts.nulls[j] += nulls;
-                counts.non_finite[j] += bad;
-            }
-            if let (Some(w), Some(p)) = (w.as_deref_mut(), plan.weight_pos) {
-                let (nulls, bad) = write_column(batch.column(p), &mut w[read..read + rows], 1, 0)
-                    .map_err(|m| column_error(path, opts.weight.as_deref().unwrap_or_default(), m))?;
-                counts.weight_nulls += nulls;
-                counts.weight_non_finite += bad;
-            }
-            let id = batch.column(plan.id_pos);
-            let id = match id.data_type() {
-                DataType::Dictionary(_, v) => {
-                    arrow::compute::cast(id, v).map_err(|e| column_error(path, &opts.id_column, e))?
-                }
-                _ => id.clone(),
-            };
-            counts.id_nulls += id.null_count();
-            ids.push(id);
-            read += rows;
+            each(&batch, read)?;
+            read += batch.num_rows();
         }
         if read != want {
             return Err(not_parquet(path, format!("row group {g} declares {want} rows but {read} were decoded")));
         }
         Ok(())
-    })?;
-    Ok((counts, ids))
+    })
 }
 
 fn column_error(path: &Path, column: &str, m: impl std::fmt::Display) -> Error {
