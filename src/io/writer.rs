@@ -90,12 +90,16 @@ fn write_grouped(
         let (mut writer, factory) = writer.into_serialized_writer().map_err(|e| Error::output(path, e))?;
         for first in (0..groups.len()).step_by(window) {
             let last = (first + window).min(groups.len());
-            let tasks: Vec<(usize, usize)> = (first..last).flat_map(|g| (0..3).map(move |c| (g, c))).collect();
+            // One writer per (row group, column), in order.
+            let mut tasks = Vec::with_capacity((last - first) * 3);
+            for g in first..last {
+                let writers = factory.create_column_writers(g).map_err(|e| Error::output(path, e))?;
+                tasks.extend(writers.into_iter().enumerate().map(|(c, col)| (g, c, col)));
+            }
             let chunks: Vec<ArrowColumnChunk> = tasks
-                .par_iter()
-                .map(|&(g, c)| -> parquet::errors::Result<ArrowColumnChunk> {
+                .into_par_iter()
+                .map(|(g, c, mut col)| -> parquet::errors::Result<ArrowColumnChunk> {
                     let (start, len) = groups[g];
-                    let mut col = factory.create_column_writers(g)?.swap_remove(c);
                     for leaf in compute_leaves(schema.field(c), &column(c, start, len))? {
                         col.write(&leaf)?;
                     }

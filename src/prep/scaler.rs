@@ -66,20 +66,28 @@ impl Scaler {
         let logs: Vec<bool> = names.iter().map(|nm| log1p.contains(nm)).collect();
         check_log1p(x, &logs, names)?;
         apply_log1p(x, &logs);
-        // Every column's statistic in one parallel pass over the rows (fixed blocks, merged in block order, so the
-        // same bits on any thread count); robust scaling sorts a copy of each column.
+        // Column statistics in parallel passes over the rows (fixed blocks, merged in block order, so the same bits
+        // on any thread count): one for min-max, two for z-score (mean, then squared deviations); robust scaling
+        // sorts a copy of each column.
         let stats: Vec<(f64, f64)> = match method {
             ScaleMethod::None => vec![(0.0, 1.0); d],
             ScaleMethod::Zscore => {
-                let sums = column_fold(x, 0.0, |a, v| a + v, |a, b| a + b);
+                let sums = column_fold(x, 0.0, |a, v, _| a + v, |a, b| a + b);
                 let means: Vec<f64> = sums.iter().map(|s| s / n as f64).collect();
-                let dev = column_fold_with(x, 0.0, |a, v, f| a + (v - means[f]).powi(2), |a, b| a + b);
+                let dev = column_fold(x, 0.0, |a, v, f| a + (v - means[f]).powi(2), |a, b| a + b);
                 means.iter().zip(&dev).map(|(&m, &v)| (m, (v / n as f64).sqrt())).collect()
             }
             ScaleMethod::Minmax => {
-                let lo = column_fold(x, f64::INFINITY, f64::min, f64::min);
-                let hi = column_fold(x, f64::NEG_INFINITY, f64::max, f64::max);
-                lo.iter().zip(&hi).map(|(&l, &h)| (l, h - l)).collect()
+                let range = |(lo, hi): (f64, f64), v: f64| (lo.min(v), hi.max(v));
+                column_fold(
+                    x,
+                    (f64::INFINITY, f64::NEG_INFINITY),
+                    |a, v, _| range(a, v),
+                    |a, (lo, hi)| range(range(a, lo), hi),
+                )
+                .into_iter()
+                .map(|(lo, hi)| (lo, hi - lo))
+                .collect()
             }
             ScaleMethod::Robust => {
                 let mut column = vec![0f32; n];
@@ -155,29 +163,19 @@ impl Scaler {
 /// Rows per block of the parallel column statistics.
 const STAT_ROWS: usize = 8192;
 
-/// Per column, `fold` over the rows (as `f64`) within fixed blocks of rows, in parallel, then `merge` of the blocks
-/// in block order: the same bits whatever the thread count.
-fn column_fold(
+/// Per column, `fold` over the rows (each value as `f64`, with its column index) within fixed blocks of rows, in
+/// parallel, then `merge` of the blocks in block order: the same bits whatever the thread count.
+fn column_fold<A: Copy + Send + Sync>(
     x: &Matrix,
-    init: f64,
-    fold: impl Fn(f64, f64) -> f64 + Sync,
-    merge: impl Fn(f64, f64) -> f64,
-) -> Vec<f64> {
-    column_fold_with(x, init, |a, v, _| fold(a, v), merge)
-}
-
-/// [`column_fold`] where `fold` also gets the column index.
-fn column_fold_with(
-    x: &Matrix,
-    init: f64,
-    fold: impl Fn(f64, f64, usize) -> f64 + Sync,
-    merge: impl Fn(f64, f64) -> f64,
-) -> Vec<f64> {
+    init: A,
+    fold: impl Fn(A, f64, usize) -> A + Sync,
+    merge: impl Fn(A, A) -> A,
+) -> Vec<A> {
     let d = x.d();
     if d == 0 {
         return Vec::new();
     }
-    let blocks: Vec<Vec<f64>> = x
+    let blocks: Vec<Vec<A>> = x
         .as_slice()
         .par_chunks(STAT_ROWS * d)
         .map(|block| {
@@ -220,12 +218,11 @@ fn check_log1p(x: &Matrix, logs: &[bool], names: &[String]) -> Result<()> {
     if !logs.iter().any(|&l| l) {
         return Ok(());
     }
-    let bad = column_fold_with(x, 0.0, |a, v, f| a + f64::from(u8::from(logs[f] && v <= -1.0)), |a, b| a + b);
-    match bad.iter().position(|&b| b > 0.0) {
-        Some(f) => Err(Error::Data(format!(
-            "column '{}' has {} values <= -1, where log1p is undefined",
-            names[f], bad[f] as u64
-        ))),
+    let bad = column_fold(x, 0usize, |a, v, f| a + usize::from(logs[f] && v <= -1.0), |a, b| a + b);
+    match bad.iter().position(|&b| b > 0) {
+        Some(f) => {
+            Err(Error::Data(format!("column '{}' has {} values <= -1, where log1p is undefined", names[f], bad[f])))
+        }
         None => Ok(()),
     }
 }
