@@ -12,7 +12,9 @@
 #                     command per (n, d) and merged (same schema: cpu_peak, gpu_peak, rows; plus command, parts)
 #   bench.txt         the tables of bench.json and of bench_extra.json (made from the JSON: one run, not two), and
 #                     the bench logs
-#   bench_extra.json  {"peer_shape": custseg bench at the peers' shape, "n50m": the optional 50M x 16 GPU run}
+#   bench_extra.json  {"peer_shape": custseg bench at the peers' shape, "tune": the GPU launch-shape sweep, one
+#                     run per d (custseg bench --gpu-points/--gpu-workgroup/--gpu-groups), "n50m": the optional
+#                     50M x 16 GPU run}
 #   peers.json        {"custseg": the peer-shape rows, "peers": lloyd_peers.py rows, "ratios": per K and peer}
 #   peers.txt         lloyd_peers.py output per peer, the wheel install, and the ratio table
 #   e2e.txt           generate, then segment --device gpu and --device cpu (wall s, peak RSS KB), on the generated
@@ -25,8 +27,10 @@
 #   BENCH_50M (auto: only if T_50M s are left at the end; 1: run it if any time is left; 0: never)  N_50M (50000000)
 #   SKIP_PEERS (0)  N_PEERS (10000000)  KS_PEERS (16,64,256)  PEERS (sklearn,faiss,torch,fpk)  PEER_ITERS (10)
 #   E2E_CUSTOMERS (10000000)  E2E_BLOBS16 (1)  SKIP_TESTS (0)
+#   TUNE (1)  TUNE_N (10000000)  TUNE_D (16,32)  TUNE_K (16,64,256)  TUNE_POINTS (2,4,8)  TUNE_WG (64,128,256)
+#   TUNE_GROUPS (512,1024,4096)
 #   T_TESTS (each test executable) T_BENCH_PART (each (n, d) of the bench) T_BENCH (the peer-shape bench) T_PEER
-#   (each peer) T_E2E (each end-to-end command) T_50M: per-step time limits in seconds
+#   (each peer) T_E2E (each end-to-end command) T_TUNE (each d of the sweep) T_50M: per-step time limits in seconds
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +59,14 @@ T_BENCH_PART=${T_BENCH_PART:-90}
 T_PEER=${T_PEER:-90}
 T_E2E=${T_E2E:-90}
 T_50M=${T_50M:-120}
+TUNE=${TUNE:-1}
+TUNE_N=${TUNE_N:-10000000}
+TUNE_D=${TUNE_D:-16,32}
+TUNE_K=${TUNE_K:-16,64,256}
+TUNE_POINTS=${TUNE_POINTS:-2,4,8}
+TUNE_WG=${TUNE_WG:-64,128,256}
+TUNE_GROUPS=${TUNE_GROUPS:-512,1024,4096}
+T_TUNE=${T_TUNE:-60}
 RESERVE_S=15 # kept for the reports at the end
 
 mkdir -p "$OUT" "$WORK"
@@ -394,7 +406,21 @@ for tag, g, c in (("segment", "m_gpu.json", "m_cpu.json"), ("blobs16", "mb_gpu.j
 EOF
 } >> "$E2E"
 
-# ---- 6. optional: 50M x 16 on the GPU only ---------------------------------------------------------------------
+# ---- 6. the GPU kernel's launch shapes: every combination, on the same uploaded data, per d ---------------------
+rm -f "$WORK"/tune_*.json
+: > "$WORK/tune.err"
+if [ "$TUNE" = 1 ]; then
+  IFS=, read -ra tune_ds <<< "$TUNE_D"
+  for d in "${tune_ds[@]}"; do
+    echo "== custseg bench --n $TUNE_N --d $d --k $TUNE_K --backends gpu --gpu-points $TUNE_POINTS --gpu-workgroup $TUNE_WG --gpu-groups $TUNE_GROUPS --json" >> "$WORK/tune.err"
+    STEP_NOTE="n=$TUNE_N d=$d k=$TUNE_K P=$TUNE_POINTS WG=$TUNE_WG G=$TUNE_GROUPS"
+    step "tune:$d" "$T_TUNE" "$WORK/tune_$d.json" "$WORK/tune.err" \
+      "$CS" bench --n "$TUNE_N" --d "$d" --k "$TUNE_K" --backends gpu --gpu-points "$TUNE_POINTS" \
+      --gpu-workgroup "$TUNE_WG" --gpu-groups "$TUNE_GROUPS" ${bench_flags[@]+"${bench_flags[@]}"} --json
+  done
+else note tune skipped "TUNE=0"; fi
+
+# ---- 7. optional: 50M x 16 on the GPU only ---------------------------------------------------------------------
 left=$((DEADLINE - $(date +%s) - RESERVE_S))
 if [ "$BENCH_50M" = 0 ]; then note bench:50m skipped "BENCH_50M=0"
 elif [ "$BENCH_50M" = auto ] && [ "$left" -lt "$T_50M" ]; then note bench:50m skipped "BENCH_50M=auto and only ${left}s left (< T_50M=${T_50M}s)"
@@ -420,19 +446,29 @@ def table(title, v):
         p = v.get(which)
         if p: print(f"{which}: {p.get('gbs')} GB/s, {p.get('gflops')} GFLOP/s ({p.get('source')})")
     f = lambda x, p: p.format(x) if isinstance(x, (int, float)) else "-"
-    print(f"{'backend':44s} {'n':>9s} {'d':>3s} {'k':>4s} {'ms/iter':>10s} {'min ms':>10s} {'gpu ms':>9s} {'GB/s':>8s} {'GFLOP/s':>9s} {'floor ms':>9s} {'%floor':>7s} {'vs cpu':>7s}")
+    def shape(l):
+        if not l: return ""
+        t = f"P{l['points_per_thread']} WG{l['workgroup_size']} G{l['workgroups']} T{l['tiles']}"
+        return t + ("" if l.get("private_sums", True) else " global") + ("" if l.get("rows_cached", True) else " uncached")
+    print(f"{'backend':36s} {'n':>9s} {'d':>3s} {'k':>4s} {'ms/iter':>10s} {'min ms':>10s} {'gpu ms':>9s} {'GB/s':>8s} {'GFLOP/s':>9s} {'floor ms':>9s} {'%floor':>7s} {'vs cpu':>7s}  launch")
     for r in v.get("rows", []):
-        print(f"{r['backend'][:44]:44s} {r['n']:9d} {r['d']:3d} {r['k']:4d} {f(r['ms'], '{:.3f}'):>10s} {f(r.get('ms_min'), '{:.3f}'):>10s} "
+        print(f"{r['backend'][:36]:36s} {r['n']:9d} {r['d']:3d} {r['k']:4d} {f(r['ms'], '{:.3f}'):>10s} {f(r.get('ms_min'), '{:.3f}'):>10s} "
               f"{f(r.get('gpu_ms'), '{:.3f}'):>9s} {f(r.get('gbs'), '{:.1f}'):>8s} {f(r.get('gflops'), '{:.1f}'):>9s} "
-              f"{f(r.get('floor_ms'), '{:.3f}'):>9s} {f(r.get('pct_of_floor'), '{:.1f}%'):>7s} {f(r.get('speedup_vs_cpu'), '{:.1f}x'):>7s}")
+              f"{f(r.get('floor_ms'), '{:.3f}'):>9s} {f(r.get('pct_of_floor'), '{:.1f}%'):>7s} {f(r.get('speedup_vs_cpu'), '{:.1f}x'):>7s}  {shape(r.get('launch'))}")
+    for line in v.get("fastest_launch", []):
+        print(line)
     print()
 print("Tables made from the JSON of each run (bench.json, bench_extra.json), not from second runs.\n")
 main, peer, n50 = load(os.path.join(out, "bench.json")), load(os.path.join(work, "peershape.json")), load(os.path.join(work, "b50m.json"))
 table("bench.json", main)
 table("bench_extra.json: peer_shape", peer)
+import glob
+tune = {os.path.basename(p)[5:-5]: load(p) for p in sorted(glob.glob(os.path.join(work, "tune_*.json")))}
+for d, v in tune.items():
+    table(f"bench_extra.json: tune, d={d}", v)
 table("bench_extra.json: n50m", n50)
-json.dump(dict(peer_shape=peer, n50m=n50), open(os.path.join(out, "bench_extra.json"), "w"), indent=1)
-for e in ("bench.err", "peershape.err", "b50m.err"):
+json.dump(dict(peer_shape=peer, tune=tune, n50m=n50), open(os.path.join(out, "bench_extra.json"), "w"), indent=1)
+for e in ("bench.err", "peershape.err", "tune.err", "b50m.err"):
     p = os.path.join(work, e)
     if os.path.exists(p):
         print(f"== log: {e}"); print(open(p).read()[-20000:])
@@ -442,7 +478,7 @@ EOF
 elapsed=$(($(date +%s) - START))
 {
   echo "custseg device run: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), ${elapsed}s of a ${BUDGET_S}s budget"
-  echo "settings: N_BENCH=$N_BENCH D_BENCH=$D_BENCH K_BENCH=$K_BENCH BACKENDS=$BACKENDS BENCH_50M=$BENCH_50M N_PEERS=$N_PEERS KS_PEERS=$KS_PEERS PEERS=$PEERS PEER_ITERS=$PEER_ITERS E2E_CUSTOMERS=$E2E_CUSTOMERS E2E_BLOBS16=$E2E_BLOBS16 SKIP_PEERS=$SKIP_PEERS SKIP_TESTS=$SKIP_TESTS"
+  echo "settings: N_BENCH=$N_BENCH D_BENCH=$D_BENCH K_BENCH=$K_BENCH BACKENDS=$BACKENDS BENCH_50M=$BENCH_50M N_PEERS=$N_PEERS KS_PEERS=$KS_PEERS PEERS=$PEERS PEER_ITERS=$PEER_ITERS E2E_CUSTOMERS=$E2E_CUSTOMERS E2E_BLOBS16=$E2E_BLOBS16 SKIP_PEERS=$SKIP_PEERS SKIP_TESTS=$SKIP_TESTS TUNE=$TUNE TUNE_N=$TUNE_N TUNE_D=$TUNE_D TUNE_K=$TUNE_K"
   echo
   printf '%-26s %-8s %7s  %s\n' step status seconds "exit, what"
   cat "$SUMMARY"
@@ -465,3 +501,4 @@ echo
 sed -n '1,/^==== the machine/p' "$OUT/summary.txt" | head -n -1
 sed -n '/^== ms per Lloyd/,$p' "$OUT/peers.txt" 2>/dev/null | head -n 30
 sed -n '/^==== end to end, this run/,$p' "$E2E" 2>/dev/null
+grep -h '^fastest launch' "$OUT/bench.txt" 2>/dev/null

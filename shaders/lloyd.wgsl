@@ -17,10 +17,11 @@ override P: u32 = 1u;
 override D: u32 = 16u;
 // vec4 per row.
 override D4: u32 = (D + 3u) / 4u;
+// Whether the P rows of a thread are cached in registers (the host sets it when P·4·D4 is within the adapter's
+// register budget, at most XR vec4); otherwise they are read from X.
+override CACHED: bool = true;
 
-// The P rows of a thread are cached in registers when they fit XR vec4 (P·D ≤ 64 floats); otherwise they are
-// read from X.
-const XR: u32 = 16u;
+const XR: u32 = 32u;
 const PMAX: u32 = 8u;
 
 const MODE_STEP: u32 = 1u;
@@ -146,7 +147,7 @@ fn lloyd(
     let is_step = (step.mode & MODE_STEP) != 0u;
     let reset = (step.mode & MODE_RESET) != 0u;
     let private_acc = is_step && step.private_acc != 0u;
-    let cached = P * D4 <= XR;
+    let cached = CACHED && P * D4 <= XR;
 
     if private_acc {
         for (var q = lid; q < step.acc_words; q += WG) {

@@ -43,9 +43,12 @@ pub struct BenchRow {
     pub pct_of_floor: f64,
     /// Time of the `cpu` backend / this backend's time for the same case (on GPU and cpu-sgemm rows).
     pub speedup_vs_cpu: Option<f64>,
-    /// The last timed step's GPU time from timestamp queries, where the adapter has them. The other figures use
-    /// wall time (median), which includes submission and the small read-back.
+    /// The median of the timed steps' GPU times from timestamp queries (the Lloyd pass only), where the adapter
+    /// has them. The other figures use wall time (median), which includes submission and the small read-back.
     pub gpu_ms: Option<f64>,
+    /// The GPU kernel's launch shape (points per thread, workgroup size, workgroups, tiles), on GPU rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch: Option<serde_json::Value>,
 }
 
 /// Bytes one iteration must move: X once, plus reading and writing one label per row.
@@ -72,17 +75,38 @@ pub fn time_steps(
     warmup: usize,
     repeats: usize,
 ) -> Result<(f64, f64)> {
+    let (ms, ms_min, _) = time_steps_probed(backend, centroids, k, warmup, repeats, |_| None)?;
+    Ok((ms, ms_min))
+}
+
+/// [`time_steps`], plus the median of `probe` read after each timed step (a GPU backend's own timestamp of the
+/// step's pass), where it gave a value every time.
+pub fn time_steps_probed<B: Backend + ?Sized>(
+    backend: &mut B,
+    centroids: &[f32],
+    k: usize,
+    warmup: usize,
+    repeats: usize,
+    probe: impl Fn(&B) -> Option<f64>,
+) -> Result<(f64, f64, Option<f64>)> {
     for _ in 0..warmup {
         backend.lloyd_step(centroids, k)?;
     }
     let mut ms = Vec::with_capacity(repeats.max(1));
+    let mut probed = Vec::with_capacity(repeats.max(1));
     for _ in 0..repeats.max(1) {
         let t = Instant::now();
         backend.lloyd_step(centroids, k)?;
         ms.push(t.elapsed().as_secs_f64() * 1e3);
+        probed.extend(probe(backend));
     }
-    ms.sort_by(f64::total_cmp);
-    Ok((ms[ms.len() / 2], ms[0]))
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let probed = (probed.len() == ms.len()).then(|| median(&mut probed));
+    let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok((median(&mut ms), min, probed))
 }
 
 pub fn row(backend: String, n: usize, d: usize, k: usize, (ms, ms_min): (f64, f64), peak: &Peak) -> BenchRow {
@@ -100,6 +124,7 @@ pub fn row(backend: String, n: usize, d: usize, k: usize, (ms, ms_min): (f64, f6
         pct_of_floor: 100.0 * floor / ms,
         speedup_vs_cpu: None,
         gpu_ms: None,
+        launch: None,
     }
 }
 

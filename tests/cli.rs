@@ -268,3 +268,96 @@ fn segment_writes_profiles_and_a_self_contained_report() {
         run_in(d.path(), &["segment", "--device", "cpu", "--k", "2", "--profile", "q.json", "--money-column", "nope"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// `custseg bench` on small shapes, as JSON.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let d = tempfile::tempdir().unwrap();
+    let mut all = vec!["bench", "--iters", "2", "--warmup", "1", "--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(d.path(), &all)).expect("bench --json prints JSON")
+}
+
+#[test]
+fn bench_times_every_case_against_the_floor() {
+    let v = bench_json(&["--n", "3000", "--d", "4,8", "--k", "2,16", "--backends", "cpu,cpu-sgemm"]);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 8, "2 d x 2 k x 2 backends: {v}");
+    assert!(v["cpu_peak"]["gbs"].as_f64().unwrap() > 0.0 && v["cpu_peak"]["gflops"].as_f64().unwrap() > 0.0);
+    for r in rows {
+        let (ms, min, floor) =
+            (r["ms"].as_f64().unwrap(), r["ms_min"].as_f64().unwrap(), r["floor_ms"].as_f64().unwrap());
+        assert!(ms > 0.0 && min > 0.0 && min <= ms && floor > 0.0, "{r}");
+        assert!((r["pct_of_floor"].as_f64().unwrap() - 100.0 * floor / ms).abs() < 1e-6 * (1.0 + 100.0 * floor / ms));
+        let bytes = (3000 * r["d"].as_u64().unwrap() * 4 + 3000 * 8) as f64;
+        assert!((r["gbs"].as_f64().unwrap() - bytes / (ms * 1e-3) / 1e9).abs() < 1e-9 * (1.0 + bytes / ms), "{r}");
+        assert!(r.get("launch").is_none(), "CPU rows have no launch shape: {r}");
+    }
+    // cpu-sgemm rows carry their speed-up over the cpu row of the same case.
+    assert!(rows
+        .iter()
+        .filter(|r| r["backend"].as_str().unwrap().contains("sgemm"))
+        .all(|r| r["speedup_vs_cpu"].is_f64()));
+    // k over n is skipped, not an error.
+    let v = bench_json(&["--n", "10", "--d", "2", "--k", "4,64", "--backends", "cpu"]);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 1, "{v}");
+}
+
+#[test]
+fn bench_rejects_bad_values_with_usage_errors() {
+    let d = tempfile::tempdir().unwrap();
+    for (args, what) in [
+        (&["bench", "--backends", "tpu"][..], "--backends"),
+        (&["bench", "--gpu-points", "3"][..], "--gpu-points"),
+        (&["bench", "--gpu-workgroup", "96"][..], "--gpu-workgroup"),
+        (&["bench", "--gpu-groups", "0"][..], "--gpu-groups"),
+    ] {
+        let o = run_in(d.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(what) && e.trim().lines().count() == 1, "{args:?}: {e}");
+    }
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn bench_sweeps_gpu_launch_shapes_and_names_the_fastest() {
+    let v = bench_json(&[
+        "--n",
+        "3000",
+        "--d",
+        "16",
+        "--k",
+        "4,64",
+        "--backends",
+        "gpu",
+        "--gpu-points",
+        "2,8",
+        "--gpu-workgroup",
+        "64",
+        "--gpu-groups",
+        "2",
+    ]);
+    let rows = v["rows"].as_array().unwrap();
+    if rows.is_empty() || v["gpu_peak"].is_null() {
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI=true but bench found no GPU adapter: {v}");
+        eprintln!("SKIPPED: bench's GPU sweep: no GPU adapter");
+        return;
+    }
+    // Per k: the default shape, then P = 2 and 8 at 64 threads and 2 workgroups (3000 rows: at least 1 each).
+    assert_eq!(rows.len(), 6, "{v}");
+    for (i, r) in rows.iter().enumerate() {
+        let l = &r["launch"];
+        assert!(l["workgroups"].as_u64().unwrap() >= 1 && l["tiles"].as_u64().unwrap() >= 1, "{r}");
+        match i % 3 {
+            0 => assert!(r["backend"].as_str().unwrap().starts_with("gpu"), "{r}"),
+            j => {
+                assert_eq!(l["points_per_thread"], [2, 8][j - 1], "{r}");
+                assert_eq!(l["workgroup_size"], 64, "{r}");
+            }
+        }
+        assert!(r["ms"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let fastest = v["fastest_launch"].as_array().unwrap();
+    assert_eq!(fastest.len(), 2, "one line per case: {v}");
+    assert!(fastest[0].as_str().unwrap().starts_with("fastest launch n=3000 d=16 k=4: P"), "{v}");
+}

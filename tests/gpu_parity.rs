@@ -657,3 +657,84 @@ fn lloyd_steps_are_timed_on_the_gpu_where_timestamps_exist() {
     g.lloyd_step(&[], 0).unwrap();
     assert_eq!(g.last_step_gpu_ms(), None, "after a step with k = 0");
 }
+
+/// A step's results as bits: sums, weight sums, counts, changed count; and the assignment's labels and distances.
+type StepBits = (Vec<u64>, Vec<u64>, Vec<u64>, u64, Vec<u32>, Vec<u32>);
+
+fn step_bits(g: &mut GpuBackend, c: &[f32], k: usize) -> (StepBits, f64) {
+    let s = g.lloyd_step(c, k).unwrap();
+    let a = g.assign(c, k).unwrap();
+    let bits = (
+        s.sums.iter().map(|v| v.to_bits()).collect(),
+        s.weights.iter().map(|v| v.to_bits()).collect(),
+        s.counts.clone(),
+        s.n_changed,
+        a.labels,
+        a.dist2.iter().map(|v| v.to_bits()).collect(),
+    );
+    (bits, s.inertia)
+}
+
+#[test]
+fn one_backend_swept_through_launch_shapes_gives_the_same_results() {
+    use custseg::backend::gpu::Launch;
+    let Some(mut ctx) = gpu() else { return };
+    // Three workgroups per part to start with, so that shapes with more workgroups grow the inertia partials.
+    force_p(&mut ctx, 4, None);
+    let mut split = gpu_with(GpuOptions { max_binding_bytes: Some(8192), ..Default::default() }).unwrap();
+    force_p(&mut split, 4, None);
+    let shapes = [
+        Launch { points_per_thread: Some(1), workgroup_size: Some(64), groups_per_part: Some(1024) },
+        Launch { points_per_thread: Some(8), workgroup_size: None, groups_per_part: Some(2) },
+        Launch { points_per_thread: Some(2), workgroup_size: Some(256), groups_per_part: None },
+        Launch::default(),
+    ];
+    for (ctx, n, d, k) in [(&ctx, 4099usize, 16usize, 64usize), (&ctx, 3001, 3, 7), (&split, 4099, 5, 16)] {
+        let x = data(n, d, 10, (n + d + k) as u64);
+        let w = weights(n, 3);
+        let c = centroids(&x, k, 2);
+        let mut g = GpuBackend::new(ctx, &x, Some(&w)).unwrap();
+        let first_launch = g.launch_info(k).unwrap();
+        let (want, inertia) = step_bits(&mut g, &c, k);
+        for l in shapes {
+            let what = format!("n={n} d={d} k={k} parts={}: {l:?}", first_launch.parts);
+            g.set_launch(l).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let info = g.launch_info(k).unwrap();
+            if let Some(p) = l.points_per_thread {
+                assert_eq!(info.points_per_thread, p, "{what}");
+            }
+            if let Some(wg) = l.workgroup_size {
+                assert_eq!(info.workgroup_size, wg, "{what}");
+            }
+            if l == Launch::default() {
+                assert_eq!(info, first_launch, "{what}: the default restored");
+            }
+            g.reset_labels().unwrap();
+            let (got, i) = step_bits(&mut g, &c, k);
+            assert!(got == want, "{what}: sums, counts, labels or distances differ");
+            assert!(close(inertia, i, 1e-6, 0.0), "{what}: inertia {inertia} vs {i}");
+            // The same shape on a fresh backend gives the same inertia bits: nothing stale in the re-plan.
+            let mut t = ctx.tuning();
+            t.points_per_thread = l.points_per_thread.or(t.points_per_thread);
+            t.lloyd_workgroup_size = l.workgroup_size.or(t.lloyd_workgroup_size);
+            t.lloyd_groups_per_part = l.groups_per_part.unwrap_or(t.lloyd_groups_per_part);
+            let mut fresh_ctx = if first_launch.parts > 1 {
+                gpu_with(GpuOptions { max_binding_bytes: Some(8192), ..Default::default() }).unwrap()
+            } else {
+                gpu().unwrap()
+            };
+            fresh_ctx.set_tuning(t).unwrap();
+            let mut fresh = GpuBackend::new(&fresh_ctx, &x, Some(&w)).unwrap();
+            assert_eq!(fresh.launch_info(k).unwrap(), info, "{what}: a fresh backend's shape");
+            let (fresh_bits, fresh_inertia) = step_bits(&mut fresh, &c, k);
+            assert!(fresh_bits == want, "{what}: fresh backend");
+            assert_eq!(fresh_inertia.to_bits(), i.to_bits(), "{what}: inertia against a fresh backend");
+        }
+    }
+    let x = data(100, 4, 2, 1);
+    let mut g = GpuBackend::new(&ctx, &x, None).unwrap();
+    let bad = Launch { points_per_thread: Some(3), ..Launch::default() };
+    assert!(matches!(g.set_launch(bad), Err(custseg::Error::Gpu(_))));
+    let bad = Launch { workgroup_size: Some(96), ..Launch::default() };
+    assert!(matches!(g.set_launch(bad), Err(custseg::Error::Gpu(_))));
+}

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::Args;
 use custseg::backend::cpu::{Bounds, CpuBackend, Kernel};
-use custseg::bench::{measure_cpu_peak, row, time_steps, BenchRow, Peak};
+use custseg::bench::{measure_cpu_peak, row, time_steps, time_steps_probed, BenchRow, Peak};
 use custseg::generate::generate_blobs;
 
 #[derive(Debug, Args)]
@@ -37,6 +37,17 @@ pub struct BenchArgs {
     pub gpu_peak_gbs: Option<f64>,
     #[arg(long)]
     pub gpu_peak_gflops: Option<f64>,
+    /// GPU launch shapes to time after the default one: points per thread (1, 2, 4, 8), comma-separated. With
+    /// --gpu-workgroup and --gpu-groups, every combination of the given values is timed (a flag not given keeps
+    /// the default), each on the same uploaded data, and the fastest is named per case.
+    #[arg(long, value_delimiter = ',')]
+    pub gpu_points: Vec<u32>,
+    /// GPU launch shapes: threads per workgroup (powers of two), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub gpu_workgroup: Vec<u32>,
+    /// GPU launch shapes: target workgroups per part of the data (at least 1), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub gpu_groups: Vec<u32>,
     /// Worker threads for the CPU backend.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -51,6 +62,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         if !["cpu", "cpu-sgemm", "gpu"].contains(&b.as_str()) {
             return Err(custseg::Error::Usage(format!("--backends takes cpu, cpu-sgemm and gpu, got '{b}'")).into());
         }
+    }
+    if let Some(p) = a.gpu_points.iter().find(|p| ![1, 2, 4, 8].contains(*p)) {
+        return Err(custseg::Error::Usage(format!("--gpu-points takes 1, 2, 4 and 8, got {p}")).into());
+    }
+    if let Some(w) = a.gpu_workgroup.iter().find(|w| !w.is_power_of_two() || **w > 1024) {
+        return Err(custseg::Error::Usage(format!("--gpu-workgroup takes powers of two up to 1024, got {w}")).into());
+    }
+    if a.gpu_groups.contains(&0) {
+        return Err(custseg::Error::Usage("--gpu-groups takes counts of at least 1, got 0".into()).into());
     }
     let want_cpu = a.backends.iter().any(|b| b == "cpu");
     let want_sgemm = a.backends.iter().any(|b| b == "cpu-sgemm");
@@ -90,11 +110,19 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                 }
                 #[cfg(feature = "gpu")]
                 if let (Some(b), Some((_, peak))) = (gpu_backend.as_mut(), &gpu) {
-                    let t = time_steps(b, &cent, k, a.warmup, a.iters)?;
-                    let mut r = row(custseg::kmeans::Backend::name(b), n, d, k, t, peak);
-                    r.speedup_vs_cpu = cpu_ms.map(|c| c / t.0);
-                    r.gpu_ms = b.last_step_gpu_ms();
-                    rows.push(r);
+                    // The default shape first (the row other tools read), then the sweep's.
+                    for launch in std::iter::once(None).chain(sweep(&a).into_iter().map(Some)) {
+                        b.set_launch(launch.unwrap_or_default())?;
+                        let info = b.launch_info(k)?;
+                        let (ms, ms_min, gpu_ms) =
+                            time_steps_probed(b, &cent, k, a.warmup, a.iters, |b| b.last_step_gpu_ms())?;
+                        let mut r = row(custseg::kmeans::Backend::name(b), n, d, k, (ms, ms_min), peak);
+                        r.speedup_vs_cpu = cpu_ms.map(|c| c / ms);
+                        r.gpu_ms = gpu_ms;
+                        r.launch = Some(serde_json::to_value(info)?);
+                        rows.push(r);
+                    }
+                    b.set_launch(Default::default())?;
                 }
                 let _ = cpu_ms;
             }
@@ -102,7 +130,12 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     let mut out = std::io::stdout().lock();
     if a.json {
-        let v = serde_json::json!({ "cpu_peak": cpu_peak, "gpu_peak": gpu.as_ref().map(|g| &g.1), "rows": rows });
+        let v = serde_json::json!({
+            "cpu_peak": cpu_peak,
+            "gpu_peak": gpu.as_ref().map(|g| &g.1),
+            "rows": rows,
+            "fastest_launch": fastest_shapes(&rows),
+        });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
@@ -112,14 +145,14 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "{:<44} {:>9} {:>3} {:>4} {:>10} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}",
-        "backend", "n", "d", "k", "ms/iter", "gpu ms", "GB/s", "GFLOP/s", "floor ms", "%floor", "vs cpu"
+        "{:<36} {:>9} {:>3} {:>4} {:>10} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}  {}",
+        "backend", "n", "d", "k", "ms/iter", "gpu ms", "GB/s", "GFLOP/s", "floor ms", "%floor", "vs cpu", "launch"
     )?;
     for r in &rows {
-        let name: String = r.backend.chars().take(44).collect();
+        let name: String = r.backend.chars().take(36).collect();
         writeln!(
             out,
-            "{:<44} {:>9} {:>3} {:>4} {:>10.3} {:>10} {:>8.1} {:>9.1} {:>9.3} {:>6.1}% {:>8}",
+            "{:<36} {:>9} {:>3} {:>4} {:>10.3} {:>10} {:>8.1} {:>9.1} {:>9.3} {:>6.1}% {:>8}  {}",
             name,
             r.n,
             r.d,
@@ -130,10 +163,80 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             r.gflops,
             r.floor_ms,
             r.pct_of_floor,
-            r.speedup_vs_cpu.map(|s| format!("{s:.1}x")).unwrap_or_default()
+            r.speedup_vs_cpu.map(|s| format!("{s:.1}x")).unwrap_or_default(),
+            r.launch.as_ref().map(launch_label).unwrap_or_default()
         )?;
     }
+    for line in fastest_shapes(&rows) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
+}
+
+/// A launch shape in a few characters: `P4 WG128 G1024 T1` (points per thread, workgroup size, workgroups, centroid
+/// tiles per round), then `global` where the sums go straight to the global atomics and `uncached` where rows are
+/// read from X.
+fn launch_label(l: &serde_json::Value) -> String {
+    let mut s = format!("P{} WG{} G{} T{}", l["points_per_thread"], l["workgroup_size"], l["workgroups"], l["tiles"]);
+    if l["private_sums"] == false {
+        s.push_str(" global");
+    }
+    if l["rows_cached"] == false {
+        s.push_str(" uncached");
+    }
+    s
+}
+
+/// The sweep's launch overrides: every combination of the given values (a flag not given keeps the default).
+#[cfg(feature = "gpu")]
+fn sweep(a: &BenchArgs) -> Vec<custseg::backend::gpu::Launch> {
+    if a.gpu_points.is_empty() && a.gpu_workgroup.is_empty() && a.gpu_groups.is_empty() {
+        return Vec::new();
+    }
+    let opts = |v: &[u32]| if v.is_empty() { vec![None] } else { v.iter().copied().map(Some).collect() };
+    let mut out = Vec::new();
+    for &points_per_thread in &opts(&a.gpu_points) {
+        for &workgroup_size in &opts(&a.gpu_workgroup) {
+            for &groups_per_part in &opts(&a.gpu_groups) {
+                out.push(custseg::backend::gpu::Launch { points_per_thread, workgroup_size, groups_per_part });
+            }
+        }
+    }
+    out
+}
+
+/// For each case with more than one GPU launch shape: the fastest (by GPU time where there is one, else wall
+/// time) against the default (the first GPU row of the case).
+fn fastest_shapes(rows: &[BenchRow]) -> Vec<String> {
+    let key = |r: &BenchRow| r.gpu_ms.unwrap_or(r.ms);
+    let gpu: Vec<&BenchRow> = rows.iter().filter(|r| r.launch.is_some()).collect();
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for r in &gpu {
+        let case = (r.n, r.d, r.k);
+        if seen.contains(&case) {
+            continue;
+        }
+        seen.push(case);
+        let all: Vec<&&BenchRow> = gpu.iter().filter(|g| (g.n, g.d, g.k) == case).collect();
+        if all.len() < 2 {
+            continue;
+        }
+        let best = all.iter().min_by(|x, y| key(x).total_cmp(&key(y))).expect("not empty");
+        let l = best.launch.as_ref().expect("gpu row");
+        out.push(format!(
+            "fastest launch n={} d={} k={}: {} {:.3} ms, the default {:.3} ms ({} shapes; {} time)",
+            r.n,
+            r.d,
+            r.k,
+            launch_label(l),
+            key(best),
+            key(r),
+            all.len(),
+            if best.gpu_ms.is_some() { "GPU" } else { "wall" }
+        ));
+    }
+    out
 }
 
 #[cfg(feature = "gpu")]

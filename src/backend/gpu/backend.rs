@@ -8,7 +8,8 @@ use super::buffers::{plan_parts, upload, PartPlan, Readback, Region, STAGE_BYTES
 use super::context::GpuContext;
 use super::fixed;
 use super::kernels::{
-    dispatch_dims, Kernels, LloydShape, PartParams, StepParams, MAXC, MODE_ASSIGN, MODE_RESET, MODE_STEP, PP_COMMIT,
+    dispatch_dims, Kernels, Launch, LaunchInfo, LloydShape, PartParams, StepParams, Tuning, MAXC, MODE_ASSIGN,
+    MODE_RESET, MODE_STEP, PP_COMMIT,
 };
 use crate::error::{Error, Result};
 use crate::kmeans::{Assignment, Backend, StepStats};
@@ -49,6 +50,8 @@ struct Timestamps {
 pub struct GpuBackend<'a> {
     ctx: &'a GpuContext,
     kernels: &'a Kernels,
+    /// The context's launch shape, with this backend's [`Launch`] overrides.
+    tuning: Tuning,
     n: usize,
     d: usize,
     d4: usize,
@@ -108,14 +111,7 @@ impl<'a> GpuBackend<'a> {
         let total_lloyd: u32 = plans.iter().map(|p| p.lloyd_groups).sum();
         let total_pp: u32 = plans.iter().map(|p| p.pp_groups).sum();
         let scratch_off = 2 * total_pp;
-        let partial_words = u64::from(scratch_off) + 2 * u64::from(total_lloyd).max(MAXC as u64 * u64::from(total_pp));
-        let small_limit = ctx.limits.max_storage_buffer_binding_size.min(ctx.limits.max_buffer_size);
-        if partial_words * 4 > small_limit {
-            return Err(Error::Gpu(format!(
-                "{n} rows need {} bytes of partial sums, over the binding limit",
-                partial_words * 4
-            )));
-        }
+        let partial_words = partial_words(ctx, n, total_lloyd, total_pp)?;
         use wgpu::BufferUsages as U;
         let dummy_ro = ctx.buffer("placeholder (read)", 16, U::STORAGE)?;
         let dummy_rw = ctx.buffer("placeholder (write)", 16, U::STORAGE)?;
@@ -143,16 +139,7 @@ impl<'a> GpuBackend<'a> {
             let closest = ctx.buffer("closest distances", rows * 4, U::STORAGE | U::COPY_SRC)?;
             let uniform =
                 ctx.buffer("part parameters", std::mem::size_of::<PartParams>() as u64, U::UNIFORM | U::COPY_DST)?;
-            let params = PartParams {
-                rows: plan.rows as u32,
-                weighted: u32::from(weights.is_some()),
-                lloyd_groups: plan.lloyd_groups,
-                lloyd_rows: plan.lloyd_rows,
-                lloyd_base: plan.lloyd_base,
-                pp_groups: plan.pp_groups,
-                pp_rows: kernels.tuning.pp_block_rows,
-                pp_base: plan.pp_base,
-            };
+            let params = part_params(&plan, weights.is_some(), &kernels.tuning);
             ctx.queue.write_buffer(&uniform, 0, bytemuck::bytes_of(&params));
             let bind = Self::part_group(
                 ctx,
@@ -186,6 +173,7 @@ impl<'a> GpuBackend<'a> {
         Ok(GpuBackend {
             ctx,
             kernels,
+            tuning: kernels.tuning,
             n,
             d,
             d4,
@@ -296,7 +284,7 @@ impl<'a> GpuBackend<'a> {
         if changed_off + 1 >= u64::from(u32::MAX) / 4 {
             return Err(Error::Gpu(format!("k = {k} clusters of {d} features are too many for the GPU kernels")));
         }
-        let shape = self.kernels.lloyd_shape(self.d as u32, k as u32, self.weighted);
+        let shape = self.tuning.lloyd_shape(self.d as u32, k as u32, self.weighted, self.kernels.storage_bytes);
         let tile = shape.capacity.tile_k(d4);
         if tile == 0 {
             return Err(Error::Gpu(format!(
@@ -387,7 +375,7 @@ impl<'a> GpuBackend<'a> {
             if g == 0 {
                 continue;
             }
-            let (gx, gy) = dispatch_dims(g, self.kernels.tuning.max_groups_per_dim);
+            let (gx, gy) = dispatch_dims(g, self.tuning.max_groups_per_dim);
             pass.set_bind_group(0, &p.bind, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
@@ -455,6 +443,63 @@ impl<'a> GpuBackend<'a> {
         Ok((lay, words))
     }
 
+    /// Overrides the Lloyd kernel's launch shape for this backend (on top of the context's [`Tuning`];
+    /// `Launch::default()` restores it), without uploading the data again: `custseg bench`'s sweep of shapes uses
+    /// it. Labels, distances, sums and counts do not depend on the shape; the inertia's float grouping does (equal
+    /// up to rounding). New workgroup ranges are written to the parts' constants; a larger number of workgroups
+    /// grows the inertia partials.
+    pub fn set_launch(&mut self, launch: Launch) -> Result<()> {
+        let base = self.kernels.tuning;
+        let t = Tuning {
+            points_per_thread: launch.points_per_thread.or(base.points_per_thread),
+            lloyd_workgroup_size: launch.workgroup_size.or(base.lloyd_workgroup_size),
+            lloyd_groups_per_part: launch.groups_per_part.unwrap_or(base.lloyd_groups_per_part),
+            ..base
+        }
+        .checked(&self.ctx.limits)?;
+        if self.parts.is_empty() {
+            self.tuning = t;
+            return Ok(());
+        }
+        let plans = plan_parts(self.n, self.d, self.ctx.max_binding, &t)?;
+        debug_assert!(plans
+            .iter()
+            .zip(&self.parts)
+            .all(|(a, b)| (a.first_row, a.rows) == (b.plan.first_row, b.plan.rows)));
+        let total_lloyd: u32 = plans.iter().map(|p| p.lloyd_groups).sum();
+        let words = partial_words(self.ctx, self.n, total_lloyd, self.total_pp)?;
+        if words * 4 > self.partials.size() {
+            use wgpu::BufferUsages as U;
+            self.partials = self.ctx.buffer("partial sums", 4 * words, U::STORAGE | U::COPY_SRC)?;
+            self.shared = Self::shared_group(self.ctx, self.kernels, &self.step, &self.cent, &self.acc, &self.partials);
+        }
+        for (part, plan) in self.parts.iter_mut().zip(plans) {
+            part.plan = plan;
+            let params = part_params(&plan, self.weighted, &t);
+            self.ctx.queue.write_buffer(&part.uniform, 0, bytemuck::bytes_of(&params));
+        }
+        self.total_lloyd = total_lloyd;
+        self.tuning = t;
+        self.ctx.check()
+    }
+
+    /// The launch shape a Lloyd step with `k` centroids takes now.
+    pub fn launch_info(&self, k: usize) -> Result<LaunchInfo> {
+        let (shape, lay) = self.layout(k)?;
+        Ok(LaunchInfo {
+            points_per_thread: shape.p,
+            rows_cached: shape.cached,
+            workgroup_size: shape.wg,
+            workgroups: self.total_lloyd,
+            rows_per_workgroup: self.parts.iter().map(|p| p.plan.lloyd_rows).max().unwrap_or(0),
+            parts: self.parts.len(),
+            tile_k: lay.tile_k,
+            tiles: lay.n_tiles,
+            private_sums: lay.private_acc,
+            workgroup_bytes: shape.capacity.cent_vec4 * 16 + shape.capacity.acc_words * 4,
+        })
+    }
+
     /// GPU time of the last [`Backend::lloyd_step`]'s Lloyd pass (every part's dispatch), in milliseconds, from
     /// a timestamp pair around the pass; `None` where the device has no `TIMESTAMP_QUERY` or before any step.
     /// It excludes the centroid upload, the clearing of the sums and the read-back.
@@ -481,7 +526,7 @@ impl<'a> GpuBackend<'a> {
 
     /// Rows of global block `b`: (part index, first row in the part, rows).
     fn block(&self, b: usize) -> (usize, usize, usize) {
-        let rows_per = self.kernels.tuning.pp_block_rows as usize;
+        let rows_per = self.tuning.pp_block_rows as usize;
         let pi = self.parts.partition_point(|p| (p.plan.pp_base as usize) <= b) - 1;
         let p = &self.parts[pi].plan;
         let first = (b - p.pp_base as usize) * rows_per;
@@ -491,7 +536,7 @@ impl<'a> GpuBackend<'a> {
     /// Reads the closest distances and weights of the given blocks: per block, Σ-ready `(w, closest)` pairs.
     fn read_blocks(&mut self, blocks: &[usize]) -> Result<Vec<Vec<(f64, f64)>>> {
         let mut out = Vec::with_capacity(blocks.len());
-        let rows_per = self.kernels.tuning.pp_block_rows as u64;
+        let rows_per = self.tuning.pp_block_rows as u64;
         let per_read = (STAGE_BYTES / (rows_per * 8)).max(1) as usize;
         for chunk in blocks.chunks(per_read) {
             let spans: Vec<(usize, usize, usize)> = chunk.iter().map(|&b| self.block(b)).collect();
@@ -525,6 +570,31 @@ impl<'a> GpuBackend<'a> {
             }
         }
         Ok(out)
+    }
+}
+
+/// Words of the partial-sums buffer: the k-means++ block sums, then the larger of the Lloyd workgroups' inertia
+/// pairs and the potentials' (hi, lo) per candidate per block; an error past one binding.
+fn partial_words(ctx: &GpuContext, n: usize, total_lloyd: u32, total_pp: u32) -> Result<u64> {
+    let words = 2 * u64::from(total_pp) + 2 * u64::from(total_lloyd).max(MAXC as u64 * u64::from(total_pp));
+    let limit = ctx.limits.max_storage_buffer_binding_size.min(ctx.limits.max_buffer_size);
+    if words * 4 > limit {
+        return Err(Error::Gpu(format!("{n} rows need {} bytes of partial sums, over the binding limit", words * 4)));
+    }
+    Ok(words)
+}
+
+/// The constants of one part (`Part` in the shaders).
+fn part_params(plan: &PartPlan, weighted: bool, t: &Tuning) -> PartParams {
+    PartParams {
+        rows: plan.rows as u32,
+        weighted: u32::from(weighted),
+        lloyd_groups: plan.lloyd_groups,
+        lloyd_rows: plan.lloyd_rows,
+        lloyd_base: plan.lloyd_base,
+        pp_groups: plan.pp_groups,
+        pp_rows: t.pp_block_rows,
+        pp_base: plan.pp_base,
     }
 }
 

@@ -187,6 +187,7 @@ mod tests {
             lloyd_workgroup_size: None,
             points_per_thread: None,
             subgroup_size: 32,
+            register_floats: 64,
             lloyd_groups_per_part: 1024,
             pp_block_rows: 8192,
             max_groups_per_dim: 65535,

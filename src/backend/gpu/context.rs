@@ -235,7 +235,7 @@ impl GpuContext {
         if max_binding < 16 {
             return Err(Error::Gpu(format!("storage binding limit of {max_binding} bytes is too small")));
         }
-        let tuning = Tuning::for_adapter(&limits, info.subgroup_max_size);
+        let tuning = Tuning::for_adapter(&limits, info.subgroup_max_size, info.vendor);
         let timestamps = device.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         Ok(GpuContext {
             device,

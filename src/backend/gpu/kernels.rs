@@ -61,8 +61,9 @@ pub struct StepParams {
 /// The launch shape. Defaults come from the device limits; tests may shrink or force them to exercise edge paths.
 ///
 /// The fused Lloyd kernel's shape for `d` features and `k` centroids ([`Tuning::lloyd_shape`]):
-/// - **points per thread** `P`: the largest of 8, 4, 2, 1 with `P · 4·ceil(d/4) ≤ 64` (the P rows of a thread are
-///   kept in registers), so d ≤ 8 → 8, d ≤ 16 → 4, d ≤ 32 → 2, else 1;
+/// - **points per thread** `P`: the largest of 8, 4, 2, 1 with `P · 4·ceil(d/4) ≤ register_floats` (the P rows of a
+///   thread are kept in registers): with 128 (NVIDIA) d ≤ 16 → 8, d ≤ 32 → 4, d ≤ 64 → 2, else 1; with 64 (other
+///   adapters) d ≤ 8 → 8, d ≤ 16 → 4, d ≤ 32 → 2, else 1;
 /// - **workgroup size**: 128 when the `k` centroids (and their norms) fit workgroup memory as one tile, 256 when
 ///   they are streamed in tiles (each tile load then serves twice as many points); never below four subgroups
 ///   nor above `workgroup_size` and the device limits;
@@ -79,6 +80,11 @@ pub struct Tuning {
     pub points_per_thread: Option<u32>,
     /// The adapter's largest subgroup (warp) size: 32 on NVIDIA, 8 on lavapipe; 0 when unknown.
     pub subgroup_size: u32,
+    /// Floats of its P rows a Lloyd thread may keep in registers (a multiple of 4, at most [`REG_FLOATS_MAX`]):
+    /// 128 on NVIDIA, where the assignment probe of `../shared/gpu/README.md` ran fastest with 8 rows of 16
+    /// features per thread at every K (P = 8 against P = 4: 0.31 / 0.78 / 2.71 ms against 0.36 / 0.92 / 3.19 ms
+    /// at K = 16 / 64 / 256 on the H100), and [`REG_FLOATS`] elsewhere.
+    pub register_floats: u32,
     /// Target number of workgroups of the Lloyd kernel per part; each takes a contiguous range of rows, a multiple
     /// of [`Tuning::lloyd_rows_unit`], so that its private sums are flushed once.
     pub lloyd_groups_per_part: u32,
@@ -88,8 +94,45 @@ pub struct Tuning {
     pub max_groups_per_dim: u32,
 }
 
-/// Floats of the P rows a Lloyd thread keeps in registers (`XR` vec4 in lloyd.wgsl).
+/// Per-backend overrides of the Lloyd kernel's launch shape ([`super::GpuBackend::set_launch`]); `None` keeps the
+/// context's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Launch {
+    /// Points per thread (1, 2, 4 or 8).
+    pub points_per_thread: Option<u32>,
+    /// Threads per workgroup (a power of two within the device limits).
+    pub workgroup_size: Option<u32>,
+    /// Target number of workgroups per part ([`Tuning::lloyd_groups_per_part`]).
+    pub groups_per_part: Option<u32>,
+}
+
+/// The launch shape a Lloyd step takes ([`super::GpuBackend::launch_info`]), as `custseg bench` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LaunchInfo {
+    pub points_per_thread: u32,
+    /// Whether each thread's rows are kept in registers (else read from X for every centroid tile).
+    pub rows_cached: bool,
+    pub workgroup_size: u32,
+    /// Workgroups over all parts, and the rows each covers (the last of a part covers fewer).
+    pub workgroups: u32,
+    pub rows_per_workgroup: u32,
+    /// Parts the rows are cut into (one storage binding each).
+    pub parts: usize,
+    /// Centroids per workgroup-memory tile, and tiles per round (more than 1: streamed).
+    pub tile_k: u32,
+    pub tiles: u32,
+    /// Whether each workgroup accumulates its sums in workgroup memory (else straight into the global atomics).
+    pub private_sums: bool,
+    /// Workgroup memory of the centroid tile and the private sums, in bytes.
+    pub workgroup_bytes: u32,
+}
+
+/// The default register budget of a Lloyd thread's rows, in floats ([`Tuning::register_floats`]).
 pub const REG_FLOATS: u32 = 64;
+/// The largest register budget: the size of the row cache (`XR` vec4 in lloyd.wgsl).
+pub const REG_FLOATS_MAX: u32 = 128;
+/// PCI vendor id of NVIDIA, whose adapters get a register budget of [`REG_FLOATS_MAX`].
+pub const VENDOR_NVIDIA: u32 = 0x10de;
 /// The largest points-per-thread (`PMAX` in lloyd.wgsl).
 pub const PMAX: u32 = 8;
 
@@ -100,6 +143,8 @@ pub struct LloydShape {
     pub d: u32,
     /// Points per thread (`P`).
     pub p: u32,
+    /// Whether the P rows are kept in registers (`CACHED`): `P · 4·ceil(d/4)` within the register budget.
+    pub cached: bool,
     /// Threads per workgroup (`WG`).
     pub wg: u32,
     /// Workgroup memory of the centroid tile (`CENT_VEC4`) and of the private sums (`ACC_CAP`).
@@ -108,17 +153,19 @@ pub struct LloydShape {
 
 impl Tuning {
     pub fn for_limits(l: &wgpu::Limits) -> Tuning {
-        Tuning::for_adapter(l, 0)
+        Tuning::for_adapter(l, 0, 0)
     }
 
-    /// The defaults for a device with limits `l` and subgroups of at most `subgroup_size` threads.
-    pub fn for_adapter(l: &wgpu::Limits, subgroup_size: u32) -> Tuning {
+    /// The defaults for a device with limits `l`, subgroups of at most `subgroup_size` threads, and PCI vendor id
+    /// `vendor` (0 when unknown).
+    pub fn for_adapter(l: &wgpu::Limits, subgroup_size: u32, vendor: u32) -> Tuning {
         let cap = 256.min(l.max_compute_invocations_per_workgroup).min(l.max_compute_workgroup_size_x).max(1);
         Tuning {
             workgroup_size: 1 << (31 - cap.leading_zeros()),
             lloyd_workgroup_size: None,
             points_per_thread: None,
             subgroup_size,
+            register_floats: if vendor == VENDOR_NVIDIA { REG_FLOATS_MAX } else { REG_FLOATS },
             lloyd_groups_per_part: 1024,
             pp_block_rows: 8192,
             max_groups_per_dim: l.max_compute_workgroups_per_dimension.max(1),
@@ -139,6 +186,12 @@ impl Tuning {
                 return Err(Error::Gpu(format!("points per thread {p} is not 1, 2, 4 or 8")));
             }
         }
+        if self.register_floats == 0 || self.register_floats % 4 != 0 || self.register_floats > REG_FLOATS_MAX {
+            return Err(Error::Gpu(format!(
+                "register budget of {} floats is not a positive multiple of 4 up to {REG_FLOATS_MAX}",
+                self.register_floats
+            )));
+        }
         if self.lloyd_groups_per_part == 0 || self.pp_block_rows == 0 {
             return Err(Error::Gpu("lloyd_groups_per_part and pp_block_rows must be at least 1".into()));
         }
@@ -152,14 +205,14 @@ impl Tuning {
     }
 
     /// Points per thread of the Lloyd kernel for rows of `d` features: forced, or the most (8, 4, 2, 1) whose
-    /// padded rows fit [`REG_FLOATS`].
+    /// padded rows fit the register budget.
     pub fn points_per_thread(&self, d: u32) -> u32 {
         if let Some(p) = self.points_per_thread {
             return p;
         }
         let row = d.div_ceil(4).max(1) * 4;
         let mut p = PMAX;
-        while p > 1 && p * row > REG_FLOATS {
+        while p > 1 && p * row > self.register_floats {
             p /= 2;
         }
         p
@@ -179,8 +232,9 @@ impl Tuning {
     /// device with `storage` bytes of workgroup memory. See the type's doc for the rule.
     pub fn lloyd_shape(&self, d: u32, k: u32, weighted: bool, storage: u32) -> LloydShape {
         let p = self.points_per_thread(d);
+        let cached = p * d.div_ceil(4).max(1) * 4 <= self.register_floats;
         let need = Need::new(d, k, weighted);
-        let shape = |wg: u32| LloydShape { d, p, wg, capacity: Capacity::for_need(storage, wg, need) };
+        let shape = |wg: u32| LloydShape { d, p, cached, wg, capacity: Capacity::for_need(storage, wg, need) };
         if let Some(wg) = self.lloyd_workgroup_size {
             return shape(wg);
         }
@@ -399,11 +453,6 @@ impl Kernels {
         })
     }
 
-    /// The Lloyd shape for `k` centroids of `d` features (see [`Tuning`]).
-    pub fn lloyd_shape(&self, d: u32, k: u32, weighted: bool) -> LloydShape {
-        self.tuning.lloyd_shape(d, k, weighted, self.storage_bytes)
-    }
-
     /// The Lloyd pipeline of `shape`, built on first use.
     pub fn lloyd(&self, ctx: &GpuContext, shape: &LloydShape) -> Result<wgpu::ComputePipeline> {
         let mut cache = self.lloyd.lock().unwrap_or_else(|p| p.into_inner());
@@ -415,6 +464,7 @@ impl Kernels {
             ("CENT_VEC4", f64::from(shape.capacity.cent_vec4)),
             ("ACC_CAP", f64::from(shape.capacity.acc_words)),
             ("P", f64::from(shape.p)),
+            ("CACHED", f64::from(u8::from(shape.cached))),
             ("D", f64::from(shape.d)),
         ];
         let built = ctx.scoped(&format!("building the Lloyd kernel for {shape:?}"), || {
@@ -468,7 +518,7 @@ mod tests {
 
     #[test]
     fn points_per_thread_keep_p_rows_within_64_floats() {
-        let t = Tuning::for_adapter(&wgpu::Limits::default(), 32);
+        let t = Tuning::for_adapter(&wgpu::Limits::default(), 32, 0);
         for (d, p) in
             [(1u32, 8u32), (3, 8), (4, 8), (5, 8), (8, 8), (9, 4), (16, 4), (17, 2), (32, 2), (33, 1), (64, 1), (70, 1)]
         {
@@ -481,12 +531,33 @@ mod tests {
         assert!(Tuning { points_per_thread: Some(3), ..t }.checked(&wgpu::Limits::default()).is_err());
         assert!(Tuning { points_per_thread: Some(16), ..t }.checked(&wgpu::Limits::default()).is_err());
         assert!(Tuning { lloyd_workgroup_size: Some(96), ..t }.checked(&wgpu::Limits::default()).is_err());
+        for bad in [0u32, 6, REG_FLOATS_MAX + 4] {
+            assert!(Tuning { register_floats: bad, ..t }.checked(&wgpu::Limits::default()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nvidia_keeps_p_rows_within_128_floats() {
+        let t = Tuning::for_adapter(&wgpu::Limits::default(), 32, VENDOR_NVIDIA);
+        assert_eq!(t.register_floats, REG_FLOATS_MAX);
+        for (d, p) in [(1u32, 8u32), (8, 8), (16, 8), (17, 4), (32, 4), (33, 2), (64, 2), (65, 1), (200, 1)] {
+            assert_eq!(t.points_per_thread(d), p, "d = {d}");
+        }
+        let h100 = 49152;
+        let s = t.lloyd_shape(16, 64, false, h100);
+        assert_eq!((s.p, s.wg, s.cached), (8, 128, true));
+        // Rows over the budget are read from X: a forced 8 rows of 33 features, or one row of more than 128.
+        assert!(!Tuning { points_per_thread: Some(8), ..t }.lloyd_shape(33, 8, false, h100).cached);
+        assert!(t.lloyd_shape(128, 8, false, h100).cached);
+        let wide = t.lloyd_shape(129, 8, false, h100);
+        assert!(wide.p == 1 && !wide.cached);
+        assert_eq!(Tuning::for_adapter(&wgpu::Limits::default(), 32, 0x1002).register_floats, REG_FLOATS);
     }
 
     #[test]
     fn one_tile_takes_128_threads_and_streamed_tiles_256() {
         let h100 = 49152;
-        let t = Tuning::for_adapter(&limits(h100), 32);
+        let t = Tuning::for_adapter(&limits(h100), 32, 0);
         // 10M x 16 shapes: every centroid fits at K = 16 and 64, with private sums.
         for k in [16u32, 64] {
             let s = t.lloyd_shape(16, k, false, h100);
@@ -509,7 +580,7 @@ mod tests {
         let small = Tuning { workgroup_size: 64, ..t };
         assert_eq!(small.lloyd_shape(16, 256, false, h100).wg, 64);
         // Wide subgroups (wave64) get at least four of them.
-        let amd = Tuning::for_adapter(&limits(h100), 64);
+        let amd = Tuning::for_adapter(&limits(h100), 64, 0x1002);
         assert_eq!(amd.lloyd_shape(16, 16, false, h100).wg, 256);
     }
 

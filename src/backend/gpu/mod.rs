@@ -18,8 +18,8 @@
 //!   have constant trip counts), built on first use and cached. Workgroup `g` of a part takes the contiguous rows
 //!   `[g·R, (g+1)·R)` (`R` a multiple of `256·P`, chosen so a part has at most 1024 workgroups) in rounds of
 //!   `WG·P` rows. **Register tiling:** in a round, thread `t` takes the `P` points `r0 + t + p·WG` (consecutive
-//!   threads on consecutive rows, so the loads coalesce) and keeps their rows in registers (`P·4·ceil(D/4) ≤ 64`
-//!   floats; a forced `P` over that budget reads the rows from X instead). Centroids (pre-multiplied by −2) and
+//!   threads on consecutive rows, so the loads coalesce) and keeps their rows in registers (`P·4·ceil(D/4)` within the
+//!   adapter's register budget of 64 or 128 floats; a forced `P` over it reads the rows from X instead). Centroids (pre-multiplied by −2) and
 //!   their norms sit in workgroup memory, read as vec4; each centroid vec4 is loaded once and used for all `P`
 //!   points, each of which keeps its own running (best score, best index). If `k` rows do not fit they are tiled
 //!   and the tiles streamed. The nearest centre is ranked by `‖c‖² − 2x·c` (norms summed on the host, products
@@ -37,8 +37,11 @@
 //! # Launch shape ([`Tuning`])
 //! Chosen per call from `d`, `k` and the adapter, overridable with `GpuContext::set_tuning` (tests force every
 //! `P` and several workgroup sizes):
-//! - **Points per thread** `P`: the largest of 8, 4, 2, 1 with `P · 4·ceil(d/4) ≤ 64`: `d ≤ 8` → 8, `d ≤ 16` → 4,
-//!   `d ≤ 32` → 2, otherwise 1 (rows of more than 64 features are read from X, not cached).
+//! - **Points per thread** `P`: the largest of 8, 4, 2, 1 whose rows fit the register budget,
+//!   `P · 4·ceil(d/4) ≤ Tuning::register_floats`. The budget is 128 floats on NVIDIA (PCI vendor 0x10de), where the
+//!   assignment probe of `../shared/gpu/README.md` was fastest with 8 rows of 16 features per thread at every K,
+//!   so `d ≤ 16` → 8, `d ≤ 32` → 4, `d ≤ 64` → 2, otherwise 1; elsewhere it is 64: `d ≤ 8` → 8, `d ≤ 16` → 4,
+//!   `d ≤ 32` → 2, otherwise 1. Rows wider than the budget are read from X, not cached.
 //! - **Workgroup memory** (`max_compute_workgroup_storage_size`, less a vec2 per thread for the inertia tree): the
 //!   centroid tile and the private sums (`k·d·2 + 3k` words) sized to what `k` and `d` need, rounded up to a power
 //!   of two and to at least 4 KiB each when that fits (so shapes share pipelines; 16 workgroups of 128 threads
@@ -50,8 +53,14 @@
 //!   `subgroup_max_size`: 32 on NVIDIA, 8 on lavapipe, so wave64 GPUs get 256), at most `Tuning::workgroup_size`
 //!   (the k-means++ kernels' size) and the device limits.
 //!
-//! On the H100 (`d = 16`, `P = 4`): `K = 16` and `64` take 128 threads with one tile and private sums; `K = 256`
+//! On the H100 (`d = 16`, `P = 8`): `K = 16` and `64` take 128 threads with one tile and private sums; `K = 256`
 //! takes 256 threads, private sums (33 KiB) and two streamed tiles.
+//!
+//! **Sweeps.** [`GpuBackend::set_launch`] overrides `P`, the workgroup size and the workgroups per part on one
+//! backend without a new upload (the parts' constants are rewritten), and [`GpuBackend::launch_info`] reports the
+//! shape a step takes; `custseg bench --gpu-points 2,4,8 --gpu-workgroup 64,128,256 --gpu-groups 1024,4096` times
+//! every combination and names the fastest per case, so the rule above can be checked on each adapter. The
+//! rule's NVIDIA figures are the probe's, not yet this kernel's: `benches/device_run.sh` runs that sweep.
 //!
 //! # GPU timestamps
 //! Where the adapter has `Features::TIMESTAMP_QUERY` (the device asks for it only then; lavapipe has it), each
@@ -101,4 +110,4 @@ mod kernels;
 
 pub use backend::GpuBackend;
 pub use context::{choose, list_adapters, select_adapter, AdapterSummary, GpuContext, GpuOptions};
-pub use kernels::Tuning;
+pub use kernels::{Launch, LaunchInfo, Tuning};
