@@ -228,7 +228,8 @@ done
 python3 - "$WORK" "$OUT/bench.json" "custseg bench --n $N_BENCH --d $D_BENCH --k $K_BENCH --backends $BACKENDS ${bench_flags[*]} --json" << 'EOF' >> "$WORK/bench.err" 2>&1
 import glob, json, os, sys
 work, out, cmd = sys.argv[1:4]
-merged = dict(command=cmd + "  (run as one command per (n, d), rows merged)", cpu_peak=None, gpu_peak=None, rows=[], parts=[])
+merged = dict(command=cmd + "  (run as one command per (n, d), rows merged)", cpu_peak=None, gpu_peak=None,
+              gpu_peak_measured=None, rows=[], uploads=[], parts=[])
 for f in sorted(glob.glob(os.path.join(work, "bench_part_*.json"))):
     try:
         v = json.load(open(f))
@@ -236,7 +237,9 @@ for f in sorted(glob.glob(os.path.join(work, "bench_part_*.json"))):
         merged["parts"].append(dict(file=os.path.basename(f), error=str(e))); continue
     merged["cpu_peak"] = merged["cpu_peak"] or v.get("cpu_peak")
     merged["gpu_peak"] = merged["gpu_peak"] or v.get("gpu_peak")
+    merged["gpu_peak_measured"] = merged["gpu_peak_measured"] or v.get("gpu_peak_measured")
     merged["rows"] += v.get("rows", [])
+    merged["uploads"] += v.get("uploads", [])
     merged["parts"].append(dict(file=os.path.basename(f), cpu_peak=v.get("cpu_peak"), gpu_peak=v.get("gpu_peak"), rows=len(v.get("rows", []))))
 json.dump(merged, open(out, "w"), indent=1)
 print(f"bench.json: {len(merged['rows'])} rows from {len(merged['parts'])} parts")
@@ -442,9 +445,11 @@ def load(p):
 def table(title, v):
     print(f"== {title}")
     if not v: print("(no result)\n"); return
-    for which in ("cpu_peak", "gpu_peak"):
+    for which in ("cpu_peak", "gpu_peak", "gpu_peak_measured"):
         p = v.get(which)
-        if p: print(f"{which}: {p.get('gbs')} GB/s, {p.get('gflops')} GFLOP/s ({p.get('source')})")
+        if p: print(f"{which}: {p.get('gbs')} GB/s, {p.get('gflops')} GFLOP/s ({p.get('source') or p.get('clock')})")
+    for u in v.get("uploads", []):
+        print(f"upload n={u['n']} d={u['d']}: {u['bytes'] / 1e6:.1f} MB in {u['seconds'] * 1e3:.1f} ms = {u['gbs']:.2f} GB/s")
     f = lambda x, p: p.format(x) if isinstance(x, (int, float)) else "-"
     def shape(l):
         if not l: return ""

@@ -76,6 +76,14 @@ fn fit_gpu(
     let ctx = GpuContext::new(&opts)?;
     info!(adapter = %ctx.name(), "clustering on the GPU");
     let mut b = GpuBackend::new(&ctx, x, w)?;
+    let s = b.setup();
+    info!(
+        bytes = s.upload_bytes,
+        seconds = s.upload_s,
+        gbs = s.upload_gbs(),
+        exponents_seconds = s.exponents_s,
+        "uploaded the features to the GPU"
+    );
     fit(params, x, w, &mut b)
 }
 

@@ -357,7 +357,63 @@ fn bench_sweeps_gpu_launch_shapes_and_names_the_fastest() {
         }
         assert!(r["ms"].as_f64().unwrap() > 0.0, "{r}");
     }
+    // The GPU's own peaks, measured through wgpu, and the upload of the one (n, d).
+    let m = &v["gpu_peak_measured"];
+    assert!(m["gbs"].as_f64().unwrap() > 0.0 && m["gflops"].as_f64().unwrap() > 0.0, "{v}");
+    let up = v["uploads"].as_array().unwrap();
+    assert_eq!(up.len(), 1, "{v}");
+    assert_eq!(up[0]["bytes"], 3000 * 16 * 4, "{v}");
+    assert!(up[0]["gbs"].as_f64().unwrap() > 0.0, "{v}");
     let fastest = v["fastest_launch"].as_array().unwrap();
     assert_eq!(fastest.len(), 2, "one line per case: {v}");
     assert!(fastest[0].as_str().unwrap().starts_with("fastest launch n=3000 d=16 k=4: P"), "{v}");
+}
+
+/// Whether this machine has a GPU adapter (lavapipe counts); under `CI=true` it must.
+#[cfg(feature = "gpu")]
+fn have_gpu() -> bool {
+    let there = !custseg::backend::gpu::list_adapters().is_empty();
+    assert!(there || std::env::var("CI").as_deref() != Ok("true"), "CI=true but no GPU adapter");
+    if !there {
+        eprintln!("SKIPPED: no GPU adapter");
+    }
+    there
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn segment_on_the_gpu_matches_the_cpu_and_logs_the_upload() {
+    if !have_gpu() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for dev in ["gpu", "cpu"] {
+        let (seg, model) = (format!("s_{dev}.parquet"), format!("m_{dev}.json"));
+        let o =
+            run_in(d.path(), &["segment", "--device", dev, "--k", "5", "--n-init", "2", "-o", &seg, "--model", &model]);
+        assert!(o.status.success(), "--device {dev}: {}", stderr(&o));
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.path().join(&model)).unwrap()).unwrap();
+        let labels = read_parquet(&d.path().join(&seg))
+            .column_by_name("segment")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<UInt32Array>()
+            .unwrap()
+            .values()
+            .to_vec();
+        runs.push((m, labels, stderr(&o)));
+    }
+    let ((mg, lg, eg), (mc, lc, _)) = (&runs[0], &runs[1]);
+    assert!(mg["backend"].as_str().unwrap().starts_with("gpu"), "{}", mg["backend"]);
+    assert!(mc["backend"].as_str().unwrap().starts_with("cpu"), "{}", mc["backend"]);
+    let (ig, ic) = (mg["inertia"].as_f64().unwrap(), mc["inertia"].as_f64().unwrap());
+    assert!((ig - ic).abs() <= 1e-4 * ic, "inertia gpu {ig} cpu {ic}");
+    assert!(adjusted_rand_index(lg, lc) > 0.99, "labels: ARI {}", adjusted_rand_index(lg, lc));
+    // The upload is logged with its size: 20,000 rows of the sample's features, 4 bytes each.
+    let line = eg.lines().find(|l| l.contains("uploaded the features to the GPU")).unwrap_or_else(|| panic!("{eg}"));
+    let n_features = mg["features"].as_array().unwrap().len();
+    assert!(line.contains(&format!("bytes={}", 20_000 * n_features * 4)), "{line}");
+    assert!(line.contains("gbs="), "{line}");
 }

@@ -738,3 +738,25 @@ fn one_backend_swept_through_launch_shapes_gives_the_same_results() {
     let bad = Launch { workgroup_size: Some(96), ..Launch::default() };
     assert!(matches!(g.set_launch(bad), Err(custseg::Error::Gpu(_))));
 }
+
+#[test]
+fn the_peak_probes_measure_positive_finite_rates() {
+    use custseg::backend::gpu::{measure_peak, PeakSize};
+    let Some(ctx) = gpu() else { return };
+    let size = PeakSize { read_bytes: 1 << 20, read_groups: 8, fma_groups: 4, fma_iters: 16, repeats: 1 };
+    let m = measure_peak(&ctx, size).unwrap();
+    eprintln!("{}: {m:?}", ctx.name());
+    assert!(m.gbs.is_finite() && m.gbs > 0.0 && m.gflops.is_finite() && m.gflops > 0.0, "{m:?}");
+    assert_eq!(m.read_bytes, 1 << 20);
+    assert_eq!(m.fma_flop, 2.0 * 32.0 * 16.0 * 4.0 * 256.0);
+    assert_eq!(m.clock, if ctx.has_timestamps() { "GPU timestamps" } else { "wall clock" });
+    // A read larger than one binding, a size that is not whole vec4, and zero workgroups are errors.
+    for bad in [
+        PeakSize { read_bytes: ctx.max_binding_bytes() + 16, ..size },
+        PeakSize { read_bytes: 1000, ..size },
+        PeakSize { read_groups: 0, ..size },
+        PeakSize { fma_groups: 70_000, ..size },
+    ] {
+        assert!(matches!(measure_peak(&ctx, bad), Err(custseg::Error::Gpu(_))), "{bad:?}");
+    }
+}

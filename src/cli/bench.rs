@@ -79,12 +79,22 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     tracing::info!(gbs = cpu_peak.gbs, gflops = cpu_peak.gflops, "CPU peak measured");
     let gpu = if want_gpu { open_gpu(&a) } else { None };
     let mut rows: Vec<BenchRow> = Vec::new();
+    // The upload of each (n, d)'s matrix to the GPU (the first also creates the staging ring).
+    let mut uploads: Vec<serde_json::Value> = Vec::new();
     for &n in &a.n {
         for &d in &a.d {
             let (x, _) = generate_blobs(n, d, 32, 0);
             #[cfg(feature = "gpu")]
             let mut gpu_backend = match &gpu {
-                Some((ctx, _)) => Some(custseg::backend::gpu::GpuBackend::new(ctx, &x, None)?),
+                Some((ctx, _, _)) => {
+                    let b = custseg::backend::gpu::GpuBackend::new(ctx, &x, None)?;
+                    let s = b.setup();
+                    uploads.push(serde_json::json!({
+                        "n": n, "d": d, "bytes": s.upload_bytes, "seconds": s.upload_s, "gbs": s.upload_gbs(),
+                        "exponents_seconds": s.exponents_s,
+                    }));
+                    Some(b)
+                }
                 None => None,
             };
             for &k in &a.k {
@@ -109,7 +119,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                     rows.push(r);
                 }
                 #[cfg(feature = "gpu")]
-                if let (Some(b), Some((_, peak))) = (gpu_backend.as_mut(), &gpu) {
+                if let (Some(b), Some((_, peak, _))) = (gpu_backend.as_mut(), &gpu) {
                     // The default shape first (the row other tools read), then the sweep's.
                     for launch in std::iter::once(None).chain(sweep(&a).into_iter().map(Some)) {
                         b.set_launch(launch.unwrap_or_default())?;
@@ -133,15 +143,27 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         let v = serde_json::json!({
             "cpu_peak": cpu_peak,
             "gpu_peak": gpu.as_ref().map(|g| &g.1),
+            "gpu_peak_measured": gpu.as_ref().and_then(|g| g.2.as_ref()),
             "rows": rows,
+            "uploads": uploads,
             "fastest_launch": fastest_shapes(&rows),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
     }
     writeln!(out, "CPU peak ({}): {:.1} GB/s, {:.1} GFLOP/s", cpu_peak.source, cpu_peak.gbs, cpu_peak.gflops)?;
-    if let Some((_, p)) = &gpu {
+    if let Some((_, p, m)) = &gpu {
         writeln!(out, "GPU peak ({}): {:.0} GB/s, {:.0} GFLOP/s", p.source, p.gbs, p.gflops)?;
+        if let Some(m) = m {
+            writeln!(
+                out,
+                "GPU measured through wgpu ({}): {:.0} GB/s streaming read of {:.0} MB, {:.0} GFLOP/s FP32 FMA",
+                m["clock"].as_str().unwrap_or("?"),
+                m["gbs"].as_f64().unwrap_or(f64::NAN),
+                m["read_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+                m["gflops"].as_f64().unwrap_or(f64::NAN)
+            )?;
+        }
     }
     writeln!(
         out,
@@ -165,6 +187,18 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             r.pct_of_floor,
             r.speedup_vs_cpu.map(|s| format!("{s:.1}x")).unwrap_or_default(),
             r.launch.as_ref().map(launch_label).unwrap_or_default()
+        )?;
+    }
+    for u in &uploads {
+        writeln!(
+            out,
+            "GPU upload n={} d={}: {:.1} MB in {:.1} ms = {:.2} GB/s (the exponents pass before it: {:.1} ms)",
+            u["n"],
+            u["d"],
+            u["bytes"].as_f64().unwrap_or(0.0) / 1e6,
+            u["seconds"].as_f64().unwrap_or(0.0) * 1e3,
+            u["gbs"].as_f64().unwrap_or(0.0),
+            u["exponents_seconds"].as_f64().unwrap_or(0.0) * 1e3
         )?;
     }
     for line in fastest_shapes(&rows) {
@@ -239,9 +273,10 @@ fn fastest_shapes(rows: &[BenchRow]) -> Vec<String> {
     out
 }
 
+/// The GPU context, the peak its floor uses, and the peaks measured through wgpu (as JSON).
 #[cfg(feature = "gpu")]
-fn open_gpu(a: &BenchArgs) -> Option<(custseg::backend::gpu::GpuContext, Peak)> {
-    use custseg::backend::gpu::{GpuContext, GpuOptions};
+fn open_gpu(a: &BenchArgs) -> Option<(custseg::backend::gpu::GpuContext, Peak, Option<serde_json::Value>)> {
+    use custseg::backend::gpu::{measure_peak, GpuContext, GpuOptions, PeakSize};
     let opts = GpuOptions { adapter: a.adapter.clone(), require_hardware: false, max_binding_bytes: None };
     let ctx = match GpuContext::new(&opts) {
         Ok(c) => c,
@@ -253,19 +288,34 @@ fn open_gpu(a: &BenchArgs) -> Option<(custseg::backend::gpu::GpuContext, Peak)> 
     if !ctx.is_hardware() {
         tracing::warn!(adapter = %ctx.name(), "software adapter: its timings say nothing about a GPU");
     }
+    let measured = match measure_peak(&ctx, PeakSize::for_context(&ctx)) {
+        Ok(m) => {
+            tracing::info!(gbs = m.gbs, gflops = m.gflops, clock = %m.clock, "GPU peak measured through wgpu");
+            Some(m)
+        }
+        Err(e) => {
+            tracing::warn!("measuring the GPU's peaks failed: {e}");
+            None
+        }
+    };
+    // The floor: the flags, else the vendor figures of a known GPU (the hardware floor), else what was measured.
     let peak = match (a.gpu_peak_gbs, a.gpu_peak_gflops) {
         (Some(gbs), Some(gflops)) => Peak { gbs, gflops, source: "flags".into() },
-        _ => custseg::bench::known_gpu_peak(&ctx.name()).unwrap_or(Peak {
-            gbs: f64::NAN,
-            gflops: f64::NAN,
-            source: "unknown adapter: pass --gpu-peak-gbs/--gpu-peak-gflops".into(),
+        _ => custseg::bench::known_gpu_peak(&ctx.name()).unwrap_or_else(|| match &measured {
+            Some(m) => Peak { gbs: m.gbs, gflops: m.gflops, source: format!("measured through wgpu ({})", m.clock) },
+            None => Peak {
+                gbs: f64::NAN,
+                gflops: f64::NAN,
+                source: "unknown adapter: pass --gpu-peak-gbs/--gpu-peak-gflops".into(),
+            },
         }),
     };
-    Some((ctx, peak))
+    let measured = measured.and_then(|m| serde_json::to_value(m).ok());
+    Some((ctx, peak, measured))
 }
 
 #[cfg(not(feature = "gpu"))]
-fn open_gpu(_: &BenchArgs) -> Option<((), Peak)> {
+fn open_gpu(_: &BenchArgs) -> Option<((), Peak, Option<serde_json::Value>)> {
     tracing::warn!("built without the gpu feature; timing the CPU only");
     None
 }

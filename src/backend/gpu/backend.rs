@@ -82,6 +82,27 @@ pub struct GpuBackend<'a> {
     timestamps: Option<Timestamps>,
     /// GPU time of the last Lloyd step's pass, in milliseconds.
     last_step_ms: Option<f64>,
+    setup: Setup,
+}
+
+/// What building a [`GpuBackend`] cost: the host pass for the fixed-point exponents, and the upload of X (and the
+/// weights) through the staging ring, timed on the host until the last copy has finished on the device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Setup {
+    pub exponents_s: f64,
+    pub upload_s: f64,
+    pub upload_bytes: u64,
+}
+
+impl Setup {
+    /// The upload rate in GB/s (10^9 bytes per second); 0 for an empty upload.
+    pub fn upload_gbs(&self) -> f64 {
+        if self.upload_s > 0.0 {
+            self.upload_bytes as f64 / self.upload_s / 1e9
+        } else {
+            0.0
+        }
+    }
 }
 
 fn bytes_of(v: &[f32]) -> &[u8] {
@@ -106,7 +127,9 @@ impl<'a> GpuBackend<'a> {
         }
         let kernels = ctx.kernels()?;
         let d4 = d.div_ceil(4);
+        let t0 = std::time::Instant::now();
         let (exps, exp_w) = exponents(x, weights);
+        let mut setup = Setup { exponents_s: t0.elapsed().as_secs_f64(), ..Setup::default() };
         let plans = if n == 0 || d == 0 { Vec::new() } else { plan_parts(n, d, ctx.max_binding, &kernels.tuning)? };
         let total_lloyd: u32 = plans.iter().map(|p| p.lloyd_groups).sum();
         let total_pp: u32 = plans.iter().map(|p| p.pp_groups).sum();
@@ -126,15 +149,21 @@ impl<'a> GpuBackend<'a> {
         for plan in plans {
             let rows = plan.rows as u64;
             let xb = ctx.buffer("features", rows * d as u64 * 4, U::STORAGE | U::COPY_DST)?;
-            upload(ctx, &xb, 0, bytes_of(&data[plan.first_row * d..(plan.first_row + plan.rows) * d]))?;
+            let t0 = std::time::Instant::now();
+            let bytes = bytes_of(&data[plan.first_row * d..(plan.first_row + plan.rows) * d]);
+            upload(ctx, &xb, 0, bytes)?;
+            setup.upload_bytes += bytes.len() as u64;
             let w = match weights {
                 Some(w) => {
                     let b = ctx.buffer("weights", rows * 4, U::STORAGE | U::COPY_DST | U::COPY_SRC)?;
-                    upload(ctx, &b, 0, bytes_of(&w[plan.first_row..plan.first_row + plan.rows]))?;
+                    let bytes = bytes_of(&w[plan.first_row..plan.first_row + plan.rows]);
+                    upload(ctx, &b, 0, bytes)?;
+                    setup.upload_bytes += bytes.len() as u64;
                     Some(b)
                 }
                 None => None,
             };
+            setup.upload_s += t0.elapsed().as_secs_f64();
             let labels = ctx.buffer("labels", rows * 4, U::STORAGE)?;
             let closest = ctx.buffer("closest distances", rows * 4, U::STORAGE | U::COPY_SRC)?;
             let uniform =
@@ -196,6 +225,7 @@ impl<'a> GpuBackend<'a> {
             pp_blocks: Vec::new(),
             timestamps,
             last_step_ms: None,
+            setup,
         })
     }
 
@@ -441,6 +471,11 @@ impl<'a> GpuBackend<'a> {
             self.last_step_ms = end.checked_sub(begin).map(|ticks| ticks as f64 * period_ns * 1e-6);
         }
         Ok((lay, words))
+    }
+
+    /// What building this backend cost (the exponents pass and the upload).
+    pub fn setup(&self) -> Setup {
+        self.setup
     }
 
     /// Overrides the Lloyd kernel's launch shape for this backend (on top of the context's [`Tuning`];

@@ -349,7 +349,7 @@ pub struct Kernels {
     pub tuning: Tuning,
 }
 
-fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+pub(super) fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -362,7 +362,7 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-fn uniform(binding: u32) -> wgpu::BindGroupLayoutEntry {
+pub(super) fn uniform(binding: u32) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -375,7 +375,7 @@ fn uniform(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-fn compute_pipeline(
+pub(super) fn compute_pipeline(
     dev: &wgpu::Device,
     layout: &wgpu::PipelineLayout,
     m: &wgpu::ShaderModule,

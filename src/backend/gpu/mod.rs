@@ -107,7 +107,9 @@ mod buffers;
 mod context;
 mod fixed;
 mod kernels;
+mod peak;
 
-pub use backend::GpuBackend;
+pub use backend::{GpuBackend, Setup};
 pub use context::{choose, list_adapters, select_adapter, AdapterSummary, GpuContext, GpuOptions};
 pub use kernels::{Launch, LaunchInfo, Tuning};
+pub use peak::{measure_peak, MeasuredPeak, PeakSize};
