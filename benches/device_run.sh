@@ -455,10 +455,10 @@ def table(title, v):
         if not l: return ""
         t = f"P{l['points_per_thread']} WG{l['workgroup_size']} G{l['workgroups']} T{l['tiles']}"
         return t + ("" if l.get("private_sums", True) else " global") + ("" if l.get("rows_cached", True) else " uncached")
-    print(f"{'backend':36s} {'n':>9s} {'d':>3s} {'k':>4s} {'ms/iter':>10s} {'min ms':>10s} {'gpu ms':>9s} {'GB/s':>8s} {'GFLOP/s':>9s} {'floor ms':>9s} {'%floor':>7s} {'vs cpu':>7s}  launch")
+    print(f"{'backend':36s} {'n':>9s} {'d':>3s} {'k':>4s} {'ms/iter':>10s} {'min ms':>10s} {'gpu ms':>9s} {'assign':>9s} {'GB/s':>8s} {'GFLOP/s':>9s} {'floor ms':>9s} {'%floor':>7s} {'vs cpu':>7s}  launch")
     for r in v.get("rows", []):
         print(f"{r['backend'][:36]:36s} {r['n']:9d} {r['d']:3d} {r['k']:4d} {f(r['ms'], '{:.3f}'):>10s} {f(r.get('ms_min'), '{:.3f}'):>10s} "
-              f"{f(r.get('gpu_ms'), '{:.3f}'):>9s} {f(r.get('gbs'), '{:.1f}'):>8s} {f(r.get('gflops'), '{:.1f}'):>9s} "
+              f"{f(r.get('gpu_ms'), '{:.3f}'):>9s} {f(r.get('gpu_assign_ms'), '{:.3f}'):>9s} {f(r.get('gbs'), '{:.1f}'):>8s} {f(r.get('gflops'), '{:.1f}'):>9s} "
               f"{f(r.get('floor_ms'), '{:.3f}'):>9s} {f(r.get('pct_of_floor'), '{:.1f}%'):>7s} {f(r.get('speedup_vs_cpu'), '{:.1f}x'):>7s}  {shape(r.get('launch'))}")
     for line in v.get("fastest_launch", []):
         print(line)

@@ -46,6 +46,10 @@ pub struct BenchRow {
     /// The median of the timed steps' GPU times from timestamp queries (the Lloyd pass only), where the adapter
     /// has them. The other figures use wall time (median), which includes submission and the small read-back.
     pub gpu_ms: Option<f64>,
+    /// The median GPU time of the assignment pass alone (nearest centre and distance per row, no labels kept and
+    /// no sums), where the adapter has timestamps: `gpu_ms` minus this is what the sums and label bookkeeping cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_assign_ms: Option<f64>,
     /// The GPU kernel's launch shape (points per thread, workgroup size, workgroups, tiles), on GPU rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launch: Option<serde_json::Value>,
@@ -124,6 +128,7 @@ pub fn row(backend: String, n: usize, d: usize, k: usize, (ms, ms_min): (f64, f6
         pct_of_floor: 100.0 * floor / ms,
         speedup_vs_cpu: None,
         gpu_ms: None,
+        gpu_assign_ms: None,
         launch: None,
     }
 }

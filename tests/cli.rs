@@ -356,6 +356,8 @@ fn bench_sweeps_gpu_launch_shapes_and_names_the_fastest() {
             }
         }
         assert!(r["ms"].as_f64().unwrap() > 0.0, "{r}");
+        // Where the pass is timed on the device, the assignment pass alone is too.
+        assert_eq!(r["gpu_ms"].is_f64(), r["gpu_assign_ms"].is_f64(), "{r}");
     }
     // The GPU's own peaks, measured through wgpu, and the upload of the one (n, d).
     let m = &v["gpu_peak_measured"];

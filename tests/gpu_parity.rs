@@ -656,6 +656,17 @@ fn lloyd_steps_are_timed_on_the_gpu_where_timestamps_exist() {
     // An empty step does not keep the previous time.
     g.lloyd_step(&[], 0).unwrap();
     assert_eq!(g.last_step_gpu_ms(), None, "after a step with k = 0");
+    // The assignment pass alone is timed the same way, and leaves the assignment and the steps as they were.
+    let before = g.assign(&c, 16).unwrap();
+    let step = g.lloyd_step(&c, 16).unwrap();
+    let t = g.time_assign_pass(&c, 16).unwrap();
+    assert_eq!(t.is_some(), ctx.has_timestamps(), "{t:?}");
+    assert!(t.is_none_or(|t| t.is_finite() && t > 0.0), "{t:?}");
+    assert_eq!(g.time_assign_pass(&[], 0).unwrap(), None);
+    let after = g.assign(&c, 16).unwrap();
+    assert!(before.labels == after.labels && before.dist2 == after.dist2);
+    let again = g.lloyd_step(&c, 16).unwrap();
+    assert_eq!((again.counts, again.sums, again.n_changed), (step.counts, step.sums, 0));
 }
 
 /// A step's results as bits: sums, weight sums, counts, changed count; and the assignment's labels and distances.

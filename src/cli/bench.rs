@@ -129,6 +129,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                         let mut r = row(custseg::kmeans::Backend::name(b), n, d, k, (ms, ms_min), peak);
                         r.speedup_vs_cpu = cpu_ms.map(|c| c / ms);
                         r.gpu_ms = gpu_ms;
+                        r.gpu_assign_ms = time_assign(b, &cent, k, a.iters)?;
                         r.launch = Some(serde_json::to_value(info)?);
                         rows.push(r);
                     }
@@ -167,20 +168,33 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "{:<36} {:>9} {:>3} {:>4} {:>10} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}  {}",
-        "backend", "n", "d", "k", "ms/iter", "gpu ms", "GB/s", "GFLOP/s", "floor ms", "%floor", "vs cpu", "launch"
+        "{:<36} {:>9} {:>3} {:>4} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}  {}",
+        "backend",
+        "n",
+        "d",
+        "k",
+        "ms/iter",
+        "gpu ms",
+        "assign ms",
+        "GB/s",
+        "GFLOP/s",
+        "floor ms",
+        "%floor",
+        "vs cpu",
+        "launch"
     )?;
     for r in &rows {
         let name: String = r.backend.chars().take(36).collect();
         writeln!(
             out,
-            "{:<36} {:>9} {:>3} {:>4} {:>10.3} {:>10} {:>8.1} {:>9.1} {:>9.3} {:>6.1}% {:>8}  {}",
+            "{:<36} {:>9} {:>3} {:>4} {:>10.3} {:>10} {:>10} {:>8.1} {:>9.1} {:>9.3} {:>6.1}% {:>8}  {}",
             name,
             r.n,
             r.d,
             r.k,
             r.ms,
             r.gpu_ms.map(|g| format!("{g:.3}")).unwrap_or_default(),
+            r.gpu_assign_ms.map(|g| format!("{g:.3}")).unwrap_or_default(),
             r.gbs,
             r.gflops,
             r.floor_ms,
@@ -219,6 +233,28 @@ fn launch_label(l: &serde_json::Value) -> String {
         s.push_str(" uncached");
     }
     s
+}
+
+/// The median GPU time of `repeats` assignment passes after one untimed pass; `None` without timestamps.
+#[cfg(feature = "gpu")]
+fn time_assign(
+    b: &mut custseg::backend::gpu::GpuBackend,
+    cent: &[f32],
+    k: usize,
+    repeats: usize,
+) -> custseg::Result<Option<f64>> {
+    if b.time_assign_pass(cent, k)?.is_none() {
+        return Ok(None);
+    }
+    let mut ms = Vec::new();
+    for _ in 0..repeats.max(1) {
+        match b.time_assign_pass(cent, k)? {
+            Some(t) => ms.push(t),
+            None => return Ok(None),
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(Some(ms[ms.len() / 2]))
 }
 
 /// The sweep's launch overrides: every combination of the given values (a flag not given keeps the default).

@@ -411,9 +411,15 @@ impl<'a> GpuBackend<'a> {
         }
     }
 
-    /// Runs the Lloyd kernel with `mode` for `k` centroids; for a step, returns the acc and inertia words (and
-    /// records the pass's GPU time where timestamps are available).
-    fn run_lloyd(&mut self, centroids: &[f32], k: usize, mode: u32) -> Result<(Layout, Vec<u32>)> {
+    /// Runs the Lloyd kernel with `mode` for `k` centroids; for a step, returns the acc and inertia words; with
+    /// `time_pass` (on a device with timestamps), also the pass's GPU time in milliseconds.
+    fn run_lloyd(
+        &mut self,
+        centroids: &[f32],
+        k: usize,
+        mode: u32,
+        time_pass: bool,
+    ) -> Result<(Layout, Vec<u32>, Option<f64>)> {
         let (shape, lay) = self.layout(k)?;
         let pipeline = self.kernels.lloyd(self.ctx, &shape)?;
         let acc_words = u64::from(lay.changed_off) + 1;
@@ -433,7 +439,7 @@ impl<'a> GpuBackend<'a> {
         };
         self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&sp));
         let is_step = mode & MODE_STEP != 0;
-        let timed = is_step && self.timestamps.is_some();
+        let timed = time_pass && self.timestamps.is_some();
         let mut words = self.run(
             |s, enc| {
                 if is_step {
@@ -446,31 +452,71 @@ impl<'a> GpuBackend<'a> {
                 }
             },
             |s| {
-                if !is_step {
-                    return Vec::new();
-                }
-                let mut r = vec![
-                    Region { buffer: &s.acc, offset: 0, size: acc_words * 4 },
-                    Region {
+                let mut r = Vec::new();
+                if is_step {
+                    r.push(Region { buffer: &s.acc, offset: 0, size: acc_words * 4 });
+                    r.push(Region {
                         buffer: &s.partials,
                         offset: u64::from(s.scratch_off) * 4,
                         size: u64::from(s.total_lloyd) * 8,
-                    },
-                ];
+                    });
+                }
                 if let Some(t) = s.timestamps.as_ref().filter(|_| timed) {
                     r.push(Region { buffer: &t.resolve, offset: 0, size: 16 });
                 }
                 r
             },
         )?;
+        let mut pass_ms = None;
         if timed {
             let t = words.split_off(words.len() - 4);
             let begin = u64::from(t[0]) | u64::from(t[1]) << 32;
             let end = u64::from(t[2]) | u64::from(t[3]) << 32;
             let period_ns = f64::from(self.ctx.queue.get_timestamp_period());
-            self.last_step_ms = end.checked_sub(begin).map(|ticks| ticks as f64 * period_ns * 1e-6);
+            pass_ms = end.checked_sub(begin).map(|ticks| ticks as f64 * period_ns * 1e-6);
         }
-        Ok((lay, words))
+        Ok((lay, words, pass_ms))
+    }
+
+    /// Gives every part its assignment output buffer (label, distance per row), on first use.
+    fn ensure_out(&mut self) -> Result<()> {
+        for i in 0..self.parts.len() {
+            if self.parts[i].out.is_none() {
+                let rows = self.parts[i].plan.rows as u64;
+                let buf = self.ctx.buffer(
+                    "assignment",
+                    rows * 8,
+                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                )?;
+                let p = &self.parts[i];
+                let bind = Self::part_group(
+                    self.ctx,
+                    self.kernels,
+                    &p._x,
+                    p.w.as_ref().unwrap_or(&self.dummy_ro),
+                    &p.labels,
+                    &p.closest,
+                    &buf,
+                    &p.uniform,
+                );
+                let p = &mut self.parts[i];
+                p.bind = bind;
+                p.out = Some(buf);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the assignment pass alone (nearest centre and exact distance per row, written on the device, nothing
+    /// read back) and returns its GPU time in milliseconds, where the device has timestamps: against a step's time
+    /// ([`GpuBackend::last_step_gpu_ms`]) it shows what the label bookkeeping and the sums cost.
+    pub fn time_assign_pass(&mut self, centroids: &[f32], k: usize) -> Result<Option<f64>> {
+        assert_eq!(centroids.len(), k * self.d, "centroids must be k x d");
+        if self.parts.is_empty() || k == 0 || self.timestamps.is_none() {
+            return Ok(None);
+        }
+        self.ensure_out()?;
+        Ok(self.run_lloyd(centroids, k, MODE_ASSIGN, true)?.2)
     }
 
     /// What building this backend cost (the exponents pass and the upload).
@@ -684,7 +730,9 @@ impl Backend for GpuBackend<'_> {
             return Ok(StepStats::zeros(k, d));
         }
         let mode = MODE_STEP | if self.reset { MODE_RESET } else { 0 };
-        let (lay, words) = self.run_lloyd(centroids, k, mode)?;
+        let timed = self.timestamps.is_some();
+        let (lay, words, pass_ms) = self.run_lloyd(centroids, k, mode, timed)?;
+        self.last_step_ms = pass_ms;
         self.reset = false;
         let (count_off, wsum_off) = (lay.count_off as usize, lay.wsum_off as usize);
         let counts: Vec<u64> = words[count_off..count_off + k].iter().map(|&c| u64::from(c)).collect();
@@ -713,31 +761,8 @@ impl Backend for GpuBackend<'_> {
         if self.parts.is_empty() || k == 0 {
             return Ok(out);
         }
-        for i in 0..self.parts.len() {
-            if self.parts[i].out.is_none() {
-                let rows = self.parts[i].plan.rows as u64;
-                let buf = self.ctx.buffer(
-                    "assignment",
-                    rows * 8,
-                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                )?;
-                let p = &self.parts[i];
-                let bind = Self::part_group(
-                    self.ctx,
-                    self.kernels,
-                    &p._x,
-                    p.w.as_ref().unwrap_or(&self.dummy_ro),
-                    &p.labels,
-                    &p.closest,
-                    &buf,
-                    &p.uniform,
-                );
-                let p = &mut self.parts[i];
-                p.bind = bind;
-                p.out = Some(buf);
-            }
-        }
-        self.run_lloyd(centroids, k, MODE_ASSIGN)?;
+        self.ensure_out()?;
+        self.run_lloyd(centroids, k, MODE_ASSIGN, false)?;
         let rows_per_read = (STAGE_BYTES / 8) as usize;
         for pi in 0..self.parts.len() {
             let plan = self.parts[pi].plan;
