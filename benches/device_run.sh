@@ -28,7 +28,7 @@
 #   SKIP_PEERS (0)  N_PEERS (10000000)  KS_PEERS (16,64,256)  PEERS (sklearn,faiss,torch,fpk)  PEER_ITERS (10)
 #   E2E_CUSTOMERS (10000000)  E2E_BLOBS16 (1)  SKIP_TESTS (0)
 #   TUNE (1)  TUNE_N (10000000)  TUNE_D (16,32)  TUNE_K (16,64,256)  TUNE_POINTS (2,4,8)  TUNE_WG (64,128,256)
-#   TUNE_GROUPS (512,1024,4096)
+#   TUNE_GROUPS (1024,4096)  TUNE_COPIES (1,8)
 #   T_TESTS (each test executable) T_BENCH_PART (each (n, d) of the bench) T_BENCH (the peer-shape bench) T_PEER
 #   (each peer) T_E2E (each end-to-end command) T_TUNE (each d of the sweep) T_50M: per-step time limits in seconds
 set -uo pipefail
@@ -65,8 +65,9 @@ TUNE_D=${TUNE_D:-16,32}
 TUNE_K=${TUNE_K:-16,64,256}
 TUNE_POINTS=${TUNE_POINTS:-2,4,8}
 TUNE_WG=${TUNE_WG:-64,128,256}
-TUNE_GROUPS=${TUNE_GROUPS:-512,1024,4096}
-T_TUNE=${T_TUNE:-60}
+TUNE_GROUPS=${TUNE_GROUPS:-1024,4096}
+TUNE_COPIES=${TUNE_COPIES:-1,8}
+T_TUNE=${T_TUNE:-90}
 RESERVE_S=15 # kept for the reports at the end
 
 mkdir -p "$OUT" "$WORK"
@@ -415,11 +416,11 @@ rm -f "$WORK"/tune_*.json
 if [ "$TUNE" = 1 ]; then
   IFS=, read -ra tune_ds <<< "$TUNE_D"
   for d in "${tune_ds[@]}"; do
-    echo "== custseg bench --n $TUNE_N --d $d --k $TUNE_K --backends gpu --gpu-points $TUNE_POINTS --gpu-workgroup $TUNE_WG --gpu-groups $TUNE_GROUPS --json" >> "$WORK/tune.err"
-    STEP_NOTE="n=$TUNE_N d=$d k=$TUNE_K P=$TUNE_POINTS WG=$TUNE_WG G=$TUNE_GROUPS"
+    echo "== custseg bench --n $TUNE_N --d $d --k $TUNE_K --backends gpu --gpu-points $TUNE_POINTS --gpu-workgroup $TUNE_WG --gpu-groups $TUNE_GROUPS --gpu-copies $TUNE_COPIES --json" >> "$WORK/tune.err"
+    STEP_NOTE="n=$TUNE_N d=$d k=$TUNE_K P=$TUNE_POINTS WG=$TUNE_WG G=$TUNE_GROUPS C=$TUNE_COPIES"
     step "tune:$d" "$T_TUNE" "$WORK/tune_$d.json" "$WORK/tune.err" \
       "$CS" bench --n "$TUNE_N" --d "$d" --k "$TUNE_K" --backends gpu --gpu-points "$TUNE_POINTS" \
-      --gpu-workgroup "$TUNE_WG" --gpu-groups "$TUNE_GROUPS" ${bench_flags[@]+"${bench_flags[@]}"} --json
+      --gpu-workgroup "$TUNE_WG" --gpu-groups "$TUNE_GROUPS" --gpu-copies "$TUNE_COPIES" ${bench_flags[@]+"${bench_flags[@]}"} --json
   done
 else note tune skipped "TUNE=0"; fi
 
@@ -454,7 +455,8 @@ def table(title, v):
     def shape(l):
         if not l: return ""
         t = f"P{l['points_per_thread']} WG{l['workgroup_size']} G{l['workgroups']} T{l['tiles']}"
-        return t + ("" if l.get("private_sums", True) else " global") + ("" if l.get("rows_cached", True) else " uncached")
+        t += f" C{l.get('sum_copies')}" if l.get("private_sums", True) else " global"
+        return t + ("" if l.get("rows_cached", True) else " uncached")
     print(f"{'backend':36s} {'n':>9s} {'d':>3s} {'k':>4s} {'ms/iter':>10s} {'min ms':>10s} {'gpu ms':>9s} {'assign':>9s} {'GB/s':>8s} {'GFLOP/s':>9s} {'floor ms':>9s} {'%floor':>7s} {'vs cpu':>7s}  launch")
     for r in v.get("rows", []):
         print(f"{r['backend'][:36]:36s} {r['n']:9d} {r['d']:3d} {r['k']:4d} {f(r['ms'], '{:.3f}'):>10s} {f(r.get('ms_min'), '{:.3f}'):>10s} "

@@ -38,6 +38,11 @@ struct Step {
     exp_w: i32,
     m: u32,
     scratch_off: u32,
+    // Copies of the private sums (lane l adds into copy l % copies); 1 = one shared copy.
+    copies: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;

@@ -9,7 +9,7 @@
 override WG: u32 = 256u;
 // Centroid tile capacity in vec4: tile_k rows of D4 vec4 (pre-multiplied by -2), then tile_k norms.
 override CENT_VEC4: u32 = 1024u;
-// Privatised accumulator capacity in u32 words.
+// Privatised accumulator capacity in u32 words (every copy of the private sums).
 override ACC_CAP: u32 = 4096u;
 // Points per thread per round: 1, 2, 4 or 8 (at most PMAX).
 override P: u32 = 1u;
@@ -59,6 +59,11 @@ struct Step {
     exp_w: i32,
     m: u32,
     scratch_off: u32,
+    // Copies of the private sums (lane l adds into copy l % copies); 1 = one shared copy.
+    copies: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -149,8 +154,12 @@ fn lloyd(
     let private_acc = is_step && step.private_acc != 0u;
     let cached = CACHED && P * D4 <= XR;
 
+    // Lane lid adds into its copy of the private sums: fewer lanes of a subgroup contend for one address when
+    // few clusters take many rows. Integer addition makes the totals the same whatever the number of copies.
+    let copies = max(step.copies, 1u);
+    let cb = (lid % copies) * step.acc_words;
     if private_acc {
-        for (var q = lid; q < step.acc_words; q += WG) {
+        for (var q = lid; q < step.acc_words * copies; q += WG) {
             atomicStore(&wacc[q], 0u);
         }
     }
@@ -286,7 +295,7 @@ fn lloyd(
                     let q = i32(round(ldexp(wi * xv, i32(cent[f]))));
                     let u = bitcast<u32>(q + BIAS);
                     if private_acc {
-                        add_wg(sb + 2u * f, u);
+                        add_wg(cb + sb + 2u * f, u);
                     } else {
                         add_gl(sb + 2u * f, u);
                     }
@@ -294,13 +303,13 @@ fn lloyd(
                 if part.weighted != 0u {
                     let qw = u32(round(ldexp(wi, step.exp_w)));
                     if private_acc {
-                        add_wg(step.wsum_off + 2u * lj, qw);
+                        add_wg(cb + step.wsum_off + 2u * lj, qw);
                     } else {
                         add_gl(step.wsum_off + 2u * lj, qw);
                     }
                 }
                 if private_acc {
-                    atomicAdd(&wacc[step.count_off + lj], 1u);
+                    atomicAdd(&wacc[cb + step.count_off + lj], 1u);
                 } else {
                     atomicAdd(&acc[step.count_off + lj], 1u);
                 }
@@ -313,10 +322,21 @@ fn lloyd(
 
     workgroupBarrier();
     if private_acc {
-        // Flush this workgroup's 64-bit totals into the global pairs, then its counts.
+        // Flush this workgroup's 64-bit totals (its copies added with carry) into the global pairs, then its
+        // counts.
         for (var p = lid; p < step.count_off / 2u; p += WG) {
-            let lo = atomicLoad(&wacc[2u * p]);
-            let hi = atomicLoad(&wacc[2u * p + 1u]);
+            var lo = 0u;
+            var hi = 0u;
+            for (var c = 0u; c < copies; c++) {
+                let o = c * step.acc_words + 2u * p;
+                let l = atomicLoad(&wacc[o]);
+                let s = lo + l;
+                hi += atomicLoad(&wacc[o + 1u]);
+                if s < lo {
+                    hi += 1u;
+                }
+                lo = s;
+            }
             if (lo | hi) != 0u {
                 let old = atomicAdd(&acc[2u * p], lo);
                 var carry = 0u;
@@ -329,7 +349,10 @@ fn lloyd(
             }
         }
         for (var j = lid; j < k; j += WG) {
-            let c = atomicLoad(&wacc[step.count_off + j]);
+            var c = 0u;
+            for (var q = 0u; q < copies; q++) {
+                c += atomicLoad(&wacc[q * step.acc_words + step.count_off + j]);
+            }
             if c != 0u {
                 atomicAdd(&acc[step.count_off + j], c);
             }

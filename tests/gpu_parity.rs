@@ -695,9 +695,14 @@ fn one_backend_swept_through_launch_shapes_gives_the_same_results() {
     let mut split = gpu_with(GpuOptions { max_binding_bytes: Some(8192), ..Default::default() }).unwrap();
     force_p(&mut split, 4, None);
     let shapes = [
-        Launch { points_per_thread: Some(1), workgroup_size: Some(64), groups_per_part: Some(1024) },
-        Launch { points_per_thread: Some(8), workgroup_size: None, groups_per_part: Some(2) },
-        Launch { points_per_thread: Some(2), workgroup_size: Some(256), groups_per_part: None },
+        Launch {
+            points_per_thread: Some(1),
+            workgroup_size: Some(64),
+            groups_per_part: Some(1024),
+            sum_copies: Some(8),
+        },
+        Launch { points_per_thread: Some(8), workgroup_size: None, groups_per_part: Some(2), sum_copies: Some(1) },
+        Launch { points_per_thread: Some(2), workgroup_size: Some(256), groups_per_part: None, sum_copies: Some(32) },
         Launch::default(),
     ];
     for (ctx, n, d, k) in [(&ctx, 4099usize, 16usize, 64usize), (&ctx, 3001, 3, 7), (&split, 4099, 5, 16)] {
@@ -729,6 +734,7 @@ fn one_backend_swept_through_launch_shapes_gives_the_same_results() {
             t.points_per_thread = l.points_per_thread.or(t.points_per_thread);
             t.lloyd_workgroup_size = l.workgroup_size.or(t.lloyd_workgroup_size);
             t.lloyd_groups_per_part = l.groups_per_part.unwrap_or(t.lloyd_groups_per_part);
+            t.sum_copies = l.sum_copies.or(t.sum_copies);
             let mut fresh_ctx = if first_launch.parts > 1 {
                 gpu_with(GpuOptions { max_binding_bytes: Some(8192), ..Default::default() }).unwrap()
             } else {
@@ -769,5 +775,36 @@ fn the_peak_probes_measure_positive_finite_rates() {
         PeakSize { fma_groups: 70_000, ..size },
     ] {
         assert!(matches!(measure_peak(&ctx, bad), Err(custseg::Error::Gpu(_))), "{bad:?}");
+    }
+}
+
+#[test]
+fn copies_of_the_private_sums_give_the_same_bits() {
+    use custseg::backend::gpu::Launch;
+    let Some(ctx) = gpu() else { return };
+    for (n, d, k, weighted) in
+        [(4099usize, 16usize, 2usize, false), (4099, 3, 7, true), (3001, 16, 16, true), (1000, 1, 1, false)]
+    {
+        let x = data(n, d, 6, (n * d + k) as u64);
+        let w = weighted.then(|| weights(n, 9));
+        let c = centroids(&x, k, 3);
+        let mut g = GpuBackend::new(&ctx, &x, w.as_deref()).unwrap();
+        let mut first: Option<(u32, StepBits)> = None;
+        let mut seen = Vec::new();
+        for copies in [1u32, 2, 4, 8, 32] {
+            g.set_launch(Launch { sum_copies: Some(copies), ..Launch::default() }).unwrap();
+            let info = g.launch_info(k).unwrap();
+            assert!(info.private_sums && info.sum_copies >= 1 && info.sum_copies <= copies, "{info:?}");
+            seen.push(info.sum_copies);
+            g.reset_labels().unwrap();
+            let (bits, _) = step_bits(&mut g, &c, k);
+            match &first {
+                None => first = Some((info.sum_copies, bits)),
+                Some((c0, b0)) => {
+                    assert!(*b0 == bits, "n={n} d={d} k={k}: {} copies against {c0}", info.sum_copies)
+                }
+            }
+        }
+        assert!(seen.iter().any(|&c| c >= 8), "n={n} d={d} k={k}: copies used {seen:?}");
     }
 }

@@ -48,6 +48,9 @@ pub struct BenchArgs {
     /// GPU launch shapes: target workgroups per part of the data (at least 1), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub gpu_groups: Vec<u32>,
+    /// GPU launch shapes: copies of each workgroup's private sums (powers of two up to 32), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub gpu_copies: Vec<u32>,
     /// Worker threads for the CPU backend.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -68,6 +71,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(w) = a.gpu_workgroup.iter().find(|w| !w.is_power_of_two() || **w > 1024) {
         return Err(custseg::Error::Usage(format!("--gpu-workgroup takes powers of two up to 1024, got {w}")).into());
+    }
+    if let Some(c) = a.gpu_copies.iter().find(|c| !c.is_power_of_two() || **c > 32) {
+        return Err(custseg::Error::Usage(format!("--gpu-copies takes powers of two up to 32, got {c}")).into());
     }
     if a.gpu_groups.contains(&0) {
         return Err(custseg::Error::Usage("--gpu-groups takes counts of at least 1, got 0".into()).into());
@@ -221,13 +227,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A launch shape in a few characters: `P4 WG128 G1024 T1` (points per thread, workgroup size, workgroups, centroid
-/// tiles per round), then `global` where the sums go straight to the global atomics and `uncached` where rows are
-/// read from X.
+/// A launch shape in a few characters: `P4 WG128 G1024 T1 C4` (points per thread, workgroup size, workgroups,
+/// centroid tiles per round, copies of the private sums, or `global` where the sums go straight to the global
+/// atomics), then `uncached` where rows are read from X.
 fn launch_label(l: &serde_json::Value) -> String {
     let mut s = format!("P{} WG{} G{} T{}", l["points_per_thread"], l["workgroup_size"], l["workgroups"], l["tiles"]);
     if l["private_sums"] == false {
         s.push_str(" global");
+    } else {
+        s.push_str(&format!(" C{}", l["sum_copies"]));
     }
     if l["rows_cached"] == false {
         s.push_str(" uncached");
@@ -260,7 +268,7 @@ fn time_assign(
 /// The sweep's launch overrides: every combination of the given values (a flag not given keeps the default).
 #[cfg(feature = "gpu")]
 fn sweep(a: &BenchArgs) -> Vec<custseg::backend::gpu::Launch> {
-    if a.gpu_points.is_empty() && a.gpu_workgroup.is_empty() && a.gpu_groups.is_empty() {
+    if a.gpu_points.is_empty() && a.gpu_workgroup.is_empty() && a.gpu_groups.is_empty() && a.gpu_copies.is_empty() {
         return Vec::new();
     }
     let opts = |v: &[u32]| if v.is_empty() { vec![None] } else { v.iter().copied().map(Some).collect() };
@@ -268,7 +276,14 @@ fn sweep(a: &BenchArgs) -> Vec<custseg::backend::gpu::Launch> {
     for &points_per_thread in &opts(&a.gpu_points) {
         for &workgroup_size in &opts(&a.gpu_workgroup) {
             for &groups_per_part in &opts(&a.gpu_groups) {
-                out.push(custseg::backend::gpu::Launch { points_per_thread, workgroup_size, groups_per_part });
+                for &sum_copies in &opts(&a.gpu_copies) {
+                    out.push(custseg::backend::gpu::Launch {
+                        points_per_thread,
+                        workgroup_size,
+                        groups_per_part,
+                        sum_copies,
+                    });
+                }
             }
         }
     }

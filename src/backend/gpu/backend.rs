@@ -35,6 +35,8 @@ struct Layout {
     tile_k: u32,
     n_tiles: u32,
     private_acc: bool,
+    /// Copies of the private sums (1 where the sums are global).
+    copies: u32,
     wsum_off: u32,
     count_off: u32,
     changed_off: u32,
@@ -329,6 +331,11 @@ impl<'a> GpuBackend<'a> {
                 tile_k,
                 n_tiles: (k as u32).div_ceil(tile_k),
                 private_acc: count_off + k64 <= u64::from(shape.capacity.acc_words),
+                copies: if u64::from(shape.copies) * (count_off + k64) <= u64::from(shape.capacity.acc_words) {
+                    shape.copies
+                } else {
+                    1
+                },
                 wsum_off: wsum_off as u32,
                 count_off: count_off as u32,
                 changed_off: changed_off as u32,
@@ -431,6 +438,7 @@ impl<'a> GpuBackend<'a> {
             tile_k: lay.tile_k,
             n_tiles: lay.n_tiles,
             private_acc: u32::from(lay.private_acc),
+            copies: lay.copies,
             acc_words: lay.count_off + k as u32,
             wsum_off: lay.wsum_off,
             count_off: lay.count_off,
@@ -535,6 +543,7 @@ impl<'a> GpuBackend<'a> {
             points_per_thread: launch.points_per_thread.or(base.points_per_thread),
             lloyd_workgroup_size: launch.workgroup_size.or(base.lloyd_workgroup_size),
             lloyd_groups_per_part: launch.groups_per_part.unwrap_or(base.lloyd_groups_per_part),
+            sum_copies: launch.sum_copies.or(base.sum_copies),
             ..base
         }
         .checked(&self.ctx.limits)?;
@@ -577,6 +586,7 @@ impl<'a> GpuBackend<'a> {
             tile_k: lay.tile_k,
             tiles: lay.n_tiles,
             private_sums: lay.private_acc,
+            sum_copies: if lay.private_acc { lay.copies } else { 0 },
             workgroup_bytes: shape.capacity.cent_vec4 * 16 + shape.capacity.acc_words * 4,
         })
     }

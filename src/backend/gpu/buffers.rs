@@ -186,6 +186,7 @@ mod tests {
             workgroup_size: 256,
             lloyd_workgroup_size: None,
             points_per_thread: None,
+            sum_copies: None,
             subgroup_size: 32,
             register_floats: 64,
             lloyd_groups_per_part: 1024,

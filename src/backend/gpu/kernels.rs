@@ -56,6 +56,9 @@ pub struct StepParams {
     pub exp_w: i32,
     pub m: u32,
     pub scratch_off: u32,
+    /// Copies of the private sums in workgroup memory (lane `l` adds into copy `l % copies`).
+    pub copies: u32,
+    pub pad: [u32; 3],
 }
 
 /// The launch shape. Defaults come from the device limits; tests may shrink or force them to exercise edge paths.
@@ -78,6 +81,9 @@ pub struct Tuning {
     /// Forces the Lloyd kernel's points per thread (1, 2, 4 or 8) instead of the rule. A value over the register
     /// budget is allowed: the rows are then read from memory rather than cached (tests use it).
     pub points_per_thread: Option<u32>,
+    /// Forces the number of copies of the private sums (a power of two up to [`MAX_SUM_COPIES`]) instead of the
+    /// rule ([`Tuning::sum_copies`]); fewer are used where they do not fit the workgroup memory.
+    pub sum_copies: Option<u32>,
     /// The adapter's largest subgroup (warp) size: 32 on NVIDIA, 8 on lavapipe; 0 when unknown.
     pub subgroup_size: u32,
     /// Floats of its P rows a Lloyd thread may keep in registers (a multiple of 4, at most [`REG_FLOATS_MAX`]):
@@ -104,6 +110,8 @@ pub struct Launch {
     pub workgroup_size: Option<u32>,
     /// Target number of workgroups per part ([`Tuning::lloyd_groups_per_part`]).
     pub groups_per_part: Option<u32>,
+    /// Copies of the private sums ([`Tuning::sum_copies`]).
+    pub sum_copies: Option<u32>,
 }
 
 /// The launch shape a Lloyd step takes ([`super::GpuBackend::launch_info`]), as `custseg bench` reports it.
@@ -121,8 +129,10 @@ pub struct LaunchInfo {
     /// Centroids per workgroup-memory tile, and tiles per round (more than 1: streamed).
     pub tile_k: u32,
     pub tiles: u32,
-    /// Whether each workgroup accumulates its sums in workgroup memory (else straight into the global atomics).
+    /// Whether each workgroup accumulates its sums in workgroup memory (else straight into the global atomics),
+    /// and in how many copies (lane `l` adds into copy `l % copies`).
     pub private_sums: bool,
+    pub sum_copies: u32,
     /// Workgroup memory of the centroid tile and the private sums, in bytes.
     pub workgroup_bytes: u32,
 }
@@ -136,6 +146,11 @@ pub const VENDOR_NVIDIA: u32 = 0x10de;
 /// The largest points-per-thread (`PMAX` in lloyd.wgsl).
 pub const PMAX: u32 = 8;
 
+/// The most copies of the private sums.
+pub const MAX_SUM_COPIES: u32 = 32;
+/// The rule's copies of the private sums stay within this many u32 words (16 KiB) together.
+pub const SUM_COPIES_WORDS: u32 = 4096;
+
 /// The pipeline-override constants of one Lloyd pipeline: the key of the pipeline cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LloydShape {
@@ -145,6 +160,8 @@ pub struct LloydShape {
     pub p: u32,
     /// Whether the P rows are kept in registers (`CACHED`): `P · 4·ceil(d/4)` within the register budget.
     pub cached: bool,
+    /// Copies of the private sums the capacity was sized for (a step parameter, not a pipeline constant).
+    pub copies: u32,
     /// Threads per workgroup (`WG`).
     pub wg: u32,
     /// Workgroup memory of the centroid tile (`CENT_VEC4`) and of the private sums (`ACC_CAP`).
@@ -164,6 +181,7 @@ impl Tuning {
             workgroup_size: 1 << (31 - cap.leading_zeros()),
             lloyd_workgroup_size: None,
             points_per_thread: None,
+            sum_copies: None,
             subgroup_size,
             register_floats: if vendor == VENDOR_NVIDIA { REG_FLOATS_MAX } else { REG_FLOATS },
             lloyd_groups_per_part: 1024,
@@ -179,6 +197,11 @@ impl Tuning {
                 || wg > l.max_compute_workgroup_size_x
             {
                 return Err(Error::Gpu(format!("workgroup size {wg} is not a power of two within the device limits")));
+            }
+        }
+        if let Some(c) = self.sum_copies {
+            if !c.is_power_of_two() || c > MAX_SUM_COPIES {
+                return Err(Error::Gpu(format!("{c} copies of the sums is not a power of two up to {MAX_SUM_COPIES}")));
             }
         }
         if let Some(p) = self.points_per_thread {
@@ -228,13 +251,45 @@ impl Tuning {
         self.lloyd_wg_max() * self.points_per_thread(d)
     }
 
+    /// Copies of the private sums for `acc_words` words of one copy: forced, or the most (8, 4, 2, 1) that fit
+    /// [`SUM_COPIES_WORDS`] together. Lanes with the same label add into the same words, and a subgroup's lanes
+    /// collide more the fewer the clusters (32 lanes over K = 16 labels: about 5 on the busiest address); a copy per
+    /// lane residue cuts that, at small K only, where the copies are small.
+    pub fn sum_copies(&self, acc_words: u64) -> u32 {
+        if let Some(c) = self.sum_copies {
+            return c;
+        }
+        let mut c = 8;
+        while c > 1 && u64::from(c) * acc_words > u64::from(SUM_COPIES_WORDS) {
+            c /= 2;
+        }
+        c
+    }
+
     /// The Lloyd pipeline for `k` centroids of `d` features (`weighted`: weight sums are accumulated too) on a
     /// device with `storage` bytes of workgroup memory. See the type's doc for the rule.
     pub fn lloyd_shape(&self, d: u32, k: u32, weighted: bool, storage: u32) -> LloydShape {
         let p = self.points_per_thread(d);
         let cached = p * d.div_ceil(4).max(1) * 4 <= self.register_floats;
-        let need = Need::new(d, k, weighted);
-        let shape = |wg: u32| LloydShape { d, p, cached, wg, capacity: Capacity::for_need(storage, wg, need) };
+        let one = Need::new(d, k, weighted);
+        let copies = self.sum_copies(one.acc_words);
+        // Copies only where they fit beside the tile that one copy leaves (never streaming the centroids or
+        // sending the sums to global memory for them); else fewer.
+        let d4 = d.div_ceil(4).max(1);
+        let shape = |wg: u32| {
+            let base = Capacity::for_need(storage, wg, one);
+            let base_tile = base.tile_k(d4).min(k.max(1));
+            let mut c = copies;
+            while c > 1 {
+                let need = Need { acc_words: one.acc_words * u64::from(c), ..one };
+                let capacity = Capacity::for_need(storage, wg, need);
+                if u64::from(capacity.acc_words) >= need.acc_words && capacity.tile_k(d4) >= base_tile {
+                    return LloydShape { d, p, cached, copies: c, wg, capacity };
+                }
+                c /= 2;
+            }
+            LloydShape { d, p, cached, copies: 1, wg, capacity: base }
+        };
         if let Some(wg) = self.lloyd_workgroup_size {
             return shape(wg);
         }
@@ -495,7 +550,7 @@ mod tests {
     #[test]
     fn uniform_blocks_have_the_shader_sizes() {
         assert_eq!(std::mem::size_of::<PartParams>(), 32);
-        assert_eq!(std::mem::size_of::<StepParams>(), 64);
+        assert_eq!(std::mem::size_of::<StepParams>(), 80);
     }
 
     fn limits(storage: u32) -> wgpu::Limits {
@@ -582,6 +637,35 @@ mod tests {
         // Wide subgroups (wave64) get at least four of them.
         let amd = Tuning::for_adapter(&limits(h100), 64, 0x1002);
         assert_eq!(amd.lloyd_shape(16, 16, false, h100).wg, 256);
+    }
+
+    #[test]
+    fn small_k_gets_copies_of_the_sums_that_fit_beside_the_whole_tile() {
+        let h100 = 49152;
+        let t = Tuning::for_adapter(&limits(h100), 32, VENDOR_NVIDIA);
+        // One copy of K = 16, d = 16 is 2·16·16 + 16 = 528 words: 4 copies fit 4096 words, 8 do not.
+        assert_eq!(t.sum_copies(528), 4);
+        assert_eq!(t.sum_copies(264), 8);
+        assert_eq!(t.sum_copies(2112), 1);
+        for (d, k, copies) in [(16u32, 16u32, 4u32), (16, 8, 8), (16, 64, 1), (16, 256, 1), (3, 7, 8), (8, 2, 8)] {
+            let s = t.lloyd_shape(d, k, false, h100);
+            assert_eq!(s.copies, copies, "d={d} k={k}: {s:?}");
+            let one = Need::new(d, k, false);
+            assert!(u64::from(s.capacity.acc_words) >= one.acc_words * u64::from(s.copies), "{s:?}");
+        }
+        // Forced copies are cut to what fits beside the tile one copy leaves, never streaming the centroids.
+        let forced = Tuning { sum_copies: Some(32), ..t };
+        for (d, k) in [(16u32, 16u32), (16, 64), (16, 256), (33, 64)] {
+            let (one, many) = (t.lloyd_shape(d, k, false, h100), forced.lloyd_shape(d, k, false, h100));
+            assert!(many.capacity.tile_k(d.div_ceil(4)) >= one.capacity.tile_k(d.div_ceil(4)).min(k), "{many:?}");
+            let need = Need::new(d, k, false).acc_words * u64::from(many.copies);
+            assert!(many.copies == 1 || u64::from(many.capacity.acc_words) >= need, "{many:?}");
+            assert!(many.copies >= one.copies, "d={d} k={k}");
+        }
+        assert_eq!(forced.lloyd_shape(16, 256, false, h100).copies, 1);
+        assert_eq!(Tuning { sum_copies: Some(1), ..t }.lloyd_shape(16, 2, false, h100).copies, 1);
+        assert!(Tuning { sum_copies: Some(3), ..t }.checked(&limits(h100)).is_err());
+        assert!(Tuning { sum_copies: Some(64), ..t }.checked(&limits(h100)).is_err());
     }
 
     #[test]

@@ -48,6 +48,11 @@
 //!   then use 128 KiB, within an H100 SM's 228 KiB); otherwise exact; otherwise the sums stay private and the
 //!   centroids are streamed in tiles through the rest, as long as a tile of `min(k, 32)` centroids fits there;
 //!   otherwise all of it holds the tile and the sums go straight to the global atomics.
+//! - **Copies of the private sums**: lanes whose points share a label add into the same words, and a subgroup's
+//!   lanes collide more the fewer the clusters (32 lanes over K = 16 labels put about 5 on the busiest address),
+//!   so at small K each workgroup keeps `C` copies and lane `l` adds into copy `l % C`; the flush adds the copies
+//!   with carry, so the totals are the same bits for any `C`. `C` is the most of 8, 4, 2, 1 whose copies fit
+//!   4,096 words together and beside the whole centroid tile: K = 8 and d = 16 → 8, K = 16 → 4, K ≥ 64 → 1.
 //! - **Workgroup size**: 128 threads when the `k` centroids fit one tile (the size the H100 probe measured), 256
 //!   when they are streamed (a tile load then serves twice the points); at least four subgroups (the adapter's
 //!   `subgroup_max_size`: 32 on NVIDIA, 8 on lavapipe, so wave64 GPUs get 256), at most `Tuning::workgroup_size`
@@ -56,9 +61,10 @@
 //! On the H100 (`d = 16`, `P = 8`): `K = 16` and `64` take 128 threads with one tile and private sums; `K = 256`
 //! takes 256 threads, private sums (33 KiB) and two streamed tiles.
 //!
-//! **Sweeps.** [`GpuBackend::set_launch`] overrides `P`, the workgroup size and the workgroups per part on one
+//! **Sweeps.** [`GpuBackend::set_launch`] overrides `P`, the workgroup size, the workgroups per part and `C` on one
 //! backend without a new upload (the parts' constants are rewritten), and [`GpuBackend::launch_info`] reports the
-//! shape a step takes; `custseg bench --gpu-points 2,4,8 --gpu-workgroup 64,128,256 --gpu-groups 1024,4096` times
+//! shape a step takes; `custseg bench --gpu-points 2,4,8 --gpu-workgroup 64,128,256 --gpu-groups 1024,4096
+//! --gpu-copies 1,8` times
 //! every combination and names the fastest per case, so the rule above can be checked on each adapter. The
 //! rule's NVIDIA figures are the probe's, not yet this kernel's: `benches/device_run.sh` runs that sweep.
 //!
