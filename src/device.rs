@@ -76,6 +76,8 @@ fn fit_gpu(
     let ctx = GpuContext::new(&opts)?;
     info!(adapter = %ctx.name(), "clustering on the GPU");
     let mut b = GpuBackend::new(&ctx, x, w)?;
+    // The data is on the device: the staging ring's host memory is not needed for the fit or the write.
+    ctx.release_staging();
     let s = b.setup();
     info!(
         bytes = s.upload_bytes,

@@ -808,3 +808,22 @@ fn copies_of_the_private_sums_give_the_same_bits() {
         assert!(seen.iter().any(|&c| c >= 8), "n={n} d={d} k={k}: copies used {seen:?}");
     }
 }
+
+#[test]
+fn the_staging_ring_is_released_and_made_again_on_the_next_upload() {
+    let Some(ctx) = gpu() else { return };
+    let x = data(3000, 4, 3, 5);
+    let c = centroids(&x, 3, 1);
+    let mut g = GpuBackend::new(&ctx, &x, None).unwrap();
+    assert!(ctx.staging_bytes() >= 3000 * 4 * 4, "{} bytes staged", ctx.staging_bytes());
+    let before = g.lloyd_step(&c, 3).unwrap();
+    ctx.release_staging();
+    assert_eq!(ctx.staging_bytes(), 0);
+    // The backend keeps working without it, and a new upload makes it again.
+    g.reset_labels().unwrap();
+    let after = g.lloyd_step(&c, 3).unwrap();
+    assert_eq!((&before.counts, &before.sums), (&after.counts, &after.sums));
+    let mut h = GpuBackend::new(&ctx, &x, None).unwrap();
+    assert!(ctx.staging_bytes() > 0);
+    assert_eq!(h.lloyd_step(&c, 3).unwrap().counts, after.counts);
+}

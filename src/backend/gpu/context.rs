@@ -300,6 +300,17 @@ impl GpuContext {
         self.upload_staging.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
+    /// Frees the upload staging ring (two buffers of up to 64 MiB of host-visible memory); the next upload makes
+    /// it again. `segment` calls it once its data is on the device, so the fit and the write run without it.
+    pub fn release_staging(&self) {
+        self.upload_staging.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Bytes held by the upload staging ring.
+    pub fn staging_bytes(&self) -> u64 {
+        self.upload_staging.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|b| b.size()).sum()
+    }
+
     /// The compiled kernels, built on first use.
     pub(super) fn kernels(&self) -> Result<&Kernels> {
         if let Some(k) = self.kernels.get() {
