@@ -18,7 +18,9 @@
 #   peers.json        {"custseg": the peer-shape rows, "peers": lloyd_peers.py rows, "ratios": per K and peer}
 #   peers.txt         lloyd_peers.py output per peer, the wheel install, and the ratio table
 #   e2e.txt           generate, then segment --device gpu and --device cpu (wall s, peak RSS KB), on the generated
-#                     customers (8 features) and on a 16-feature blobs file (written with numpy + pyarrow)
+#                     customers (8 features) and on a 16-feature blobs file (written with numpy + pyarrow); then
+#                     K = 256 on the blobs file on the GPU, seeded from every row (--init-sample full) and from the
+#                     default sample, for the cost of k-means++ on the GPU
 #
 # Settings (environment; the defaults are the GPU run's, small values make a local try on lavapipe):
 #   OUT (/tmp/devout)  BUDGET_S (480)  WORK (/tmp/custseg-devrun: scratch files)
@@ -387,9 +389,18 @@ EOF
     else note "e2e:blobs16-$dev" skipped "no blobs file"; fi
   done
 else note e2e:blobs16 skipped "E2E_BLOBS16=0"; fi
+# k-means++ at K = 256 on the blobs file: seeding from every row on the GPU (its distance updates run there) against
+# the default sample, 20 Lloyd iterations; the "k-means run timing" lines give init_seconds and lloyd_seconds.
+if [ "$E2E_BLOBS16" = 1 ] && [ -f "$WORK/b16.parquet" ]; then
+  for init in full auto; do
+    step "e2e:pp256-$init" "$T_E2E" "$E2E" "$E2E" timed "pp256-$init" "$CS" segment --input "$WORK/b16.parquet" --k 256 \
+      --max-iter 20 --init-sample "$init" --device gpu -o "$WORK/spp_$init.parquet" --model "$WORK/mpp_$init.json" --json
+  done
+fi
 {
   echo "==== end to end, this run (wall s, peak RSS KB; memory bound 1.5 x matrix + 200 MB)"
-  for f in generate segment-gpu segment-cpu blobs16-gpu blobs16-cpu; do [ -f "$WORK/time.$f" ] && cat "$WORK/time.$f"; done
+  for f in generate segment-gpu segment-cpu blobs16-gpu blobs16-cpu pp256-full pp256-auto; do [ -f "$WORK/time.$f" ] && cat "$WORK/time.$f"; done
+  grep -h "k-means run timing\|uploaded the features" "$E2E" | sed 's/^/  /' | tail -n 20
   awk -v n="$E2E_CUSTOMERS" 'BEGIN { printf "matrix: 8 features %.0f MB (bound %.0f MB), 16 features %.0f MB (bound %.0f MB)\n",
     n*8*4/1e6, 1.5*n*8*4/1e6 + 200, n*16*4/1e6, 1.5*n*16*4/1e6 + 200 }'
   for p in segment blobs16; do
