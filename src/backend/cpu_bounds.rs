@@ -23,10 +23,11 @@
 //! # The margin: why a skipped row's label is the one the scan would choose
 //!
 //! The bounds are on true distances; the scan ranks by the `f32` score `ŝ_j = ‖c_j‖² − 2·x·c_j`, which has
-//! rounding error. With `ρ = 2⁻²⁴` and `γ_n = nρ/(1 − nρ)`, the dot product (any summation order, FMA or not) is
-//! off by at most `γ_d·Σ|x_f·c_f| ≤ γ_d·‖x‖·‖c_j‖`, the norm by `γ_d·‖c_j‖²`, and the final add (or FMA) rounds
-//! once more, so `|ŝ_j − (‖x − c_j‖² − ‖x‖²)| ≤ γ_{d+1}·(‖x‖ + ‖c_j‖)² ≤ ε := (d + 4)·ρ·(‖x‖ + C)²` with
-//! `C = max_j ‖c_j‖`. The scan keeps the strict minimum of the scores (lowest index on exact ties), so it chooses
+//! rounding error. With `ρ = 2⁻²⁴` and `γ_n = nρ/(1 − nρ)`, the norm is off by at most `γ_d·‖c_j‖²`; the AVX2
+//! kernel then adds the `d` products `−2·x_f·c_f` to it one FMA at a time (a sum of `d + 1` terms, off by at most
+//! `γ_d` times the sum of their magnitudes, `‖c_j‖² + 2·‖x‖·‖c_j‖`), and the SGEMM kernel adds the norm once to a
+//! dot product off by `γ_d·2·‖x‖·‖c_j‖`. Either way `|ŝ_j − (‖x − c_j‖² − ‖x‖²)| ≤ γ_{2d}·(‖x‖ + ‖c_j‖)² ≤
+//! ε := (2d + 4)·ρ·(‖x‖ + C)²` with `C = max_j ‖c_j‖`. The scan keeps the strict minimum of the scores (lowest index on exact ties), so it chooses
 //! `a` if `ŝ_a < ŝ_j` for every `j ≠ a`, which holds when `‖x − c_j‖² − ‖x − c_a‖² > 2ε`. The bounds give
 //! `‖x − c_j‖² − ‖x − c_a‖² ≥ L² − u²`, so a row is skipped only if
 //!
@@ -175,8 +176,10 @@ pub(super) struct Geometry {
     norm: Vec<f64>,
     /// `max_j ‖c_j‖`.
     norm_max: f64,
-    /// `(d + 4)·ρ`: the relative error bound of `dist2` and the coefficient of the scores' error `ε`.
+    /// `(d + 4)·ρ`: the relative error bound of `dist2`.
     coef: f64,
+    /// `(2d + 4)·ρ`: the coefficient of the scores' error `ε`.
+    score_coef: f64,
 }
 
 fn dist_f64(a: &[f32], b: &[f32]) -> f64 {
@@ -215,7 +218,15 @@ impl Geometry {
                 (half_gap, drift)
             }
         };
-        Geometry { valid: prev.is_some(), half_gap, drift, norm, norm_max, coef: (d + 4) as f64 * RHO }
+        Geometry {
+            valid: prev.is_some(),
+            half_gap,
+            drift,
+            norm,
+            norm_max,
+            coef: (d + 4) as f64 * RHO,
+            score_coef: (2 * d + 4) as f64 * RHO,
+        }
     }
 
     /// The skip test for a row labelled `a` whose exact squared distance to `c_a` is `d2` and whose stored lower
@@ -226,7 +237,7 @@ impl Geometry {
         let l = (lower as f64 - self.drift[a]).max(2.0 * self.half_gap[a] - u);
         let r = self.norm[a] + u + self.norm_max;
         // Written so that a NaN anywhere fails the test (and the row is scanned); `&`, not `&&`, so no branch.
-        let keep = (l > u) & ((l - u) * (l + u) > 2.0 * SAFETY * self.coef * r * r);
+        let keep = (l > u) & ((l - u) * (l + u) > 2.0 * SAFETY * self.score_coef * r * r);
         (keep, round_down(l))
     }
 }
@@ -386,6 +397,6 @@ fn bounded_body(
 fn lower_from_score(x: &[f32], second: f32, g: &Geometry) -> f32 {
     let xx: f64 = x.iter().map(|&v| v as f64 * v as f64).sum();
     let r = xx.sqrt() * (1.0 + NUDGE) + g.norm_max;
-    let l2 = second as f64 + xx - SAFETY * g.coef * r * r;
+    let l2 = second as f64 + xx - SAFETY * g.score_coef * r * r;
     round_down(l2.max(0.0).sqrt())
 }

@@ -5,11 +5,14 @@
 //! exact ties; neither builds an `N × K` matrix. The caller recomputes the exact distance `Σ (x − c)²` for the
 //! winner ([`dist2`]).
 //!
-//! The AVX2 kernel ([`avx2`]) keeps the centroids transposed in panels of 8 (`d × 8` floats each, padded with zero
-//! centroids whose norm is +∞, so padding never wins). For a tile of 4 rows it accumulates 4 × 16 dot products in
-//! 8 `ymm` registers over the `d` features (per feature: 2 panel loads, 4 broadcasts, 8 FMAs), turns them into
-//! scores with one more FMA, and keeps a per-lane running best (value, index) per row with compare-and-blend; the
-//! 8 lanes are reduced once per row at the end. Each row of X is read once from memory, and the panels (`k·d·4`
+//! The AVX2 kernel ([`avx2`]) keeps the centroids, times −2, transposed in panels of 8 (`d × 8` floats each, padded
+//! with zero centroids whose norm is +∞, so padding never wins). For a tile of 4 rows it starts 4 × 16 scores at
+//! the centroids' `‖c‖²` in 8 `ymm` registers and adds `x_f · (−2c_f)` feature by feature with one FMA each (per
+//! feature: 2 panel loads, 4 broadcasts, 8 FMAs), the same chain of operations as the GPU kernel (which ranks by
+//! the same scores where the driver fuses WGSL's `fma`; Vulkan lets it round twice, and lavapipe does, so near-ties
+//! may still rank differently there); it keeps a per-lane running best (value, index) per row with
+//! compare-and-blend; the 8 lanes are reduced once per row at the end. Starting at the norm saves the separate
+//! score FMA per 8 centroids per row. Each row of X is read once from memory, and the panels (`k·d·4`
 //! bytes) stay in L1/L2.
 
 /// Scores per SGEMM call in the fallback: the tile is `SCORES / k` rows (at least 64, at most 4096), so the scratch
@@ -92,10 +95,11 @@ impl Packed {
             let groups = k.div_ceil(LANES);
             self.panels.clear();
             self.panels.resize(groups * d * LANES, 0.0);
+            // The panels hold −2·c (exact in binary floating point), so a score is one chain of FMAs from ‖c‖².
             for j in 0..k {
                 let (g, l) = (j / LANES, j % LANES);
                 for f in 0..d {
-                    self.panels[(g * d + f) * LANES + l] = c[j * d + f];
+                    self.panels[(g * d + f) * LANES + l] = -2.0 * c[j * d + f];
                 }
             }
             self.panel_norms.clear();
@@ -356,8 +360,10 @@ pub(crate) mod avx2 {
         while g + 2 <= groups {
             let pa = panels.add(g * d * LANES);
             let pb = pa.add(d * LANES);
-            let mut a0 = [_mm256_setzero_ps(); M];
-            let mut a1 = [_mm256_setzero_ps(); M];
+            // Each score starts at ‖c‖² and takes one FMA per feature, in feature order: ‖c‖² − 2x·c.
+            let (n0, n1) = (_mm256_loadu_ps(norms.add(g * LANES)), _mm256_loadu_ps(norms.add(g * LANES + LANES)));
+            let mut a0 = [n0; M];
+            let mut a1 = [n1; M];
             for f in 0..d {
                 let b0 = _mm256_loadu_ps(pa.add(f * LANES));
                 let b1 = _mm256_loadu_ps(pb.add(f * LANES));
@@ -367,11 +373,10 @@ pub(crate) mod avx2 {
                     a1[r] = _mm256_fmadd_ps(xv, b1, a1[r]);
                 }
             }
-            let (n0, n1) = (_mm256_loadu_ps(norms.add(g * LANES)), _mm256_loadu_ps(norms.add(g * LANES + LANES)));
             let i0 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES) as i32));
             let i1 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES + LANES) as i32));
             for r in 0..M {
-                let (s0, s1) = (score(a0[r], n0), score(a1[r], n1));
+                let (s0, s1) = (a0[r], a1[r]);
                 if SECOND {
                     keep_second(&mut b2[r], bv[r], s0);
                 }
@@ -385,17 +390,16 @@ pub(crate) mod avx2 {
         }
         if g < groups {
             let pa = panels.add(g * d * LANES);
-            let mut a0 = [_mm256_setzero_ps(); M];
+            let mut a0 = [_mm256_loadu_ps(norms.add(g * LANES)); M];
             for f in 0..d {
                 let b0 = _mm256_loadu_ps(pa.add(f * LANES));
                 for r in 0..M {
                     a0[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&*x.add(r * d + f)), b0, a0[r]);
                 }
             }
-            let n0 = _mm256_loadu_ps(norms.add(g * LANES));
             let i0 = _mm256_add_epi32(lane, _mm256_set1_epi32((g * LANES) as i32));
             for r in 0..M {
-                let s0 = score(a0[r], n0);
+                let s0 = a0[r];
                 if SECOND {
                     keep_second(&mut b2[r], bv[r], s0);
                 }
@@ -414,12 +418,6 @@ pub(crate) mod avx2 {
     #[inline(always)]
     unsafe fn keep_second(b2: &mut __m256, bv: __m256, s: __m256) {
         *b2 = _mm256_min_ps(*b2, _mm256_max_ps(bv, s));
-    }
-
-    /// `‖c‖² − 2 x·c` from the accumulated dot products.
-    #[inline(always)]
-    unsafe fn score(dot: __m256, norms: __m256) -> __m256 {
-        _mm256_fmadd_ps(dot, _mm256_set1_ps(-2.0), norms)
     }
 
     /// Per lane: take `(s, idx)` where `s` is strictly smaller, so the earliest index wins a tie within a lane.
