@@ -31,7 +31,7 @@ struct Step {
     tile_k: u32,
     n_tiles: u32,
     private_acc: u32,
-    acc_words: u32,
+    priv_stride: u32,
     wsum_off: u32,
     count_off: u32,
     changed_off: u32,
@@ -40,9 +40,9 @@ struct Step {
     scratch_off: u32,
     // Copies of the private sums (lane l adds into copy l % copies); 1 = one shared copy.
     copies: u32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    priv_wsum: u32,
+    priv_count: u32,
+    pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;

@@ -52,7 +52,9 @@ struct Step {
     tile_k: u32,
     n_tiles: u32,
     private_acc: u32,
-    acc_words: u32,
+    // Words of one copy of the private sums (odd), and the offsets in it of the weight-sum pairs and the counts.
+    // Label j's feature f pair is at j·(2D + 1) + 2f: an odd stride per label spreads the lanes over the banks.
+    priv_stride: u32,
     wsum_off: u32,
     count_off: u32,
     changed_off: u32,
@@ -61,9 +63,9 @@ struct Step {
     scratch_off: u32,
     // Copies of the private sums (lane l adds into copy l % copies); 1 = one shared copy.
     copies: u32,
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
+    priv_wsum: u32,
+    priv_count: u32,
+    pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -157,9 +159,9 @@ fn lloyd(
     // Lane lid adds into its copy of the private sums: fewer lanes of a subgroup contend for one address when
     // few clusters take many rows. Integer addition makes the totals the same whatever the number of copies.
     let copies = max(step.copies, 1u);
-    let cb = (lid % copies) * step.acc_words;
+    let copy_base = (lid % copies) * step.priv_stride;
     if private_acc {
-        for (var q = lid; q < step.acc_words * copies; q += WG) {
+        for (var q = lid; q < step.priv_stride * copies; q += WG) {
             atomicStore(&wacc[q], 0u);
         }
     }
@@ -285,6 +287,7 @@ fn lloyd(
                 kc = (t - ks) - y;
                 ks = t;
                 let sb = lj * D * 2u;
+                let pb = copy_base + lj * (2u * D + 1u);
                 for (var f = 0u; f < D; f++) {
                     var xv: f32;
                     if cached {
@@ -295,7 +298,7 @@ fn lloyd(
                     let q = i32(round(ldexp(wi * xv, i32(cent[f]))));
                     let u = bitcast<u32>(q + BIAS);
                     if private_acc {
-                        add_wg(cb + sb + 2u * f, u);
+                        add_wg(pb + 2u * f, u);
                     } else {
                         add_gl(sb + 2u * f, u);
                     }
@@ -303,13 +306,13 @@ fn lloyd(
                 if part.weighted != 0u {
                     let qw = u32(round(ldexp(wi, step.exp_w)));
                     if private_acc {
-                        add_wg(cb + step.wsum_off + 2u * lj, qw);
+                        add_wg(copy_base + step.priv_wsum + 2u * lj, qw);
                     } else {
                         add_gl(step.wsum_off + 2u * lj, qw);
                     }
                 }
                 if private_acc {
-                    atomicAdd(&wacc[cb + step.count_off + lj], 1u);
+                    atomicAdd(&wacc[copy_base + step.priv_count + lj], 1u);
                 } else {
                     atomicAdd(&acc[step.count_off + lj], 1u);
                 }
@@ -324,11 +327,18 @@ fn lloyd(
     if private_acc {
         // Flush this workgroup's 64-bit totals (its copies added with carry) into the global pairs, then its
         // counts.
+        let kd = k * D;
         for (var p = lid; p < step.count_off / 2u; p += WG) {
+            // Global pair p is label p / D's feature p % D, or past k·D weight-sum pair p − k·D.
+            var src = step.priv_wsum + 2u * (p - min(p, kd));
+            if p < kd {
+                let j = p / D;
+                src = j * (2u * D + 1u) + 2u * (p - j * D);
+            }
             var lo = 0u;
             var hi = 0u;
             for (var c = 0u; c < copies; c++) {
-                let o = c * step.acc_words + 2u * p;
+                let o = c * step.priv_stride + src;
                 let l = atomicLoad(&wacc[o]);
                 let s = lo + l;
                 hi += atomicLoad(&wacc[o + 1u]);
@@ -351,7 +361,7 @@ fn lloyd(
         for (var j = lid; j < k; j += WG) {
             var c = 0u;
             for (var q = 0u; q < copies; q++) {
-                c += atomicLoad(&wacc[q * step.acc_words + step.count_off + j]);
+                c += atomicLoad(&wacc[q * step.priv_stride + step.priv_count + j]);
             }
             if c != 0u {
                 atomicAdd(&acc[step.count_off + j], c);

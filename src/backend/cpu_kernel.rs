@@ -65,7 +65,7 @@ pub struct Packed {
     pub c: Vec<f32>,
     /// `k` squared norms.
     pub norms: Vec<f32>,
-    /// `ceil(k / 8)` panels of `d × 8`: `panels[(g·d + f)·8 + l] = c[(8g + l)·d + f]`, zero past `k`.
+    /// `ceil(k / 8)` panels of `d × 8`: `panels[(g·d + f)·8 + l] = −2·c[(8g + l)·d + f]`, zero past `k`.
     panels: Vec<f32>,
     /// `ceil(k / 8) · 8` norms, +∞ past `k`.
     panel_norms: Vec<f32>,

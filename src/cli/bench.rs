@@ -5,7 +5,9 @@ use std::io::Write;
 
 use clap::Args;
 use custseg::backend::cpu::{Bounds, CpuBackend, Kernel};
-use custseg::bench::{measure_cpu_peak, row, time_steps, time_steps_probed, BenchRow, Peak};
+#[cfg(feature = "gpu")]
+use custseg::bench::time_steps_probed;
+use custseg::bench::{measure_cpu_peak, row, time_steps, BenchRow, Peak};
 use custseg::generate::generate_blobs;
 
 #[derive(Debug, Args)]
@@ -86,6 +88,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     let gpu = if want_gpu { open_gpu(&a) } else { None };
     let mut rows: Vec<BenchRow> = Vec::new();
     // The upload of each (n, d)'s matrix to the GPU (the first also creates the staging ring).
+    #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
     let mut uploads: Vec<serde_json::Value> = Vec::new();
     for &n in &a.n {
         for &d in &a.d {
@@ -126,16 +129,27 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
                 }
                 #[cfg(feature = "gpu")]
                 if let (Some(b), Some((_, peak, _))) = (gpu_backend.as_mut(), &gpu) {
-                    // The default shape first (the row other tools read), then the sweep's.
+                    // The default shape first (the row other tools read), then the sweep's. A swept shape the
+                    // device cannot run (a workgroup over its limit, a tile that does not fit) is skipped with a
+                    // warning, so the other shapes' rows are kept.
                     for launch in std::iter::once(None).chain(sweep(&a).into_iter().map(Some)) {
-                        b.set_launch(launch.unwrap_or_default())?;
-                        let info = b.launch_info(k)?;
-                        let (ms, ms_min, gpu_ms) =
-                            time_steps_probed(b, &cent, k, a.warmup, a.iters, |b| b.last_step_gpu_ms())?;
+                        let timed = b.set_launch(launch.unwrap_or_default()).and_then(|()| {
+                            let info = b.launch_info(k)?;
+                            let t = time_steps_probed(b, &cent, k, a.warmup, a.iters, |b| b.last_step_gpu_ms())?;
+                            Ok((info, t, time_assign(b, &cent, k, a.iters)?))
+                        });
+                        let (info, (ms, ms_min, gpu_ms), assign_ms) = match (timed, launch) {
+                            (Ok(t), _) => t,
+                            (Err(e), Some(l)) => {
+                                tracing::warn!(n, d, k, "launch {l:?} skipped: {e}");
+                                continue;
+                            }
+                            (Err(e), None) => return Err(e.into()),
+                        };
                         let mut r = row(custseg::kmeans::Backend::name(b), n, d, k, (ms, ms_min), peak);
                         r.speedup_vs_cpu = cpu_ms.map(|c| c / ms);
                         r.gpu_ms = gpu_ms;
-                        r.gpu_assign_ms = time_assign(b, &cent, k, a.iters)?;
+                        r.gpu_assign_ms = assign_ms;
                         r.launch = Some(serde_json::to_value(info)?);
                         rows.push(r);
                     }
@@ -290,10 +304,9 @@ fn sweep(a: &BenchArgs) -> Vec<custseg::backend::gpu::Launch> {
     out
 }
 
-/// For each case with more than one GPU launch shape: the fastest (by GPU time where there is one, else wall
-/// time) against the default (the first GPU row of the case).
+/// For each case with more than one GPU launch shape: the fastest (by GPU time where every row of the case has
+/// one, else wall time) against the default (the first GPU row of the case).
 fn fastest_shapes(rows: &[BenchRow]) -> Vec<String> {
-    let key = |r: &BenchRow| r.gpu_ms.unwrap_or(r.ms);
     let gpu: Vec<&BenchRow> = rows.iter().filter(|r| r.launch.is_some()).collect();
     let mut out = Vec::new();
     let mut seen = Vec::new();
@@ -307,6 +320,8 @@ fn fastest_shapes(rows: &[BenchRow]) -> Vec<String> {
         if all.len() < 2 {
             continue;
         }
+        let by_gpu = all.iter().all(|g| g.gpu_ms.is_some());
+        let key = |r: &BenchRow| if by_gpu { r.gpu_ms.unwrap_or(r.ms) } else { r.ms };
         let best = all.iter().min_by(|x, y| key(x).total_cmp(&key(y))).expect("not empty");
         let l = best.launch.as_ref().expect("gpu row");
         out.push(format!(
@@ -318,7 +333,7 @@ fn fastest_shapes(rows: &[BenchRow]) -> Vec<String> {
             key(best),
             key(r),
             all.len(),
-            if best.gpu_ms.is_some() { "GPU" } else { "wall" }
+            if by_gpu { "GPU" } else { "wall" }
         ));
     }
     out

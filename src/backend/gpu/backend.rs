@@ -1,5 +1,5 @@
 //! `GpuBackend`: the K-means kernels of [`crate::kmeans::Backend`] on one dataset resident on the GPU. Each call
-//! writes the centroids (k × d floats) and a 64-byte parameter block, runs one kernel over every part, and reads
+//! writes the centroids (k × d floats) and an 80-byte parameter block, runs one kernel over every part, and reads
 //! back only the small per-cluster results; `assign` reads labels and distances once.
 
 use rayon::prelude::*;
@@ -8,8 +8,8 @@ use super::buffers::{plan_parts, upload, PartPlan, Readback, Region, STAGE_BYTES
 use super::context::GpuContext;
 use super::fixed;
 use super::kernels::{
-    dispatch_dims, Kernels, Launch, LaunchInfo, LloydShape, PartParams, StepParams, Tuning, MAXC, MODE_ASSIGN,
-    MODE_RESET, MODE_STEP, PP_COMMIT,
+    dispatch_dims, Kernels, Launch, LaunchInfo, LloydShape, PartParams, PrivateLayout, StepParams, Tuning, MAXC,
+    MODE_ASSIGN, MODE_RESET, MODE_STEP, PP_COMMIT,
 };
 use crate::error::{Error, Result};
 use crate::kmeans::{Assignment, Backend, StepStats};
@@ -35,8 +35,9 @@ struct Layout {
     tile_k: u32,
     n_tiles: u32,
     private_acc: bool,
-    /// Copies of the private sums (1 where the sums are global).
+    /// Copies of the private sums (1 where the sums are global), and where a copy keeps what.
     copies: u32,
+    private: PrivateLayout,
     wsum_off: u32,
     count_off: u32,
     changed_off: u32,
@@ -88,7 +89,8 @@ pub struct GpuBackend<'a> {
 }
 
 /// What building a [`GpuBackend`] cost: the host pass for the fixed-point exponents, and the upload of X (and the
-/// weights) through the staging ring, timed on the host until the last copy has finished on the device.
+/// weights) through the staging ring, timed on the host until the last copy has finished on the device. The first
+/// upload in a context also creates the ring (two MAP_WRITE buffers), inside `upload_s`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Setup {
     pub exponents_s: f64,
@@ -325,17 +327,16 @@ impl<'a> GpuBackend<'a> {
             )));
         }
         let tile_k = tile.min(k as u32);
+        let private = PrivateLayout::new(self.d as u32, k as u32, self.weighted);
+        let cap = u64::from(shape.capacity.acc_words);
         Ok((
             shape,
             Layout {
                 tile_k,
                 n_tiles: (k as u32).div_ceil(tile_k),
-                private_acc: count_off + k64 <= u64::from(shape.capacity.acc_words),
-                copies: if u64::from(shape.copies) * (count_off + k64) <= u64::from(shape.capacity.acc_words) {
-                    shape.copies
-                } else {
-                    1
-                },
+                private_acc: private.stride <= cap,
+                copies: if u64::from(shape.copies) * private.stride <= cap { shape.copies } else { 1 },
+                private,
                 wsum_off: wsum_off as u32,
                 count_off: count_off as u32,
                 changed_off: changed_off as u32,
@@ -439,7 +440,9 @@ impl<'a> GpuBackend<'a> {
             n_tiles: lay.n_tiles,
             private_acc: u32::from(lay.private_acc),
             copies: lay.copies,
-            acc_words: lay.count_off + k as u32,
+            priv_stride: lay.private.stride as u32,
+            priv_wsum: lay.private.wsum as u32,
+            priv_count: lay.private.count as u32,
             wsum_off: lay.wsum_off,
             count_off: lay.count_off,
             changed_off: lay.changed_off,

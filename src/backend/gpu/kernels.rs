@@ -49,7 +49,8 @@ pub struct StepParams {
     pub tile_k: u32,
     pub n_tiles: u32,
     pub private_acc: u32,
-    pub acc_words: u32,
+    /// Words of one copy of the private sums (odd; see [`PrivateLayout`]).
+    pub priv_stride: u32,
     pub wsum_off: u32,
     pub count_off: u32,
     pub changed_off: u32,
@@ -58,7 +59,32 @@ pub struct StepParams {
     pub scratch_off: u32,
     /// Copies of the private sums in workgroup memory (lane `l` adds into copy `l % copies`).
     pub copies: u32,
-    pub pad: [u32; 3],
+    /// Offsets, within a copy, of the private weight-sum pairs and counts.
+    pub priv_wsum: u32,
+    pub priv_count: u32,
+    pub pad: u32,
+}
+
+/// Where one copy of a workgroup's private sums keeps what, in u32 words. Label `j`'s feature `f` pair is at
+/// `j·(2d + 1) + 2f`: an odd stride per label, so that the lanes of a subgroup adding feature `f` for different
+/// labels hit different banks of workgroup memory (with a stride of `2d` = 32 words at d = 16 they would all hit
+/// one bank). Then the weight-sum pairs (weighted only), the counts, and one word more where needed to make the
+/// copy's size odd, so that copies start in different banks too. The global sums keep the plain layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrivateLayout {
+    pub wsum: u64,
+    pub count: u64,
+    /// Words of one copy (odd).
+    pub stride: u64,
+}
+
+impl PrivateLayout {
+    pub fn new(d: u32, k: u32, weighted: bool) -> PrivateLayout {
+        let (dd, kk) = (u64::from(d), u64::from(k.max(1)));
+        let wsum = kk * (2 * dd + 1);
+        let count = wsum + if weighted { 2 * kk } else { 0 };
+        PrivateLayout { wsum, count, stride: (count + kk) | 1 }
+    }
 }
 
 /// The launch shape. Defaults come from the device limits; tests may shrink or force them to exercise edge paths.
@@ -319,10 +345,10 @@ pub const MIN_TILE_K: u32 = 32;
 impl Need {
     pub fn new(d: u32, k: u32, weighted: bool) -> Need {
         let tile = |k: u64| k * u64::from(d).div_ceil(4) + k.div_ceil(4);
-        let (dd, kk) = (u64::from(d), u64::from(k.max(1)));
+        let kk = u64::from(k.max(1));
         Need {
             tile_vec4: tile(kk),
-            acc_words: 2 * kk * dd + if weighted { 2 * kk } else { 0 } + kk,
+            acc_words: PrivateLayout::new(d, k, weighted).stride,
             min_tile_vec4: tile(kk.min(u64::from(MIN_TILE_K))),
         }
     }
@@ -666,6 +692,30 @@ mod tests {
         assert_eq!(Tuning { sum_copies: Some(1), ..t }.lloyd_shape(16, 2, false, h100).copies, 1);
         assert!(Tuning { sum_copies: Some(3), ..t }.checked(&limits(h100)).is_err());
         assert!(Tuning { sum_copies: Some(64), ..t }.checked(&limits(h100)).is_err());
+    }
+
+    #[test]
+    fn private_sums_spread_a_subgroup_over_the_banks() {
+        for (d, k, weighted) in [(16u32, 16u32, false), (16, 64, true), (8, 32, false), (3, 7, true), (1, 1, false)] {
+            let l = PrivateLayout::new(d, k, weighted);
+            assert_eq!(l.stride % 2, 1, "{l:?}");
+            // Sums, then weight sums, then counts, without overlap, inside one copy.
+            assert_eq!(l.wsum, u64::from(k) * u64::from(2 * d + 1));
+            assert_eq!(l.count, l.wsum + if weighted { 2 * u64::from(k) } else { 0 });
+            assert!(l.count + u64::from(k) <= l.stride);
+            assert_eq!(Need::new(d, k, weighted).acc_words, l.stride);
+            // For one feature, up to 32 different labels land in 32 different banks (of 32 words).
+            for f in 0..d {
+                let mut banks: Vec<u64> =
+                    (0..k.min(32)).map(|j| (u64::from(j) * u64::from(2 * d + 1) + 2 * u64::from(f)) % 32).collect();
+                banks.sort_unstable();
+                banks.dedup();
+                assert_eq!(banks.len() as u32, k.min(32), "d={d} k={k} f={f}");
+            }
+            // Copies start in different banks.
+            let starts: std::collections::HashSet<u64> = (0..8u64).map(|c| c * l.stride % 32).collect();
+            assert_eq!(starts.len(), 8, "{l:?}");
+        }
     }
 
     #[test]

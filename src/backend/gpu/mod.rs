@@ -8,7 +8,7 @@
 //! output), its own constant block and its own bind group, and each kernel is dispatched once per part. Labels
 //! of the previous step and the k-means++ `closest` distances never leave the device.
 //!
-//! A Lloyd step sends the `k × d` centroids (plus their squared norms) and a 64-byte parameter block, and reads
+//! A Lloyd step sends the `k × d` centroids (plus their squared norms) and an 80-byte parameter block, and reads
 //! back only the `k × d` sums, `k` weight sums and counts, the changed count and one inertia partial per
 //! workgroup. `assign` reads labels and distances back once.
 //!
@@ -43,9 +43,10 @@
 //!   so `d ≤ 16` → 8, `d ≤ 32` → 4, `d ≤ 64` → 2, otherwise 1; elsewhere it is 64: `d ≤ 8` → 8, `d ≤ 16` → 4,
 //!   `d ≤ 32` → 2, otherwise 1. Rows wider than the budget are read from X, not cached.
 //! - **Workgroup memory** (`max_compute_workgroup_storage_size`, less a vec2 per thread for the inertia tree): the
-//!   centroid tile and the private sums (`k·d·2 + 3k` words) sized to what `k` and `d` need, rounded up to a power
-//!   of two and to at least 4 KiB each when that fits (so shapes share pipelines; 16 workgroups of 128 threads
-//!   then use 128 KiB, within an H100 SM's 228 KiB); otherwise exact; otherwise the sums stay private and the
+//!   centroid tile and the private sums (`k·(2d + 1) + 3k` words, made odd, per copy) sized to what `k` and `d`
+//!   need, rounded up to a power of two and to at least 4 KiB each when that fits (so shapes share pipelines; 16
+//!   workgroups of 128 threads with one copy then use 128 KiB, within an H100 SM's 228 KiB; the copies below take
+//!   up to 16 KiB and so fewer resident workgroups); otherwise exact; otherwise the sums stay private and the
 //!   centroids are streamed in tiles through the rest, as long as a tile of `min(k, 32)` centroids fits there;
 //!   otherwise all of it holds the tile and the sums go straight to the global atomics.
 //! - **Copies of the private sums**: lanes whose points share a label add into the same words, and a subgroup's
@@ -53,6 +54,10 @@
 //!   so at small K each workgroup keeps `C` copies and lane `l` adds into copy `l % C`; the flush adds the copies
 //!   with carry, so the totals are the same bits for any `C`. `C` is the most of 8, 4, 2, 1 whose copies fit
 //!   4,096 words together and beside the whole centroid tile: K = 8 and d = 16 → 8, K = 16 → 4, K ≥ 64 → 1.
+//!   **Banks:** within a copy, label `j`'s pair for feature `f` is at `j·(2d + 1) + 2f`, an odd stride, so lanes
+//!   adding feature `f` for different labels hit different banks of workgroup memory (with the plain `2d` stride,
+//!   32 words at d = 16, every lane would hit the same bank whatever its label), and each copy's size is odd so the
+//!   copies start in different banks; the flush maps each global pair back (`kernels::PrivateLayout`).
 //! - **Workgroup size**: 128 threads when the `k` centroids fit one tile (the size the H100 probe measured), 256
 //!   when they are streamed (a tile load then serves twice the points); at least four subgroups (the adapter's
 //!   `subgroup_max_size`: 32 on NVIDIA, 8 on lavapipe, so wave64 GPUs get 256), at most `Tuning::workgroup_size`

@@ -80,7 +80,17 @@ pub fn measure_peak(ctx: &GpuContext, size: PeakSize) -> Result<MeasuredPeak> {
     }
     let dev = &ctx.device;
     use wgpu::BufferUsages as U;
-    let src = ctx.buffer("peak probe source", size.read_bytes, U::STORAGE)?;
+    let src = ctx.buffer("peak probe source", size.read_bytes, U::STORAGE | U::COPY_DST)?;
+    // Varied values, not the zeros a new buffer holds: hardware that compresses constant data would read zeros
+    // faster than data.
+    let pattern: Vec<f32> = (0..(4usize << 20)).map(|i| (i % 1021) as f32 * 0.25 - 100.0).collect();
+    let pattern: &[u8] = bytemuck::cast_slice(&pattern);
+    let mut at = 0u64;
+    while at < size.read_bytes {
+        let n = (size.read_bytes - at).min(pattern.len() as u64);
+        ctx.queue.write_buffer(&src, at, &pattern[..n as usize]);
+        at += n;
+    }
     let sink = ctx.buffer("peak probe sink", 4096, U::STORAGE)?;
     let params = ctx.buffer("peak probe parameters", std::mem::size_of::<Probe>() as u64, U::UNIFORM | U::COPY_DST)?;
     let probe = Probe { n_vec4: (size.read_bytes / 16) as u32, iters: size.fma_iters, never: -1.0e38, pad: 0 };
