@@ -189,19 +189,7 @@ impl<'a> GpuBackend<'a> {
         let mut exp_words: Vec<f32> = exps.iter().map(|&e| e as f32).collect();
         exp_words.resize(c_off as usize, 0.0);
         ctx.queue.write_buffer(&cent, 0, bytes_of(&exp_words));
-        let timestamps = if ctx.timestamps {
-            let queries = ctx.scoped("creating the timestamp queries", || {
-                ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-                    label: Some("lloyd timestamps"),
-                    ty: wgpu::QueryType::Timestamp,
-                    count: 2,
-                })
-            })?;
-            let resolve = ctx.buffer("timestamps", 16, U::QUERY_RESOLVE | U::COPY_SRC)?;
-            Some(Timestamps { queries, resolve })
-        } else {
-            None
-        };
+        let timestamps = ctx.timestamp_pair("lloyd")?.map(|(queries, resolve)| Timestamps { queries, resolve });
         ctx.check()?;
         Ok(GpuBackend {
             ctx,
@@ -483,8 +471,7 @@ impl<'a> GpuBackend<'a> {
             let t = words.split_off(words.len() - 4);
             let begin = u64::from(t[0]) | u64::from(t[1]) << 32;
             let end = u64::from(t[2]) | u64::from(t[3]) << 32;
-            let period_ns = f64::from(self.ctx.queue.get_timestamp_period());
-            pass_ms = end.checked_sub(begin).map(|ticks| ticks as f64 * period_ns * 1e-6);
+            pass_ms = self.ctx.timestamp_ms(begin, end);
         }
         Ok((lay, words, pass_ms))
     }

@@ -300,6 +300,29 @@ impl GpuContext {
         self.upload_staging.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
+    /// A pair of timestamp queries (a pass's beginning and end) and the 16-byte buffer they resolve into, where the
+    /// device has `TIMESTAMP_QUERY`; `None` otherwise.
+    pub(super) fn timestamp_pair(&self, label: &str) -> Result<Option<(wgpu::QuerySet, wgpu::Buffer)>> {
+        if !self.timestamps {
+            return Ok(None);
+        }
+        let set = self.scoped(&format!("creating the {label} timestamp queries"), || {
+            self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some(label),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            })
+        })?;
+        let resolve = self.buffer(label, 16, wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC)?;
+        Ok(Some((set, resolve)))
+    }
+
+    /// Milliseconds between two resolved timestamps; `None` when they are out of order.
+    pub(super) fn timestamp_ms(&self, begin: u64, end: u64) -> Option<f64> {
+        let period_ns = f64::from(self.queue.get_timestamp_period());
+        end.checked_sub(begin).map(|ticks| ticks as f64 * period_ns * 1e-6)
+    }
+
     /// Frees the upload staging ring (two buffers of up to 64 MiB of host-visible memory); the next upload makes
     /// it again. `segment` calls it once its data is on the device, so the fit and the write run without it.
     pub fn release_staging(&self) {

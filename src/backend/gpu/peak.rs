@@ -144,19 +144,11 @@ struct Timer {
 
 impl Timer {
     fn new(ctx: &GpuContext) -> Result<Timer> {
-        if !ctx.has_timestamps() {
+        let Some((set, resolve)) = ctx.timestamp_pair("peak probe")? else {
             return Ok(Timer { queries: None });
-        }
-        use wgpu::BufferUsages as U;
-        let set = ctx.scoped("creating the peak probe's timestamp queries", || {
-            ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("peak probe timestamps"),
-                ty: wgpu::QueryType::Timestamp,
-                count: 2,
-            })
-        })?;
-        let resolve = ctx.buffer("peak probe timestamps", 16, U::QUERY_RESOLVE | U::COPY_SRC)?;
-        let read = ctx.buffer("peak probe timestamps (read)", 16, U::MAP_READ | U::COPY_DST)?;
+        };
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        let read = ctx.buffer("peak probe timestamps (read)", 16, usage)?;
         Ok(Timer { queries: Some((set, resolve, read)) })
     }
 
@@ -194,15 +186,15 @@ impl Timer {
             let mut secs = t0.elapsed().as_secs_f64();
             if let Some((_, _, read)) = &self.queries {
                 ctx.map(read, 16, wgpu::MapMode::Read)?;
-                let ticks = {
+                let ms = {
                     let v = read.slice(0..16).get_mapped_range().map_err(|e| Error::Gpu(format!("peak probe: {e}")))?;
                     let t: &[u64] = bytemuck::cast_slice(&v);
-                    t[1].checked_sub(t[0])
+                    ctx.timestamp_ms(t[0], t[1])
                 };
                 read.unmap();
-                // A pair out of order (a counter reset) leaves the host's time.
-                if let Some(ticks) = ticks.filter(|&t| t > 0) {
-                    secs = ticks as f64 * f64::from(ctx.queue.get_timestamp_period()) * 1e-9;
+                // A pair out of order (a counter reset), or equal, leaves the host's time.
+                if let Some(ms) = ms.filter(|&ms| ms > 0.0) {
+                    secs = ms * 1e-3;
                 }
             }
             if run > 0 {
