@@ -40,8 +40,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub gpu_peak_gflops: Option<f64>,
     /// GPU launch shapes to time after the default one: points per thread (1, 2, 4, 8), comma-separated. With
-    /// --gpu-workgroup and --gpu-groups, every combination of the given values is timed (a flag not given keeps
-    /// the default), each on the same uploaded data, and the fastest is named per case.
+    /// --gpu-workgroup, --gpu-groups and --gpu-copies, every combination of the given values is timed (a flag not
+    /// given keeps the default), each on the same uploaded data, and the fastest is named per case.
     #[arg(long, value_delimiter = ',')]
     pub gpu_points: Vec<u32>,
     /// GPU launch shapes: threads per workgroup (powers of two), comma-separated.
