@@ -53,6 +53,8 @@ pub(super) struct Partial {
     scratch: Vec<u32>,
     /// The kernel's `tile × k` score buffer.
     scores: Vec<f32>,
+    /// Exact distances of a sub-tile's rows to their new labels.
+    d2: Vec<f32>,
 }
 
 impl Partial {
@@ -66,6 +68,7 @@ impl Partial {
             scanned: 0,
             scratch: Vec::new(),
             scores: Vec::new(),
+            d2: Vec::new(),
         }
     }
     fn reset(&mut self, k: usize, d: usize) {
@@ -332,11 +335,11 @@ fn step_block(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], 
         // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
         return unsafe { step_block_avx2(p, xb, wb, lab, packed, c) };
     }
-    step_block_body(p, xb, wb, lab, packed, c, dist2)
+    step_block_body(p, xb, wb, lab, packed, c, super::cpu_kernel::dist2_rows)
 }
 
 /// The same body compiled with AVX2 and FMA, so the accumulation loops vectorise to 256-bit registers, with the
-/// bit-identical AVX2 `dist2`.
+/// bit-identical AVX2 exact distances (eight rows per reduction).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn step_block_avx2(
@@ -347,8 +350,11 @@ unsafe fn step_block_avx2(
     packed: &Packed,
     c: &[f32],
 ) {
-    // SAFETY (of the closure): this function only runs on CPUs with AVX2; `accumulate` passes equal-length rows.
-    step_block_body(p, xb, wb, lab, packed, c, |a, b| unsafe { super::cpu_kernel::avx2::dist2(a, b) })
+    // SAFETY (of the closure): this function only runs on CPUs with AVX2; `step_block_body` passes a sub-tile's rows,
+    // its labels (each < k) and an output of one value per row.
+    step_block_body(p, xb, wb, lab, packed, c, |x, d, l, c, o| unsafe {
+        super::cpu_kernel::avx2::dist2_rows(x, d, l, c, o)
+    })
 }
 
 #[inline(always)]
@@ -359,22 +365,26 @@ fn step_block_body(
     lab: &mut [u32],
     packed: &Packed,
     c: &[f32],
-    dist: impl Fn(&[f32], &[f32]) -> f32 + Copy,
+    dists: impl Fn(&[f32], usize, &[u32], &[f32], &mut [f32]) + Copy,
 ) {
     let d = packed.d;
     let mut new = std::mem::take(&mut p.scratch);
     new.resize(SUB_ROWS, 0);
+    let mut d2 = std::mem::take(&mut p.d2);
+    d2.resize(SUB_ROWS, 0.0);
     for (s, lab_s) in lab.chunks_mut(SUB_ROWS).enumerate() {
         let rows = lab_s.len();
         let xs = &xb[s * SUB_ROWS * d..(s * SUB_ROWS + rows) * d];
         nearest_block(xs, rows, packed, &mut new, &mut p.scores);
-        let exact = |_: usize, xi: &[f32], j: usize| dist(xi, &c[j * d..(j + 1) * d]);
+        dists(xs, d, &new[..rows], c, &mut d2[..rows]);
+        let exact = |r: usize, _: &[f32], _: usize| d2[r];
         match wb {
             None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], exact),
             Some(w) => accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], exact),
         }
     }
     p.scratch = new;
+    p.d2 = d2;
 }
 
 /// Adds rows into the partial sums of their new labels, counts label changes, and records the new labels.
