@@ -1,5 +1,6 @@
 //! Choosing where K-means runs: `cpu`, `gpu`, or `auto` (a hardware GPU if there is one, else the CPU), with the
-//! fallback to the CPU when `auto` meets a GPU failure. The only place that knows both backends.
+//! fallback to the CPU when `auto` meets a GPU failure; and the opening of the GPU on another thread while the input
+//! is read ([`open_early`]). The only place that knows both backends.
 
 use tracing::{info, warn};
 
@@ -27,13 +28,73 @@ pub struct DeviceRequest {
     pub max_binding_bytes: Option<u64>,
 }
 
+/// A GPU being opened on another thread (the device, the kernels, and the Lloyd pipeline of the expected shape),
+/// so that the driver's start-up and the shader compilation overlap the reading of the input. Empty for
+/// `--device cpu` and without the `gpu` feature.
+#[derive(Debug)]
+pub struct EarlyGpu {
+    #[cfg(feature = "gpu")]
+    pending: Option<std::thread::JoinHandle<Result<Opened>>>,
+}
+
+#[cfg(feature = "gpu")]
+#[derive(Debug)]
+struct Opened {
+    ctx: crate::backend::gpu::GpuContext,
+    open_s: f64,
+    prepare_s: f64,
+}
+
+impl EarlyGpu {
+    /// Nothing opened: the fit opens its GPU itself.
+    pub fn none() -> Self {
+        EarlyGpu {
+            #[cfg(feature = "gpu")]
+            pending: None,
+        }
+    }
+}
+
+/// Starts opening the GPU that `req` asks for (`gpu` or `auto`) on another thread, and building the Lloyd pipeline
+/// for `k` centroids over `d` features (a hint: the fit builds whatever shape it needs). Errors are kept for the
+/// fit, which reports them exactly as if it had opened the GPU itself.
+pub fn open_early(req: &DeviceRequest, d: usize, k: usize, weighted: bool) -> EarlyGpu {
+    #[cfg(feature = "gpu")]
+    if req.choice != DeviceChoice::Cpu {
+        let opts = gpu_options(req, req.choice == DeviceChoice::Auto);
+        let spawned = std::thread::Builder::new().name("custseg-gpu-open".into()).spawn(move || {
+            let clock = std::time::Instant::now();
+            let ctx = crate::backend::gpu::GpuContext::new(&opts)?;
+            let open_s = clock.elapsed().as_secs_f64();
+            let clock = std::time::Instant::now();
+            ctx.prepare(d, k, weighted)?;
+            Ok(Opened { ctx, open_s, prepare_s: clock.elapsed().as_secs_f64() })
+        });
+        // A thread that cannot be spawned leaves the opening to the fit.
+        return EarlyGpu { pending: spawned.ok() };
+    }
+    let _ = (req, d, k, weighted);
+    EarlyGpu::none()
+}
+
 /// Fits on the requested device. With `auto`, a GPU that cannot be opened or fails during the fit falls back to
 /// the CPU with a warning; with `gpu`, such a failure is the error.
 pub fn fit_on_device(req: &DeviceRequest, params: &ValidParams, x: &Matrix, w: Option<&[f32]>) -> Result<FitResult> {
+    fit_on_device_early(req, EarlyGpu::none(), params, x, w)
+}
+
+/// [`fit_on_device`] with the GPU that [`open_early`] started opening, if any (waited for here).
+pub fn fit_on_device_early(
+    req: &DeviceRequest,
+    early: EarlyGpu,
+    params: &ValidParams,
+    x: &Matrix,
+    w: Option<&[f32]>,
+) -> Result<FitResult> {
     match req.choice {
         DeviceChoice::Cpu => fit_cpu(params, x, w),
-        DeviceChoice::Gpu => fit_gpu(req, false, params, x, w),
-        DeviceChoice::Auto => match fit_gpu(req, true, params, x, w) {
+        DeviceChoice::Gpu => fit_gpu(req, early, false, params, x, w),
+        DeviceChoice::Auto => match fit_gpu(req, early, true, params, x, w) {
             Ok(r) => Ok(r),
             Err(e @ Error::Gpu(_)) => {
                 if gpu_was_opened(&e) {
@@ -60,20 +121,40 @@ fn gpu_was_opened(e: &Error) -> bool {
 }
 
 #[cfg(feature = "gpu")]
+fn gpu_options(req: &DeviceRequest, hardware_only: bool) -> crate::backend::gpu::GpuOptions {
+    crate::backend::gpu::GpuOptions {
+        adapter: req.adapter.clone(),
+        require_hardware: hardware_only,
+        max_binding_bytes: req.max_binding_bytes,
+    }
+}
+
+#[cfg(feature = "gpu")]
 fn fit_gpu(
     req: &DeviceRequest,
+    early: EarlyGpu,
     hardware_only: bool,
     params: &ValidParams,
     x: &Matrix,
     w: Option<&[f32]>,
 ) -> Result<FitResult> {
-    use crate::backend::gpu::{GpuBackend, GpuContext, GpuOptions};
-    let opts = GpuOptions {
-        adapter: req.adapter.clone(),
-        require_hardware: hardware_only,
-        max_binding_bytes: req.max_binding_bytes,
+    use crate::backend::gpu::{GpuBackend, GpuContext};
+    let ctx = match early.pending {
+        Some(handle) => {
+            let clock = std::time::Instant::now();
+            let opened = handle
+                .join()
+                .unwrap_or_else(|_| Err(Error::Gpu("opening the GPU failed: its thread panicked".into())))?;
+            info!(
+                open_seconds = opened.open_s,
+                prepare_seconds = opened.prepare_s,
+                waited_seconds = clock.elapsed().as_secs_f64(),
+                "opened the GPU while the input was read"
+            );
+            opened.ctx
+        }
+        None => GpuContext::new(&gpu_options(req, hardware_only))?,
     };
-    let ctx = GpuContext::new(&opts)?;
     info!(adapter = %ctx.name(), "clustering on the GPU");
     let mut b = GpuBackend::new(&ctx, x, w)?;
     // The data is on the device: the staging ring's host memory is not needed for the fit or the write.
@@ -90,6 +171,13 @@ fn fit_gpu(
 }
 
 #[cfg(not(feature = "gpu"))]
-fn fit_gpu(_: &DeviceRequest, _: bool, _: &ValidParams, _: &Matrix, _: Option<&[f32]>) -> Result<FitResult> {
+fn fit_gpu(
+    _: &DeviceRequest,
+    _: EarlyGpu,
+    _: bool,
+    _: &ValidParams,
+    _: &Matrix,
+    _: Option<&[f32]>,
+) -> Result<FitResult> {
     Err(Error::Gpu("no GPU backend: custseg was built without the gpu feature".into()))
 }

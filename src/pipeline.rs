@@ -7,10 +7,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 use tracing::info;
 
-use crate::device::{fit_on_device, DeviceRequest};
+use crate::device::{fit_on_device_early, open_early, DeviceRequest, EarlyGpu};
 use crate::error::Result;
 use crate::io::atomic::{check_writable, write_bytes_atomically};
-use crate::io::reader::{read_features, FeatureTable, ReadOptions};
+use crate::io::reader::{read_features_with, FeatureTable, ReadOptions};
 use crate::io::writer::write_segments;
 use crate::kmeans::{FitResult, Init, ValidParams};
 use crate::model::{FitParams, InputSummary, Model};
@@ -52,14 +52,20 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     check_writable(&cfg.output)?;
     check_writable(&cfg.model)?;
     let clock = Instant::now();
-    let mut table = read_features(&cfg.inputs, &cfg.read)?;
+    // Once the files' metadata give the shape, the GPU (if one was asked for) opens on another thread while the
+    // rows are decoded and scaled.
+    let mut early = EarlyGpu::none();
+    let weighted = cfg.read.weight.is_some();
+    let mut table = read_features_with(&cfg.inputs, &cfg.read, |d, _| {
+        early = open_early(&cfg.device, d, cfg.params.k(), weighted);
+    })?;
     let seconds = clock.elapsed().as_secs_f64();
     info!(rows = table.x.n(), features = table.x.d(), dropped = table.report.rows_dropped, seconds, "read input");
     let clock = Instant::now();
     let scaler = Scaler::fit_transform(&mut table.x, &table.feature_names, cfg.scale, &cfg.log1p)?;
     info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
     let clock = Instant::now();
-    let fit = fit_on_device(&cfg.device, &cfg.params, &table.x, table.weights.as_deref())?;
+    let fit = fit_on_device_early(&cfg.device, early, &cfg.params, &table.x, table.weights.as_deref())?;
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
     let clock = Instant::now();

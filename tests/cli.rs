@@ -418,4 +418,11 @@ fn segment_on_the_gpu_matches_the_cpu_and_logs_the_upload() {
     let n_features = mg["features"].as_array().unwrap().len();
     assert!(line.contains(&format!("bytes={}", 20_000 * n_features * 4)), "{line}");
     assert!(line.contains("gbs="), "{line}");
+    // The GPU was opened, and its Lloyd pipeline built, on another thread while the input was read, and the log
+    // says how long each took and how long the fit then waited for it.
+    let early =
+        eg.lines().find(|l| l.contains("opened the GPU while the input was read")).unwrap_or_else(|| panic!("{eg}"));
+    for field in ["open_seconds=", "prepare_seconds=", "waited_seconds="] {
+        assert!(early.contains(field), "{early}");
+    }
 }

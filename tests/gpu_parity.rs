@@ -374,6 +374,32 @@ fn fit_with_kmeans_plus_plus_runs_on_the_gpu() {
     assert!(close(gpu.inertia, cpu.inertia, 1e-4, 0.0), "inertia {} vs {}", gpu.inertia, cpu.inertia);
 }
 
+#[test]
+fn a_prepared_context_fits_with_the_pipeline_it_built_ahead() {
+    // What `segment` does on another thread while it reads: the fit then builds no Lloyd pipeline of its own.
+    let Some(ctx) = gpu() else { return };
+    let (x, k) = (data(2000, 6, 4, 21), 4);
+    assert_eq!(ctx.lloyd_pipelines_built(), 0);
+    ctx.prepare(x.d(), k, false).unwrap();
+    assert_eq!(ctx.lloyd_pipelines_built(), 1);
+    let p = KMeansParams::new(k).seed(5).check().unwrap();
+    let gpu = custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap()).unwrap();
+    assert_eq!(ctx.lloyd_pipelines_built(), 1, "the fit built a pipeline the preparation did not");
+    let cpu = custseg::kmeans::fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
+    assert!(close(gpu.inertia, cpu.inertia, 1e-4, 0.0), "inertia {} vs {}", gpu.inertia, cpu.inertia);
+    // A weighted fit's shape is prepared with `weighted` (it may or may not be a new shape), and is then all the
+    // fit needs; a different K at this D needs a pipeline of its own unless its shape is the same.
+    let w = weights(x.n(), 3);
+    for (k, weighted) in [(k, true), (40, false)] {
+        ctx.prepare(x.d(), k, weighted).unwrap();
+        let before = ctx.lloyd_pipelines_built();
+        let p = KMeansParams::new(k).seed(5).max_iter(3).check().unwrap();
+        let w = weighted.then_some(&w[..]);
+        let _ = custseg::kmeans::fit(&p, &x, w, &mut GpuBackend::new(&ctx, &x, w).unwrap()).unwrap();
+        assert_eq!(ctx.lloyd_pipelines_built(), before, "k={k} weighted={weighted}: the fit built a pipeline");
+    }
+}
+
 /// k-means++ primitives against the CPU on one dataset.
 fn pp_parity(ctx: &GpuContext, x: &Matrix, w: Option<&[f32]>, what: &str) {
     let d = x.d();

@@ -106,6 +106,18 @@ pub struct ReadReport {
 /// Reads `paths` (in order) into one [`FeatureTable`]. All files must have the ID column with the same type and
 /// the same feature columns (any numeric type each).
 pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTable> {
+    read_features_with(paths, opts, |_, _| {})
+}
+
+/// [`read_features`], calling `planned(features, rows)` once every file's metadata has been read and before any
+/// data is decoded, so that work which needs only the shape (opening the GPU) can start beside the decoding. The
+/// features are those selected from the schema; the default selection may still leave out columns with missing
+/// values after decoding.
+pub fn read_features_with(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    planned: impl FnOnce(usize, usize),
+) -> Result<FeatureTable> {
     check_options(paths, opts)?;
 
     // Pass 1: metadata and schema of every file, so the matrix can be allocated once at its final size.
@@ -123,6 +135,7 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
     if total_rows == 0 {
         return Err(Error::Data(format!("no rows in {}", file_list(paths))));
     }
+    planned(d, total_rows);
     let cells = total_rows.checked_mul(d).ok_or_else(|| {
         Error::Data(format!("{total_rows} rows x {d} features is too large (in {})", file_list(paths)))
     })?;

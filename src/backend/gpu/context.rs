@@ -335,6 +335,21 @@ impl GpuContext {
     }
 
     /// The compiled kernels, built on first use.
+    /// Builds the kernels, and the Lloyd pipeline that a fit of `k` centroids over `d` features (weighted or not)
+    /// with this context's default launch uses, ahead of the fit. `segment` calls it on another thread while the
+    /// input is read, so the shader compilation is not part of the fit.
+    pub fn prepare(&self, d: usize, k: usize, weighted: bool) -> Result<()> {
+        let kernels = self.kernels()?;
+        let shape = self.tuning.lloyd_shape(d as u32, k as u32, weighted, kernels.storage_bytes);
+        kernels.lloyd(self, &shape)?;
+        Ok(())
+    }
+
+    /// How many Lloyd pipelines (one per launch shape) this context has built so far.
+    pub fn lloyd_pipelines_built(&self) -> usize {
+        self.kernels.get().map_or(0, |k| k.lloyd_built())
+    }
+
     pub(super) fn kernels(&self) -> Result<&Kernels> {
         if let Some(k) = self.kernels.get() {
             return Ok(k);

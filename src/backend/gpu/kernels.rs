@@ -534,6 +534,11 @@ impl Kernels {
         })
     }
 
+    /// How many Lloyd pipelines have been built.
+    pub fn lloyd_built(&self) -> usize {
+        self.lloyd.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// The Lloyd pipeline of `shape`, built on first use.
     pub fn lloyd(&self, ctx: &GpuContext, shape: &LloydShape) -> Result<wgpu::ComputePipeline> {
         let mut cache = self.lloyd.lock().unwrap_or_else(|p| p.into_inner());
