@@ -45,6 +45,17 @@ struct Opened {
     prepare_s: f64,
 }
 
+/// Waits for a GPU that was being opened and is no longer wanted (the read failed): the thread must not be inside
+/// the driver while the process exits.
+#[cfg(feature = "gpu")]
+impl Drop for EarlyGpu {
+    fn drop(&mut self) {
+        if let Some(handle) = self.pending.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
 impl EarlyGpu {
     /// Nothing opened: the fit opens its GPU itself.
     pub fn none() -> Self {
@@ -139,7 +150,8 @@ fn fit_gpu(
     w: Option<&[f32]>,
 ) -> Result<FitResult> {
     use crate::backend::gpu::{GpuBackend, GpuContext};
-    let ctx = match early.pending {
+    let mut early = early;
+    let ctx = match early.pending.take() {
         Some(handle) => {
             let clock = std::time::Instant::now();
             let opened = handle
