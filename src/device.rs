@@ -143,14 +143,13 @@ fn gpu_options(req: &DeviceRequest, hardware_only: bool) -> crate::backend::gpu:
 #[cfg(feature = "gpu")]
 fn fit_gpu(
     req: &DeviceRequest,
-    early: EarlyGpu,
+    mut early: EarlyGpu,
     hardware_only: bool,
     params: &ValidParams,
     x: &Matrix,
     w: Option<&[f32]>,
 ) -> Result<FitResult> {
     use crate::backend::gpu::{GpuBackend, GpuContext};
-    let mut early = early;
     let ctx = match early.pending.take() {
         Some(handle) => {
             let clock = std::time::Instant::now();
