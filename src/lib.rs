@@ -18,6 +18,8 @@ pub mod model;
 pub mod pipeline;
 pub mod prep;
 pub mod report;
+#[cfg(test)]
+mod test_util;
 
 pub use error::{Error, Result};
 pub use matrix::Matrix;

@@ -9,9 +9,9 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/fixtures/parquet-testing` beside the checkout.
+/// `tests/fixtures/parquet-testing`: Apache Parquet's own test files (Apache License 2.0, its LICENSE.txt beside them).
 pub fn parquet_testing() -> PathBuf {
-    root().join("../shared/fixtures/parquet-testing")
+    fixtures().join("parquet-testing")
 }
 
 /// `tests/fixtures`.
