@@ -10,6 +10,7 @@ pub mod bench;
 pub mod device;
 pub mod error;
 pub mod features;
+pub mod format;
 pub mod generate;
 pub mod io;
 pub mod kmeans;

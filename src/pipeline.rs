@@ -1,5 +1,6 @@
 //! The `segment` job as a library call: read Parquet, prepare features, fit K-means on the chosen device, write
-//! the segments Parquet and the model JSON. The CLI builds a [`SegmentConfig`] and calls [`run_segment`].
+//! the segments Parquet, the model JSON and, when asked for, the profiles and the HTML report. The CLI builds a
+//! [`SegmentConfig`] and calls [`run_segment`]; every output path and every flag is checked before any row is read.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,7 +15,8 @@ use crate::io::reader::{read_features_with, FeatureTable, ReadOptions};
 use crate::io::writer::write_segments;
 use crate::kmeans::{FitResult, Init, ValidParams};
 use crate::model::{FitParams, InputSummary, Model};
-use crate::prep::{ScaleMethod, Scaler};
+use crate::prep::{check_log1p_columns, ScaleMethod, Scaler};
+use crate::report::{build_profiles, money_feature, write_html, write_profile_json, Profiles};
 
 /// A validated `segment` job.
 #[derive(Debug, Clone)]
@@ -29,6 +31,12 @@ pub struct SegmentConfig {
     pub device: DeviceRequest,
     pub output: PathBuf,
     pub model: PathBuf,
+    /// Where to write the per-segment profiles (JSON), if anywhere.
+    pub profile: Option<PathBuf>,
+    /// Where to write the HTML report, if anywhere.
+    pub report: Option<PathBuf>,
+    /// The money column of the profiles' revenue shares (default: `monetary` where it is a feature).
+    pub money_column: Option<String>,
 }
 
 /// What a finished job produced.
@@ -37,6 +45,8 @@ pub struct SegmentOutcome {
     pub model: Model,
     pub table: FeatureTable,
     pub fit: FitResult,
+    /// The profiles, when `profile` or `report` asked for them.
+    pub profiles: Option<Profiles>,
 }
 
 fn init_name(i: &Init) -> &'static str {
@@ -47,17 +57,26 @@ fn init_name(i: &Init) -> &'static str {
     }
 }
 
-/// Runs the job. Output paths are checked before any work starts; both outputs are written atomically.
+/// Runs the job. Output paths are checked before any work starts, and the flags that name features (`log1p`, the
+/// money column) as soon as the files' metadata give the features, before any row is decoded. Nothing is written
+/// until the fit and the profiles have succeeded; every output is written atomically.
 pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
-    check_writable(&cfg.output)?;
-    check_writable(&cfg.model)?;
+    for path in [Some(&cfg.output), Some(&cfg.model), cfg.profile.as_ref(), cfg.report.as_ref()].into_iter().flatten() {
+        check_writable(path)?;
+    }
+    let profiling = cfg.profile.is_some() || cfg.report.is_some();
     let clock = Instant::now();
     // Once the files' metadata give the shape, the GPU (if one was asked for) opens on another thread while the
     // rows are decoded and scaled.
     let mut early = EarlyGpu::none();
     let weighted = cfg.read.weight.is_some();
-    let mut table = read_features_with(&cfg.inputs, &cfg.read, |d, _| {
-        early = open_early(&cfg.device, d, cfg.params.k(), weighted);
+    let mut table = read_features_with(&cfg.inputs, &cfg.read, |names, _| {
+        check_log1p_columns(names, &cfg.log1p)?;
+        if profiling {
+            money_feature(names, cfg.money_column.as_deref())?;
+        }
+        early = open_early(&cfg.device, names.len(), cfg.params.k(), weighted);
+        Ok(())
     })?;
     let seconds = clock.elapsed().as_secs_f64();
     info!(rows = table.x.n(), features = table.x.d(), dropped = table.report.rows_dropped, seconds, "read input");
@@ -68,6 +87,21 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let fit = fit_on_device_early(&cfg.device, early, &cfg.params, &table.x, table.weights.as_deref())?;
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
+    let profiles = if profiling {
+        let clock = Instant::now();
+        let p = build_profiles(
+            &table.x,
+            &scaler,
+            &table.feature_names,
+            &fit.labels,
+            cfg.params.k(),
+            cfg.money_column.as_deref(),
+        )?;
+        info!(seconds = clock.elapsed().as_secs_f64(), "built profiles");
+        Some(p)
+    } else {
+        None
+    };
     let clock = Instant::now();
     let distances: Vec<f32> = fit.dist2.par_iter().map(|v| v.sqrt()).collect();
     write_segments(&cfg.output, &table.id_name, &table.ids, &fit.labels, &distances)?;
@@ -102,5 +136,11 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     };
     let model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
     write_bytes_atomically(&cfg.model, model.to_json().as_bytes())?;
-    Ok(SegmentOutcome { model, table, fit })
+    if let (Some(path), Some(p)) = (&cfg.profile, &profiles) {
+        write_profile_json(p, path)?;
+    }
+    if let (Some(path), Some(p)) = (&cfg.report, &profiles) {
+        write_html(p, path)?;
+    }
+    Ok(SegmentOutcome { model, table, fit, profiles })
 }

@@ -269,3 +269,20 @@ fn a_deleted_working_folder_is_a_one_line_error() {
     assert!(err.contains("sub/c.parquet") && err.contains("cannot create folder sub"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }
+
+#[test]
+fn a_money_column_that_is_not_a_feature_fails_before_any_output() {
+    let d = tempfile::tempdir().unwrap();
+    let sample = crate::util::root().join("data/customers_sample.parquet");
+    let profile = d.path().join("out/p.json");
+    let r = segment(d.path(), &sample, &["--k", "2", "--profile", profile.to_str().unwrap(), "--money-column", "nope"]);
+    assert_fails("--money-column nope", r, 2, &["money column 'nope' is not a feature", "monetary"]);
+}
+
+#[test]
+fn a_log1p_column_that_is_not_a_feature_fails_before_any_output() {
+    let d = tempfile::tempdir().unwrap();
+    let sample = crate::util::root().join("data/customers_sample.parquet");
+    let r = segment(d.path(), &sample, &["--k", "2", "--log1p", "spend"]);
+    assert_fails("--log1p spend", r, 2, &["--log1p column 'spend' is not a feature"]);
+}

@@ -7,6 +7,7 @@ mod cli;
 mod features;
 mod generate;
 mod gpu_parity;
+mod model;
 mod oracle;
 mod parquet_real;
 mod report;

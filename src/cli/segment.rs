@@ -189,43 +189,24 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         },
         output: a.output.unwrap_or_else(|| out_dir.join("segments.parquet")),
         model: a.model.unwrap_or_else(|| out_dir.join("model.json")),
+        profile: a.profile,
+        report: a.report,
+        money_column: a.money_column,
     };
-    for p in [a.profile.as_ref(), a.report.as_ref()].into_iter().flatten() {
-        custseg::io::atomic::check_writable(p)?;
-    }
     let pb = super::spinner("segmenting");
     let outcome = run_segment(&cfg);
     pb.finish_and_clear();
     let outcome = outcome?;
-    let profiles = if a.profile.is_some() || a.report.is_some() {
-        let p = custseg::report::build_profiles(
-            &outcome.table.x,
-            &outcome.model.scaler,
-            &outcome.table.feature_names,
-            &outcome.fit.labels,
-            outcome.model.k(),
-            a.money_column.as_deref(),
-        )?;
-        if let Some(path) = &a.profile {
-            custseg::report::write_profile_json(&p, path)?;
-        }
-        if let Some(path) = &a.report {
-            custseg::report::write_html(&p, path)?;
-        }
-        Some(p)
-    } else {
-        None
-    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.json {
         super::table::write_json(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
     } else {
         super::table::write_table(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
-        if let Some(p) = &profiles {
+        if let Some(p) = &outcome.profiles {
             use std::io::Write;
             write!(out, "{}", custseg::report::render_table(p))?;
-            for (what, path) in [("profiles", &a.profile), ("report", &a.report)] {
+            for (what, path) in [("profiles", &cfg.profile), ("report", &cfg.report)] {
                 if let Some(path) = path {
                     writeln!(out, "{what}: {}", path.display())?;
                 }

@@ -3,23 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use custseg::format::fmt_num;
 use custseg::model::Model;
-
-/// A number in at most ~4 significant figures, without exponent for everyday magnitudes.
-fn fmt_num(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if a >= 1e6 || a < 1e-3 {
-        format!("{v:.3e}")
-    } else if a >= 1000.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    }
-}
 
 pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();

@@ -106,17 +106,18 @@ pub struct ReadReport {
 /// Reads `paths` (in order) into one [`FeatureTable`]. All files must have the ID column with the same type and
 /// the same feature columns (any numeric type each).
 pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTable> {
-    read_features_with(paths, opts, |_, _| {})
+    read_features_with(paths, opts, |_, _| Ok(()))
 }
 
-/// [`read_features`], calling `planned(features, rows)` once every file's metadata has been read and before any
-/// data is decoded, so that work which needs only the shape (opening the GPU) can start beside the decoding. The
+/// [`read_features`], calling `planned(feature_names, rows)` once every file's metadata has been read and before
+/// any data is decoded, so that work which needs only the shape (opening the GPU) can start beside the decoding,
+/// and flags that name features can be checked first; an error from `planned` ends the read and is returned. The
 /// features are those selected from the schema; the default selection may still leave out columns with missing
 /// values after decoding.
 pub fn read_features_with(
     paths: &[PathBuf],
     opts: &ReadOptions,
-    planned: impl FnOnce(usize, usize),
+    planned: impl FnOnce(&[String], usize) -> Result<()>,
 ) -> Result<FeatureTable> {
     check_options(paths, opts)?;
 
@@ -135,7 +136,7 @@ pub fn read_features_with(
     if total_rows == 0 {
         return Err(Error::Data(format!("no rows in {}", file_list(paths))));
     }
-    planned(d, total_rows);
+    planned(&feature_names, total_rows)?;
     let cells = total_rows.checked_mul(d).ok_or_else(|| {
         Error::Data(format!("{total_rows} rows x {d} features is too large (in {})", file_list(paths)))
     })?;

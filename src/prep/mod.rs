@@ -3,4 +3,4 @@
 
 mod scaler;
 
-pub use scaler::{ColumnScale, ScaleMethod, Scaler};
+pub use scaler::{check_log1p_columns, ColumnScale, ScaleMethod, Scaler};

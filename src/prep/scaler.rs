@@ -49,20 +49,23 @@ fn quantile_sorted(sorted: &[f32], q: f64) -> f64 {
     sorted[lo] as f64 + (sorted[hi] as f64 - sorted[lo] as f64) * frac
 }
 
+/// Checks that every `--log1p` column is one of the features `names` (a usage error naming the column otherwise).
+pub fn check_log1p_columns(names: &[String], log1p: &[String]) -> Result<()> {
+    match log1p.iter().find(|l| !names.contains(l)) {
+        Some(l) => {
+            Err(Error::Usage(format!("--log1p column '{l}' is not a feature; features are: {}", names.join(", "))))
+        }
+        None => Ok(()),
+    }
+}
+
 impl Scaler {
     /// Fits the scaler on `x` (columns named by `names`) and transforms `x` in place.
     /// `log1p` names the columns to log-transform; each must be a feature and have no value ≤ −1.
     pub fn fit_transform(x: &mut Matrix, names: &[String], method: ScaleMethod, log1p: &[String]) -> Result<Scaler> {
         let (n, d) = (x.n(), x.d());
         assert_eq!(names.len(), d);
-        for l in log1p {
-            if !names.contains(l) {
-                return Err(Error::Usage(format!(
-                    "--log1p column '{l}' is not a feature; features are: {}",
-                    names.join(", ")
-                )));
-            }
-        }
+        check_log1p_columns(names, log1p)?;
         let logs: Vec<bool> = names.iter().map(|nm| log1p.contains(nm)).collect();
         check_log1p(x, &logs, names)?;
         apply_log1p(x, &logs);

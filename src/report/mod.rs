@@ -11,8 +11,8 @@ use std::path::Path;
 pub use describe::{describe, feature_word, MIN_Z};
 pub use html::{escape, render_html};
 pub use profile::{
-    build_profiles, FeatureHistogram, FeatureStats, OverallStats, Profiles, SegmentProfile, DEFAULT_MONEY_COLUMN,
-    DISPLAY_BINS, MEDIAN_BINS, TOP_FEATURES,
+    build_profiles, money_feature, FeatureHistogram, FeatureStats, OverallStats, Profiles, SegmentProfile,
+    DEFAULT_MONEY_COLUMN, DISPLAY_BINS, MEDIAN_BINS, TOP_FEATURES,
 };
 pub use table::render_table;
 

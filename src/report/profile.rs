@@ -240,6 +240,20 @@ fn binned_median(count: &[u64], lo: &[f32], hi: &[f32], inverse: impl Fn(f64) ->
     (a + b) / 2.0
 }
 
+/// The feature revenue shares are computed from: `money_column` when given (a usage error if it is not one of
+/// `names`), else [`DEFAULT_MONEY_COLUMN`] when it is a feature, else none.
+pub fn money_feature(names: &[String], money_column: Option<&str>) -> Result<Option<usize>> {
+    match money_column {
+        Some(m) => match names.iter().position(|nm| nm == m) {
+            Some(f) => Ok(Some(f)),
+            None => {
+                Err(Error::Usage(format!("money column '{m}' is not a feature; features are: {}", names.join(", "))))
+            }
+        },
+        None => Ok(names.iter().position(|nm| nm == DEFAULT_MONEY_COLUMN)),
+    }
+}
+
 /// Builds the profiles of a fit.
 ///
 /// `x_scaled` is the matrix K-means clustered (scaled in place by `scaler`), `names` its feature names, `labels`
@@ -286,18 +300,7 @@ pub fn build_profiles(
     if let Some(bad) = labels.iter().find(|&&l| l as usize >= k) {
         return Err(Error::Data(format!("profiles: label {bad} is not a segment of k = {k}")));
     }
-    let money = match money_column {
-        Some(m) => match names.iter().position(|nm| nm == m) {
-            Some(f) => Some(f),
-            None => {
-                return Err(Error::Usage(format!(
-                    "money column '{m}' is not a feature; features are: {}",
-                    names.join(", ")
-                )))
-            }
-        },
-        None => names.iter().position(|nm| nm == DEFAULT_MONEY_COLUMN),
-    };
+    let money = money_feature(names, money_column)?;
 
     // Pass 1: each feature's range in scaled units.
     let data = x_scaled.as_slice();

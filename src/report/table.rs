@@ -2,41 +2,7 @@
 //! features with their index.
 
 use super::profile::Profiles;
-
-/// A number in at most ~4 significant figures, without exponent for everyday magnitudes or trailing zeros; "–"
-/// when not finite.
-pub fn fmt_num(v: f64) -> String {
-    let a = v.abs();
-    if !v.is_finite() {
-        "–".into()
-    } else if a == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{v:.3e}")
-    } else if a >= 1000.0 {
-        format!("{v:.0}")
-    } else {
-        // 1 decimal from 10, else 3, without trailing zeros: "14", "18.2", "1", "7.5", "0.043".
-        let s = if a >= 10.0 { format!("{v:.1}") } else { format!("{v:.3}") };
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// A share as a percentage with one decimal, or "–".
-pub fn fmt_pct(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{:.1}%", v * 100.0),
-        _ => "–".into(),
-    }
-}
-
-/// An index (100 = average), or "–".
-pub fn fmt_index(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() => format!("{v:.0}"),
-        _ => "–".into(),
-    }
-}
+use crate::format::{fmt_index, fmt_pct};
 
 /// The profiles as a compact text table, ending with a newline.
 pub fn render_table(p: &Profiles) -> String {
@@ -147,18 +113,5 @@ mod tests {
         assert!(lines[2].contains("70.0%") && lines[2].contains("25.0%") && lines[2].contains("monetary 36"), "{t}");
         assert!(lines[2].contains("recency_days –"), "{t}");
         assert!(lines[3].contains("30.0%") && lines[3].contains("–") && lines[3].contains("monetary 250"), "{t}");
-    }
-
-    #[test]
-    fn numbers_are_compact() {
-        assert_eq!(fmt_num(1234.4), "1234");
-        assert_eq!(fmt_num(12.345), "12.3");
-        assert_eq!(fmt_num(1.0), "1");
-        assert_eq!(fmt_num(14.0), "14");
-        assert_eq!(fmt_num(200.0), "200");
-        assert_eq!(fmt_num(7.5), "7.5");
-        assert_eq!(fmt_num(0.0431), "0.043");
-        assert_eq!(fmt_num(f64::NAN), "–");
-        assert_eq!(fmt_pct(None), "–");
     }
 }
