@@ -161,19 +161,3 @@ fn report_renders_in_headless_chromium_without_errors() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
-
-/// Timing of the profile pass on a larger matrix: `cargo test --release --test integration -- --ignored
-/// profiles_timing --nocapture` (CUSTSEG_PROFILE_ROWS sets the rows, default 2,000,000).
-#[test]
-#[ignore]
-fn profiles_timing() {
-    let n: usize = std::env::var("CUSTSEG_PROFILE_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
-    let (d, k) = (8, 8);
-    let (mut x, labels) = custseg::generate::generate_blobs(n, d, k, 1);
-    let names: Vec<String> = (0..d).map(|f| format!("f{f}")).collect();
-    let scaler = Scaler::fit_transform(&mut x, &names, ScaleMethod::Zscore, &[]).unwrap();
-    let t = std::time::Instant::now();
-    let p = build_profiles(&x, &scaler, &names, &labels, k, None).unwrap();
-    eprintln!("profiles of {n} rows x {d} features, k = {k}: {:.3} s", t.elapsed().as_secs_f64());
-    assert_eq!(p.customers, n as u64);
-}
