@@ -28,7 +28,8 @@ use crate::matrix::Matrix;
 /// Sentinel label meaning "no previous label" (after `reset_labels`).
 const NO_LABEL: u32 = u32::MAX;
 
-/// The CPU backend over one borrowed dataset.
+/// The CPU implementation of [`Backend`] over one borrowed dataset (rows, optional weights), the reference every
+/// GPU kernel is checked against: the same bits with any thread count, and, on one CPU, with or without bounds.
 pub struct CpuBackend<'a> {
     x: &'a Matrix,
     w: Option<&'a [f32]>,
