@@ -123,7 +123,7 @@ pub fn fit_on_device_early(
 fn fit_cpu(params: &ValidParams, x: &Matrix, w: Option<&[f32]>) -> Result<FitResult> {
     let mut b = CpuBackend::new(x, w);
     info!(backend = %crate::kmeans::Backend::name(&b), "clustering");
-    fit(params, x, w, &mut b)
+    fit(params, x, w, &mut b, &crate::backend::cpu::sample_backend)
 }
 
 /// Errors raised before a device existed say "no ..." (no adapter / no hardware GPU / built without).
@@ -178,7 +178,7 @@ fn fit_gpu(
         exponents_seconds = s.exponents_s,
         "uploaded the features to the GPU"
     );
-    fit(params, x, w, &mut b)
+    fit(params, x, w, &mut b, &crate::backend::cpu::sample_backend)
 }
 
 #[cfg(not(feature = "gpu"))]

@@ -4,7 +4,7 @@
 //! except under `CI=true`.
 #![cfg(feature = "gpu")]
 
-use custseg::backend::cpu::CpuBackend;
+use custseg::backend::cpu::{sample_backend, CpuBackend};
 use custseg::backend::gpu::{select_adapter, GpuBackend, GpuContext, GpuOptions};
 use custseg::kmeans::{Backend, Init, KMeansParams, StepStats};
 use custseg::Matrix;
@@ -347,9 +347,10 @@ fn fit_matches_the_cpu_from_given_centroids() {
         let w = weighted.then(|| weights(n, 8));
         let init = Matrix::from_vec(centroids(&x, k, 77), k, d);
         let p = KMeansParams::new(k).init(Init::Given(init)).max_iter(100).check().unwrap();
-        let cpu = custseg::kmeans::fit(&p, &x, w.as_deref(), &mut CpuBackend::new(&x, w.as_deref())).unwrap();
+        let cpu = custseg::kmeans::fit(&p, &x, w.as_deref(), &mut CpuBackend::new(&x, w.as_deref()), &sample_backend)
+            .unwrap();
         let mut g = GpuBackend::new(&ctx, &x, w.as_deref()).unwrap();
-        let gpu = custseg::kmeans::fit(&p, &x, w.as_deref(), &mut g).unwrap();
+        let gpu = custseg::kmeans::fit(&p, &x, w.as_deref(), &mut g, &sample_backend).unwrap();
         let what = format!("fit n={n} d={d} k={k} weighted={weighted}");
         assert_eq!(gpu.n_iter, cpu.n_iter, "{what}: n_iter");
         assert_eq!(gpu.converged, cpu.converged, "{what}: converged");
@@ -368,8 +369,9 @@ fn fit_with_kmeans_plus_plus_runs_on_the_gpu() {
     let Some(ctx) = gpu() else { return };
     let x = data(3000, 4, 5, 12);
     let p = KMeansParams::new(5).seed(3).check().unwrap();
-    let cpu = custseg::kmeans::fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
-    let gpu = custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap()).unwrap();
+    let cpu = custseg::kmeans::fit(&p, &x, None, &mut CpuBackend::new(&x, None), &sample_backend).unwrap();
+    let gpu =
+        custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap(), &sample_backend).unwrap();
     // Same seed, same candidates, potentials within rounding: the same run unless a choice was a near-tie.
     assert!(close(gpu.inertia, cpu.inertia, 1e-4, 0.0), "inertia {} vs {}", gpu.inertia, cpu.inertia);
 }
@@ -383,9 +385,10 @@ fn a_prepared_context_fits_with_the_pipeline_it_built_ahead() {
     ctx.prepare(x.d(), k, false).unwrap();
     assert_eq!(ctx.lloyd_pipelines_built(), 1);
     let p = KMeansParams::new(k).seed(5).check().unwrap();
-    let gpu = custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap()).unwrap();
+    let gpu =
+        custseg::kmeans::fit(&p, &x, None, &mut GpuBackend::new(&ctx, &x, None).unwrap(), &sample_backend).unwrap();
     assert_eq!(ctx.lloyd_pipelines_built(), 1, "the fit built a pipeline the preparation did not");
-    let cpu = custseg::kmeans::fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
+    let cpu = custseg::kmeans::fit(&p, &x, None, &mut CpuBackend::new(&x, None), &sample_backend).unwrap();
     assert!(close(gpu.inertia, cpu.inertia, 1e-4, 0.0), "inertia {} vs {}", gpu.inertia, cpu.inertia);
     // A weighted fit's shape is prepared with `weighted` (it may or may not be a new shape), and is then all the
     // fit needs; a different K at this D needs a pipeline of its own unless its shape is the same.
@@ -395,7 +398,7 @@ fn a_prepared_context_fits_with_the_pipeline_it_built_ahead() {
         let before = ctx.lloyd_pipelines_built();
         let p = KMeansParams::new(k).seed(5).max_iter(3).check().unwrap();
         let w = weighted.then_some(&w[..]);
-        let _ = custseg::kmeans::fit(&p, &x, w, &mut GpuBackend::new(&ctx, &x, w).unwrap()).unwrap();
+        let _ = custseg::kmeans::fit(&p, &x, w, &mut GpuBackend::new(&ctx, &x, w).unwrap(), &sample_backend).unwrap();
         assert_eq!(ctx.lloyd_pipelines_built(), before, "k={k} weighted={weighted}: the fit built a pipeline");
     }
 }

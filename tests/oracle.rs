@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use custseg::backend::cpu::{Bounds, CpuBackend};
+use custseg::backend::cpu::{sample_backend, Bounds, CpuBackend};
 use custseg::kmeans::{fit, Init, KMeansParams};
 use custseg::Matrix;
 
@@ -108,7 +108,8 @@ fn check_with(name: &str, bounds: Bounds) {
 
     let params = KMeansParams::new(k).max_iter(max_iter).tol(tol).n_init(1).init(Init::Given(init)).check().unwrap();
     let mut backend = CpuBackend::new(&x, weights.as_deref()).with_bounds(bounds);
-    let got = fit(&params, &x, weights.as_deref(), &mut backend).unwrap_or_else(|e| panic!("{name}: fit failed: {e}"));
+    let got = fit(&params, &x, weights.as_deref(), &mut backend, &sample_backend)
+        .unwrap_or_else(|e| panic!("{name}: fit failed: {e}"));
 
     let mut failures: Vec<String> = Vec::new();
     let what = |s: &str| format!("[sklearn fixture `{name}`, bounds {bounds:?}] {s}");

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use rayon::prelude::*;
 use tracing::{debug, info};
 
-use super::backend::{Backend, StepStats};
+use super::backend::{Backend, SampleBackend, StepStats};
 use super::hyperparams::{Init, ValidParams};
 use super::init;
 use crate::error::{Error, Result};
@@ -20,8 +20,12 @@ use crate::matrix::Matrix;
 /// What one restart did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
+    /// Σ wᵢ·‖xᵢ − c_{label(i)}‖² against the run's final centroids.
     pub inertia: f64,
+    /// Lloyd steps taken.
     pub n_iter: usize,
+    /// Whether the run stopped on convergence (no label changed, or the centre shift within the tolerance) rather
+    /// than at `max_iter`.
     pub converged: bool,
     /// How many times a cluster was empty and took the farthest point.
     pub empty_relocations: usize,
@@ -32,17 +36,21 @@ pub struct RunSummary {
 pub struct FitResult {
     /// `k × d` centroids, in the units of the matrix that was clustered.
     pub centroids: Matrix,
+    /// Each point's segment: the index of its nearest centroid.
     pub labels: Vec<u32>,
     /// Squared Euclidean distance of each point to its centroid.
     pub dist2: Vec<f32>,
     /// Σ wᵢ·dist2ᵢ of the best run.
     pub inertia: f64,
+    /// Lloyd steps of the best run.
     pub n_iter: usize,
+    /// Whether the best run converged.
     pub converged: bool,
     /// Number of points in each segment.
     pub sizes: Vec<u64>,
     /// Every run, in order; `best_run` indexes the one kept (lowest inertia, first on ties).
     pub runs: Vec<RunSummary>,
+    /// Index into `runs` of the run kept.
     pub best_run: usize,
     /// The backend's name.
     pub backend: String,
@@ -124,8 +132,16 @@ fn mean_variance(x: &Matrix) -> f64 {
 
 /// Fits K-means: `n_init` runs from seeded initialisations, keeping the one with the lowest inertia.
 ///
-/// `x` and `weights` must be the data the backend was built over.
-pub fn fit(params: &ValidParams, x: &Matrix, weights: Option<&[f32]>, backend: &mut dyn Backend) -> Result<FitResult> {
+/// `x` and `weights` must be the data `backend` was built over. When k-means++ seeds from a sample of the rows
+/// (`params.init_sample` smaller than `n`), it seeds on the backend that `sample_backend` builds over that sample
+/// (see [`SampleBackend`]; the crate's callers pass `backend::cpu::sample_backend`); otherwise on `backend`.
+pub fn fit(
+    params: &ValidParams,
+    x: &Matrix,
+    weights: Option<&[f32]>,
+    backend: &mut dyn Backend,
+    sample_backend: &SampleBackend<'_>,
+) -> Result<FitResult> {
     let k = params.k;
     assert_eq!((backend.n(), backend.d()), (x.n(), x.d()), "backend built over other data");
     check_data(x, weights, k)?;
@@ -143,7 +159,7 @@ pub fn fit(params: &ValidParams, x: &Matrix, weights: Option<&[f32]>, backend: &
         let start = match &params.init {
             Init::KMeansPlusPlus => {
                 let rows = params.init_sample.rows(x.n(), k);
-                init::kmeans_plus_plus_sampled(x, weights, k, rows, &mut rng, backend)?
+                init::kmeans_plus_plus_sampled(x, weights, k, rows, &mut rng, backend, sample_backend)?
             }
             Init::Random => init::random_rows(x, weights, k, &mut rng),
             Init::Given(c) => c.clone(),
@@ -266,9 +282,9 @@ fn relocate_empty_clusters(
         let wt = w.map_or(1.0, |w| w[far] as f64);
         let old = a.labels[far] as usize;
         let row = x.row(far);
-        for f in 0..d {
-            s.sums[old * d + f] -= row[f] as f64 * wt;
-            s.sums[j * d + f] = row[f] as f64 * wt;
+        for (f, &v) in row.iter().enumerate() {
+            s.sums[old * d + f] -= v as f64 * wt;
+            s.sums[j * d + f] = v as f64 * wt;
         }
         s.weights[old] -= wt;
         s.weights[j] = wt;
@@ -282,7 +298,7 @@ fn relocate_empty_clusters(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::cpu::CpuBackend;
+    use crate::kmeans::naive::{naive_backend, NaiveBackend};
     use crate::kmeans::KMeansParams;
 
     fn two_blobs() -> Matrix {
@@ -299,7 +315,7 @@ mod tests {
     fn two_separated_blobs_get_two_labels() {
         let x = two_blobs();
         let p = KMeansParams::new(2).seed(1).check().unwrap();
-        let r = fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
+        let r = fit(&p, &x, None, &mut NaiveBackend::new(&x, None), &naive_backend).unwrap();
         assert!(r.converged);
         for i in (0..100).step_by(2) {
             assert_ne!(r.labels[i], r.labels[i + 1]);
@@ -314,7 +330,7 @@ mod tests {
         // The third centre is far from everything: it is empty after the first assignment.
         let init = Matrix::from_vec(vec![0.0, 0.0, 10.0, 10.0, 1000.0, 1000.0], 3, 2);
         let p = KMeansParams::new(3).init(Init::Given(init)).check().unwrap();
-        let r = fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
+        let r = fit(&p, &x, None, &mut NaiveBackend::new(&x, None), &naive_backend).unwrap();
         assert!(r.runs[0].empty_relocations >= 1);
         assert!(r.centroids.as_slice().iter().all(|v| v.is_finite()));
         assert!(r.sizes.iter().all(|&s| s > 0), "every cluster ends non-empty: {:?}", r.sizes);
@@ -324,7 +340,7 @@ mod tests {
     fn k_larger_than_distinct_rows_is_an_error() {
         let x = Matrix::from_vec(vec![1.0, 1.0, 1.0, 1.0, 2.0, 2.0], 3, 2);
         let p = KMeansParams::new(3).check().unwrap();
-        let e = fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap_err();
+        let e = fit(&p, &x, None, &mut NaiveBackend::new(&x, None), &naive_backend).unwrap_err();
         assert!(e.to_string().contains("distinct rows (2)"), "{e}");
     }
 
@@ -332,7 +348,7 @@ mod tests {
     fn nan_in_data_is_an_error() {
         let x = Matrix::from_vec(vec![1.0, f32::NAN, 2.0, 2.0], 2, 2);
         let p = KMeansParams::new(1).check().unwrap();
-        assert!(fit(&p, &x, None, &mut CpuBackend::new(&x, None)).is_err());
+        assert!(fit(&p, &x, None, &mut NaiveBackend::new(&x, None), &naive_backend).is_err());
     }
 
     #[test]
@@ -340,7 +356,7 @@ mod tests {
         let x = Matrix::from_vec(vec![0.0, 2.0, 4.0, 10.0], 4, 1);
         let w = [1.0f32, 1.0, 1.0, 0.0];
         let p = KMeansParams::new(1).check().unwrap();
-        let r = fit(&p, &x, Some(&w), &mut CpuBackend::new(&x, Some(&w))).unwrap();
+        let r = fit(&p, &x, Some(&w), &mut NaiveBackend::new(&x, Some(&w)), &naive_backend).unwrap();
         assert_eq!(r.centroids.as_slice(), &[2.0]);
         assert!((r.inertia - 8.0).abs() < 1e-9);
     }
@@ -350,8 +366,8 @@ mod tests {
         let x = two_blobs();
         let one = KMeansParams::new(5).n_init(1).seed(9).check().unwrap();
         let many = KMeansParams::new(5).n_init(6).seed(9).check().unwrap();
-        let a = fit(&one, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
-        let b = fit(&many, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
+        let a = fit(&one, &x, None, &mut NaiveBackend::new(&x, None), &naive_backend).unwrap();
+        let b = fit(&many, &x, None, &mut NaiveBackend::new(&x, None), &naive_backend).unwrap();
         assert!(b.inertia <= a.inertia);
         assert_eq!(b.runs.len(), 6);
     }
@@ -360,7 +376,7 @@ mod tests {
     fn max_iter_bounds_the_iterations() {
         let x = two_blobs();
         let p = KMeansParams::new(4).max_iter(1).seed(2).check().unwrap();
-        let r = fit(&p, &x, None, &mut CpuBackend::new(&x, None)).unwrap();
+        let r = fit(&p, &x, None, &mut NaiveBackend::new(&x, None), &naive_backend).unwrap();
         assert_eq!(r.n_iter, 1);
     }
 }

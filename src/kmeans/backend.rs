@@ -10,6 +10,7 @@
 //! - `dist2` is the squared Euclidean distance to the chosen centroid, computed as `Σ (x - c)²`.
 
 use crate::error::Result;
+use crate::matrix::Matrix;
 
 /// Output of one Lloyd step: the assignment's per-cluster sums, against the centroids that were passed in.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,7 +37,9 @@ impl StepStats {
 /// Labels and squared distances of every point, read back once at the end of a fit.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Assignment {
+    /// `n`: the index of each point's nearest centroid (the lowest index on exact ties).
     pub labels: Vec<u32>,
+    /// `n`: each point's squared distance to that centroid, `Σ (x − c)²`.
     pub dist2: Vec<f32>,
 }
 
@@ -72,3 +75,10 @@ pub trait Backend {
     /// cumsum(w·closest)[i] ≥ t, clipped to `n − 1` (NumPy's `searchsorted(.., side='left')`, as scikit-learn does).
     fn pp_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>>;
 }
+
+/// Builds a backend over other data: [`fit`](super::fit) calls it when k-means++ seeds from a sample of the rows
+/// (`InitSample`), with the sample and its weights, at most once per run, and seeds on what it returns. It is how
+/// the caller, not `kmeans/`, chooses the backend of that seeding: every caller in this crate passes
+/// `backend::cpu::sample_backend`, so the seeding runs on the CPU whatever the device of the fit. Errors it returns
+/// end the fit.
+pub type SampleBackend<'f> = dyn for<'a> Fn(&'a Matrix, Option<&'a [f32]>) -> Result<Box<dyn Backend + 'a>> + 'f;

@@ -3,15 +3,16 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::backend::Backend;
+use super::backend::{Backend, SampleBackend};
 use crate::error::Result;
 use crate::matrix::Matrix;
 
 /// The generator behind every random choice: ChaCha8, seeded from the user's seed, so results are reproducible
 /// across platforms and thread counts.
-pub type Rng = ChaCha8Rng;
+pub(crate) type Rng = ChaCha8Rng;
 
-pub fn rng(seed: u64) -> Rng {
+/// The generator for a user's seed.
+pub(crate) fn rng(seed: u64) -> Rng {
     ChaCha8Rng::seed_from_u64(seed)
 }
 
@@ -40,7 +41,7 @@ fn weighted_index(rng: &mut Rng, n: usize, w: Option<&[f32]>) -> usize {
 
 /// Greedy k-means++ (Arthur & Vassilvitskii, with scikit-learn's `2 + ⌊ln k⌋` local trials per step).
 /// The distance updates and potentials run on the backend; the host only draws random numbers.
-pub fn kmeans_plus_plus(
+pub(crate) fn kmeans_plus_plus(
     x: &Matrix,
     w: Option<&[f32]>,
     k: usize,
@@ -75,16 +76,17 @@ pub fn kmeans_plus_plus(
 }
 
 /// k-means++ on a uniform sample of `rows` rows (without replacement, drawn from `rng`; sample weights are
-/// carried along), run on the CPU backend over the sample. With `rows ≥ n` it is plain [`kmeans_plus_plus`] on
-/// the given backend. Seeding on a sample is what keeps initialisation from dominating at millions of rows: the
-/// greedy method makes about `k·(3 + ln k)` passes over the rows it seeds from.
-pub fn kmeans_plus_plus_sampled(
+/// carried along), run on the backend that `sample_backend` builds over the sample. With `rows ≥ n` it is plain
+/// [`kmeans_plus_plus`] on the given backend. Seeding on a sample is what keeps initialisation from dominating at
+/// millions of rows: the greedy method makes about `k·(3 + ln k)` passes over the rows it seeds from.
+pub(crate) fn kmeans_plus_plus_sampled(
     x: &Matrix,
     w: Option<&[f32]>,
     k: usize,
     rows: usize,
     rng: &mut Rng,
     backend: &mut dyn Backend,
+    sample_backend: &SampleBackend<'_>,
 ) -> Result<Matrix> {
     let n = x.n();
     if rows >= n {
@@ -111,13 +113,13 @@ pub fn kmeans_plus_plus_sampled(
         // Every sampled row has weight 0: seed from all rows instead.
         return kmeans_plus_plus(x, w, k, rng, backend);
     }
-    let mut cpu = crate::backend::cpu::CpuBackend::new(&sample, sw.as_deref());
-    kmeans_plus_plus(&sample, sw.as_deref(), k, rng, &mut cpu)
+    let mut on_sample = sample_backend(&sample, sw.as_deref())?;
+    kmeans_plus_plus(&sample, sw.as_deref(), k, rng, on_sample.as_mut())
 }
 
 /// `k` distinct rows drawn without replacement, with probability proportional to weight
 /// (Efraimidis–Spirakis keys `u^(1/w)`; uniform when unweighted).
-pub fn random_rows(x: &Matrix, w: Option<&[f32]>, k: usize, rng: &mut Rng) -> Matrix {
+pub(crate) fn random_rows(x: &Matrix, w: Option<&[f32]>, k: usize, rng: &mut Rng) -> Matrix {
     let n = x.n();
     let mut keyed: Vec<(f64, usize)> = (0..n)
         .filter(|&i| weight(w, i) > 0.0)
@@ -140,7 +142,7 @@ pub fn random_rows(x: &Matrix, w: Option<&[f32]>, k: usize, rng: &mut Rng) -> Ma
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::cpu::CpuBackend;
+    use crate::kmeans::naive::{naive_backend, NaiveBackend};
 
     fn grid() -> Matrix {
         let v: Vec<f32> = (0..100).flat_map(|i| [(i % 20) as f32, (i / 20) as f32]).collect();
@@ -150,7 +152,7 @@ mod tests {
     #[test]
     fn kmeans_pp_picks_k_distinct_data_rows() {
         let x = grid();
-        let mut b = CpuBackend::new(&x, None);
+        let mut b = NaiveBackend::new(&x, None);
         let c = kmeans_plus_plus(&x, None, 8, &mut rng(7), &mut b).unwrap();
         let rows: Vec<&[f32]> = (0..8).map(|j| c.row(j)).collect();
         for (a, ra) in rows.iter().enumerate() {
@@ -164,8 +166,8 @@ mod tests {
     #[test]
     fn same_seed_same_centres() {
         let x = grid();
-        let a = kmeans_plus_plus(&x, None, 5, &mut rng(3), &mut CpuBackend::new(&x, None)).unwrap();
-        let b = kmeans_plus_plus(&x, None, 5, &mut rng(3), &mut CpuBackend::new(&x, None)).unwrap();
+        let a = kmeans_plus_plus(&x, None, 5, &mut rng(3), &mut NaiveBackend::new(&x, None)).unwrap();
+        let b = kmeans_plus_plus(&x, None, 5, &mut rng(3), &mut NaiveBackend::new(&x, None)).unwrap();
         assert_eq!(a, b);
     }
 
@@ -175,7 +177,7 @@ mod tests {
         let w: Vec<f32> = (0..100).map(|i| if i < 60 { 0.0 } else { 1.0 }).collect();
         for seed in 0..5 {
             let c = random_rows(&x, Some(&w), 10, &mut rng(seed));
-            let p = kmeans_plus_plus(&x, Some(&w), 10, &mut rng(seed), &mut CpuBackend::new(&x, Some(&w))).unwrap();
+            let p = kmeans_plus_plus(&x, Some(&w), 10, &mut rng(seed), &mut NaiveBackend::new(&x, Some(&w))).unwrap();
             for j in 0..10 {
                 assert!(c.row(j)[1] >= 2.5 && p.row(j)[1] >= 2.5, "only rows with weight > 0 (y >= 3)");
             }
@@ -186,8 +188,8 @@ mod tests {
     fn sampled_kmeans_pp_picks_distinct_data_rows_and_is_seeded() {
         let x = grid();
         let run = |seed| {
-            let mut b = CpuBackend::new(&x, None);
-            kmeans_plus_plus_sampled(&x, None, 6, 40, &mut rng(seed), &mut b).unwrap()
+            let mut b = NaiveBackend::new(&x, None);
+            kmeans_plus_plus_sampled(&x, None, 6, 40, &mut rng(seed), &mut b, &naive_backend).unwrap()
         };
         let a = run(4);
         assert_eq!(a, run(4));
@@ -197,6 +199,21 @@ mod tests {
                 assert_ne!(a.row(j), a.row(l));
             }
         }
+    }
+
+    #[test]
+    fn a_sample_is_seeded_on_the_backend_the_caller_builds_over_it() {
+        let x = grid();
+        let built = std::cell::RefCell::new(Vec::new());
+        let make: &SampleBackend<'_> = &|s, w| {
+            built.borrow_mut().push((s.n(), w.is_some()));
+            naive_backend(s, w)
+        };
+        let mut b = NaiveBackend::new(&x, None);
+        kmeans_plus_plus_sampled(&x, None, 6, 40, &mut rng(4), &mut b, make).unwrap();
+        assert_eq!(*built.borrow(), vec![(40, false)], "one backend, over the 40 sampled rows");
+        kmeans_plus_plus_sampled(&x, None, 6, 100, &mut rng(4), &mut b, make).unwrap();
+        assert_eq!(built.borrow().len(), 1, "all rows: seeded on the given backend");
     }
 
     #[test]

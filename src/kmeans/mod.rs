@@ -4,7 +4,9 @@ mod algorithm;
 mod backend;
 mod hyperparams;
 mod init;
+#[cfg(test)]
+mod naive;
 
 pub use algorithm::{fit, FitResult, RunSummary};
-pub use backend::{Assignment, Backend, StepStats};
+pub use backend::{Assignment, Backend, SampleBackend, StepStats};
 pub use hyperparams::{Init, InitSample, KMeansParams, ParamsError, ValidParams};

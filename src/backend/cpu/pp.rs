@@ -11,11 +11,13 @@
 //! weighted sum per candidate in row order. So every potential has the bits of the portable loop's, which keeps
 //! seeding identical whatever the CPU (unit test below).
 
-use super::cpu_kernel::{dist2, Kernel, LANES};
+use super::kernel_portable::dist2;
+use super::packed::Kernel;
 
 /// `pot[j] += w_i · min(closest_i, dist2(x_i, cand_j))` over the `closest.len()` rows of `x` (row-major, `d`
 /// columns), in row order, for the `m` candidates (`m × d`, row-major). `w` is the block's weights, if any.
-pub fn block_potentials(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn block_potentials(
     kernel: Kernel,
     x: &[f32],
     d: usize,
@@ -39,7 +41,7 @@ pub fn block_potentials(
 
 /// `closest_i = min(closest_i, dist2(x_i, chosen))` over the `closest.len()` rows of `x` (the k-means++ commit), with
 /// the AVX2 [`dist2`] where the kernel is AVX2 (the same bits as the portable one).
-pub fn block_commit(kernel: Kernel, x: &[f32], d: usize, chosen: &[f32], closest: &mut [f32]) {
+pub(crate) fn block_commit(kernel: Kernel, x: &[f32], d: usize, chosen: &[f32], closest: &mut [f32]) {
     assert!(x.len() >= closest.len() * d && chosen.len() == d);
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Avx2 {
@@ -67,21 +69,22 @@ fn portable(x: &[f32], d: usize, w: Option<&[f32]>, closest: &[f32], cand: &[f32
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::LANES;
+    use crate::backend::cpu::kernel_avx2;
+    use crate::backend::cpu::packed::LANES;
 
     /// # Safety
     /// AVX2 and FMA; `x` holds `closest.len() · d` floats and `chosen` `d`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn block_commit(x: &[f32], d: usize, chosen: &[f32], closest: &mut [f32]) {
+    pub(super) unsafe fn block_commit(x: &[f32], d: usize, chosen: &[f32], closest: &mut [f32]) {
         for (r, c) in closest.iter_mut().enumerate() {
-            *c = c.min(crate::backend::cpu_kernel::avx2::dist2(x.get_unchecked(r * d..(r + 1) * d), chosen));
+            *c = c.min(kernel_avx2::dist2(x.get_unchecked(r * d..(r + 1) * d), chosen));
         }
     }
 
     /// # Safety
     /// AVX2 and FMA; `x` holds `closest.len() · d` floats, `cand` `m · d`, `pot` `m`, `w` (if any) `closest.len()`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn block_potentials(
+    pub(super) unsafe fn block_potentials(
         x: &[f32],
         d: usize,
         w: Option<&[f32]>,

@@ -13,10 +13,10 @@
 //!    `‖x − c_j‖` for every `j ≠ a` (for the second term: `‖x − c_j‖ ≥ ‖c_a − c_j‖ − ‖x − c_a‖ ≥ 2·s_a − u`).
 //!    If `L > u` by the margin below, the label stays and `l ← L`; otherwise the row joins the scan;
 //! 3. the rows that need it (gathered into a contiguous buffer) are scanned with the kernel's own
-//!    [`nearest_second_block`], one pass that gives the labels of [`super::cpu_kernel::nearest_block`] (the full
+//!    [`nearest_second_block`], one pass that gives the labels of [`super::kernel::nearest_block`] (the full
 //!    scan's, by construction) and each row's second-smallest score, from which `l` is reset.
 //!
-//! Inertia and sums are still computed for every row from the exact [`super::cpu::dist2`] and its row, in row order
+//! Inertia and sums are still computed for every row from the exact [`dist2`] and its row, in row order
 //! inside the fixed blocks, through the same `accumulate` as the unbounded step: the results (labels, sums,
 //! weights, counts, inertia, `n_changed`) are bit-identical to the full scan's, whatever the thread count.
 //!
@@ -47,18 +47,23 @@
 //!
 //! # When they are used
 //!
-//! [`Bounds::Auto`] (the default) uses them from [`BOUNDS_MIN_K`] centroids up, where they were measured to pay;
-//! the bound vector
-//! (`4·n` bytes) is allocated lazily on the first bounded step and freed by the first unbounded one. Setting the
-//! environment variable `CUSTSEG_NO_BOUNDS=1` makes every new CPU backend use [`Bounds::Never`] (for timing
-//! comparisons); tests pick a mode with `CpuBackend::with_bounds`.
+//! [`Bounds::Auto`] (the default) uses them from [`BOUNDS_MIN_K`] centroids up, where they were measured to pay
+//! (docs/PERFORMANCE.md, "Hamerly's bounds"); the bound vector (`4·n` bytes) is allocated lazily on the first bounded
+//! step and freed by the first unbounded one. Setting the environment variable `CUSTSEG_NO_BOUNDS=1` makes every new
+//! CPU backend use [`Bounds::Never`] (for timing comparisons); tests pick a mode with `CpuBackend::with_bounds`.
 
 use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::cpu::{accumulate, Partial, SUB_ROWS};
-use super::cpu_kernel::{nearest_second_block, Kernel, Packed};
+use super::kernel::nearest_second_block;
+#[cfg(target_arch = "x86_64")]
+use super::kernel_avx2;
+use super::kernel_portable::dist2;
+#[cfg(target_arch = "x86_64")]
+use super::packed::Kernel;
+use super::packed::Packed;
+use super::step::{accumulate, Partial, SUB_ROWS};
 
 /// `f32` unit roundoff.
 const RHO: f64 = 1.0 / (1u64 << 24) as f64;
@@ -69,31 +74,16 @@ const SAFETY: f64 = 2.0;
 /// Relative nudge for quantities computed in `f64` from `f32` inputs (their own error is ~`d·2⁻⁵³`).
 const NUDGE: f64 = 1e-12;
 
-/// The smallest `k` at which [`Bounds::Auto`] uses the bounds.
-///
-/// Measured on a 2-core x86-64 with AVX2 (AMD EPYC, 2.0 GHz; shared, so about ±10%): `custseg segment -i c1m.parquet
-/// --k K --max-iter 50 --device cpu --init-sample auto --log1p monetary,avg_basket -v` on `custseg generate
-/// --customers 1000000 --seed 2` (8 features), Lloyd seconds of the "k-means run timing" line, the better of two
-/// interleaved runs, bounds forced on against off, byte-identical outputs. Rows scanned per step after the first fall
-/// from about 60% to 15% at k = 256.
-///
-/// | k    | max-iter | with bounds | without |
-/// |------|----------|-------------|---------|
-/// | 16   | 50       | 0.46 s      | 0.29 s  |
-/// | 64   | 50       | 1.39 s      | 1.54 s  |
-/// | 128  | 50       | 1.95 s      | 2.65 s  |
-/// | 256  | 50       | 3.02 s      | 4.80 s  |
-/// | 1024 | 20       | 5.57 s      | 7.32 s  |
-///
-/// (Before the scan of the rows that fail the test became one fused pass with a branch-free second-best merge, and
-/// the test itself branch-free, they lost at every `k`: 4.89 against 3.14 s at k = 64.) Below 64 the skip test and
-/// the fused pass cost more than the scan they save. The bound vector costs `4·n` bytes (40 MB at 10M rows).
-pub const BOUNDS_MIN_K: usize = 64;
+/// The smallest `k` at which [`Bounds::Auto`] uses the bounds: bounds pay from 64 centroids; below that the skip
+/// test and the fused pass of the rows that fail it cost more than the scan they save (measured: docs/PERFORMANCE.md,
+/// "Hamerly's bounds").
+pub(crate) const BOUNDS_MIN_K: usize = 64;
 
-/// Whether a CPU backend keeps Hamerly's bounds.
+/// Whether a CPU backend keeps Hamerly's bounds, which skip the scan of rows whose label provably cannot change
+/// (the results are the full scan's, to the bit).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Bounds {
-    /// From [`BOUNDS_MIN_K`] centroids up.
+    /// From 64 centroids up (`BOUNDS_MIN_K`), where they pay.
     #[default]
     Auto,
     /// For every `k` (tests).
@@ -123,9 +113,9 @@ impl Bounds {
 
 /// Per-row lower bounds and the centroids they refer to.
 #[derive(Debug, Default)]
-pub(super) struct BoundState {
+pub(crate) struct BoundState {
     /// `n` lower bounds on the distance to the closest centroid other than the row's label (empty until used).
-    pub lower: Vec<f32>,
+    pub(crate) lower: Vec<f32>,
     /// The previous step's `k × d` centroids.
     prev: Vec<f32>,
     k: usize,
@@ -134,18 +124,18 @@ pub(super) struct BoundState {
 
 impl BoundState {
     /// The next step scans every row.
-    pub fn invalidate(&mut self) {
+    pub(crate) fn invalidate(&mut self) {
         self.valid = false;
     }
 
     /// Whether the bound vector is allocated.
-    pub fn allocated(&self) -> bool {
+    pub(crate) fn allocated(&self) -> bool {
         self.lower.capacity() > 0
     }
 
     /// Prepares a step over `n` rows with these centroids: allocates the bounds on first use and computes the
     /// per-centroid quantities of the test.
-    pub fn begin(&mut self, n: usize, centroids: &[f32], packed: &Packed) -> Geometry {
+    pub(crate) fn begin(&mut self, n: usize, centroids: &[f32], packed: &Packed) -> Geometry {
         let (k, d) = (packed.k, packed.d);
         if self.lower.len() != n {
             self.lower = vec![0.0; n];
@@ -156,7 +146,7 @@ impl BoundState {
     }
 
     /// Records the centroids the bounds now refer to.
-    pub fn finish(&mut self, centroids: &[f32], k: usize) {
+    pub(crate) fn finish(&mut self, centroids: &[f32], k: usize) {
         self.prev.clear();
         self.prev.extend_from_slice(centroids);
         self.k = k;
@@ -165,7 +155,7 @@ impl BoundState {
 }
 
 /// Per-centroid quantities of one bounded step, shared by every block.
-pub(super) struct Geometry {
+pub(crate) struct Geometry {
     /// Whether the stored bounds refer to the previous centroids (else every row is scanned).
     valid: bool,
     /// `s_j = ½ min_{j'≠j} ‖c_j − c_j'‖`, rounded down (+∞ when `k = 1`).
@@ -277,7 +267,7 @@ thread_local! {
 
 /// One block of a bounded Lloyd step (see the module doc); `low` is the block's slice of lower bounds.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn step_block_bounded(
+pub(crate) fn step_block_bounded(
     p: &mut Partial,
     xb: &[f32],
     wb: Option<&[f32]>,
@@ -293,7 +283,7 @@ pub(super) fn step_block_bounded(
             // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
             return unsafe { bounded_avx2(p, xb, wb, lab, low, packed, c, g, s) };
         }
-        bounded_body(p, xb, wb, lab, low, packed, c, g, s, super::cpu::dist2)
+        bounded_body(p, xb, wb, lab, low, packed, c, g, s, dist2)
     })
 }
 
@@ -312,7 +302,7 @@ unsafe fn bounded_avx2(
     s: &mut Scratch,
 ) {
     // SAFETY (of the closure): this function only runs on CPUs with AVX2; callers pass equal-length rows.
-    bounded_body(p, xb, wb, lab, low, packed, c, g, s, |a, b| unsafe { super::cpu_kernel::avx2::dist2(a, b) })
+    bounded_body(p, xb, wb, lab, low, packed, c, g, s, |a, b| unsafe { kernel_avx2::dist2(a, b) })
 }
 
 #[inline(always)]

@@ -1,90 +1,35 @@
-//! The CPU backend: rayon over fixed blocks of rows. It is the reference every GPU kernel is checked against.
+//! The CPU backend: rayon over fixed blocks of rows ([`BLOCK_ROWS`]). It is the reference every GPU kernel is
+//! checked against.
 //!
-//! Determinism: rows are cut into fixed blocks of `BLOCK_ROWS`, each block accumulates its own `f64` partial sums
-//! sequentially, and partials are merged in block order. Block boundaries do not depend on the thread count, so
-//! the result is bit-identical with 1 or 64 threads. Partials are allocated once per backend and reused, so an
-//! iteration allocates nothing proportional to `n`.
+//! A Lloyd step runs each block on a thread (`step.rs`), merges the blocks' partials in block order, and so gives the
+//! same bits with any thread count. Distances: the nearest centroid is found with `‖c‖² − 2x·c` by the kernel the
+//! CPU can run (`kernel.rs`: AVX2/FMA register tiles where the CPU has them, a tiled SGEMM elsewhere); the distance
+//! to the winner is then recomputed exactly as `Σ (x − c)²`.
 //!
-//! Distances: the nearest centroid is found with `‖c‖² − 2x·c` by the kernel in `cpu_kernel.rs` (AVX2/FMA
-//! register tiles where the CPU has them, a tiled SGEMM elsewhere); the distance to the winner is then recomputed
-//! exactly as `Σ (x − c)²`.
-//!
-//! One pass over X per step: each block is cut into sub-tiles of `SUB_ROWS` rows, and each sub-tile is assigned
-//! and then added into the block's sums while its rows are still in L1/L2.
-//!
-//! Hamerly's bounds (`cpu_bounds.rs`): with them a step skips the K·D scan for rows whose label provably cannot
-//! change, with the same results to the bit. `Bounds::Auto` uses them from [`BOUNDS_MIN_K`] centroids up (where
-//! they were measured to pay), `Bounds::Always` forces them; [`CpuBackend::with_bounds`] and the
-//! environment variable `CUSTSEG_NO_BOUNDS=1` turn them off, [`CpuBackend::last_step_scanned`] says how many rows
-//! the last step scanned.
+//! Hamerly's bounds (`bounds.rs`): with them a step skips the K·D scan for rows whose label provably cannot change,
+//! with the same results to the bit. `Bounds::Auto` uses them from `BOUNDS_MIN_K` centroids up (where they pay: see
+//! docs/PERFORMANCE.md), `Bounds::Always` forces them; [`CpuBackend::with_bounds`] and the environment variable
+//! `CUSTSEG_NO_BOUNDS=1` turn them off, [`CpuBackend::last_step_scanned`] says how many rows the last step scanned.
+//! k-means++'s candidate potentials and commit are in `pp.rs`.
 
 use rayon::prelude::*;
 use tracing::debug;
 
-use super::cpu_bounds::{step_block_bounded, BoundState};
-pub use super::cpu_bounds::{Bounds, BOUNDS_MIN_K};
-pub use super::cpu_kernel::{dist2, Kernel};
-use super::cpu_kernel::{nearest_block, Packed};
-use super::cpu_pp::{block_commit, block_potentials};
+use super::bounds::{step_block_bounded, BoundState, Bounds};
+use super::kernel::nearest_block;
+use super::kernel_portable::dist2;
+use super::packed::{Kernel, Packed};
+use super::pp::{block_commit, block_potentials};
+use super::step::{merge, step_block, Partial, BLOCK_ROWS};
 use crate::error::Result;
 use crate::kmeans::{Assignment, Backend, StepStats};
 use crate::matrix::Matrix;
 
-/// Rows per block: the unit of parallel work and of deterministic partial sums.
-pub const BLOCK_ROWS: usize = 8192;
-
-/// Rows assigned and then accumulated together inside a block (64 KiB of X at 16 features).
-pub(super) const SUB_ROWS: usize = 1024;
-
 /// Sentinel label meaning "no previous label" (after `reset_labels`).
 const NO_LABEL: u32 = u32::MAX;
 
-/// Per-block partial results, reused across iterations.
-#[derive(Debug, Clone)]
-pub(super) struct Partial {
-    sums: Vec<f64>,
-    weights: Vec<f64>,
-    counts: Vec<u64>,
-    inertia: f64,
-    changed: u64,
-    /// Rows of this block that went through the nearest-centroid scan.
-    pub(super) scanned: u64,
-    /// Labels of this block from the kernel, before comparison with the previous step's.
-    scratch: Vec<u32>,
-    /// The kernel's `tile × k` score buffer.
-    scores: Vec<f32>,
-    /// Exact distances of a sub-tile's rows to their new labels.
-    d2: Vec<f32>,
-}
-
-impl Partial {
-    fn new() -> Self {
-        Partial {
-            sums: Vec::new(),
-            weights: Vec::new(),
-            counts: Vec::new(),
-            inertia: 0.0,
-            changed: 0,
-            scanned: 0,
-            scratch: Vec::new(),
-            scores: Vec::new(),
-            d2: Vec::new(),
-        }
-    }
-    fn reset(&mut self, k: usize, d: usize) {
-        self.sums.clear();
-        self.sums.resize(k * d, 0.0);
-        self.weights.clear();
-        self.weights.resize(k, 0.0);
-        self.counts.clear();
-        self.counts.resize(k, 0);
-        self.inertia = 0.0;
-        self.changed = 0;
-        self.scanned = 0;
-    }
-}
-
-/// The CPU backend over one borrowed dataset.
+/// The CPU implementation of [`Backend`] over one borrowed dataset (rows, optional weights), the reference every
+/// GPU kernel is checked against: the same bits with any thread count, and, on one CPU, with or without bounds.
 pub struct CpuBackend<'a> {
     x: &'a Matrix,
     w: Option<&'a [f32]>,
@@ -204,26 +149,12 @@ impl Backend for CpuBackend<'_> {
                 let xb = &x.as_slice()[start * d..(start + rows) * d];
                 let wb = w.map(|w| &w[start..start + rows]);
                 step_block(p, xb, wb, lab, &packed, centroids);
-                p.scanned = rows as u64;
             });
         }
         self.labels = labels;
         self.packed = packed;
-        let mut out = StepStats::zeros(k, d);
-        for p in &self.partials {
-            for (o, v) in out.sums.iter_mut().zip(&p.sums) {
-                *o += v;
-            }
-            for (o, v) in out.weights.iter_mut().zip(&p.weights) {
-                *o += v;
-            }
-            for (o, v) in out.counts.iter_mut().zip(&p.counts) {
-                *o += v;
-            }
-            out.inertia += p.inertia;
-            out.n_changed += p.changed;
-        }
-        self.last_scanned = self.partials.iter().map(|p| p.scanned).sum();
+        let (out, scanned) = merge(&self.partials, k, d);
+        self.last_scanned = scanned;
         let n = self.x.n();
         debug!(
             k,
@@ -328,108 +259,6 @@ impl Backend for CpuBackend<'_> {
     }
 }
 
-/// One block of a Lloyd step: assigns each sub-tile of rows, then adds it into the block's partials.
-fn step_block(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], packed: &Packed, c: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if packed.kernel == Kernel::Avx2 {
-        // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
-        return unsafe { step_block_avx2(p, xb, wb, lab, packed, c) };
-    }
-    step_block_body(p, xb, wb, lab, packed, c, super::cpu_kernel::dist2_rows)
-}
-
-/// The same body compiled with AVX2 and FMA, so the accumulation loops vectorise to 256-bit registers, with the
-/// bit-identical AVX2 exact distances (eight rows per reduction).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn step_block_avx2(
-    p: &mut Partial,
-    xb: &[f32],
-    wb: Option<&[f32]>,
-    lab: &mut [u32],
-    packed: &Packed,
-    c: &[f32],
-) {
-    // SAFETY (of the closure): this function only runs on CPUs with AVX2; `step_block_body` passes a sub-tile's rows,
-    // its labels (each < k) and an output of one value per row.
-    step_block_body(p, xb, wb, lab, packed, c, |x, d, l, c, o| unsafe {
-        super::cpu_kernel::avx2::dist2_rows(x, d, l, c, o)
-    })
-}
-
-#[inline(always)]
-fn step_block_body(
-    p: &mut Partial,
-    xb: &[f32],
-    wb: Option<&[f32]>,
-    lab: &mut [u32],
-    packed: &Packed,
-    c: &[f32],
-    dists: impl Fn(&[f32], usize, &[u32], &[f32], &mut [f32]) + Copy,
-) {
-    let d = packed.d;
-    let mut new = std::mem::take(&mut p.scratch);
-    new.resize(SUB_ROWS, 0);
-    let mut d2 = std::mem::take(&mut p.d2);
-    d2.resize(SUB_ROWS, 0.0);
-    for (s, lab_s) in lab.chunks_mut(SUB_ROWS).enumerate() {
-        let rows = lab_s.len();
-        let xs = &xb[s * SUB_ROWS * d..(s * SUB_ROWS + rows) * d];
-        nearest_block(xs, rows, packed, &mut new, &mut p.scores);
-        dists(xs, d, &new[..rows], c, &mut d2[..rows]);
-        let exact = |r: usize, _: &[f32], _: usize| d2[r];
-        match wb {
-            None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], exact),
-            Some(w) => accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], exact),
-        }
-    }
-    p.scratch = new;
-    p.d2 = d2;
-}
-
-/// Adds rows into the partial sums of their new labels, counts label changes, and records the new labels.
-/// Unweighted rows add `x` and `1.0` exactly as weighted rows of weight 1 would (the same bits). `d2(r, xᵣ, j)` is
-/// row `r`'s exact squared distance to centroid `j` (computed here, or cached by the bounded step: the same bits).
-#[inline(always)]
-pub(super) fn accumulate<const WEIGHTED: bool>(
-    p: &mut Partial,
-    xs: &[f32],
-    d: usize,
-    new: &[u32],
-    lab: &mut [u32],
-    w: &[f32],
-    d2: impl Fn(usize, &[f32], usize) -> f32,
-) {
-    // Scalars in locals, so they stay in registers (the sums' stores could alias fields of `p`).
-    let (mut inertia, mut changed) = (p.inertia, p.changed);
-    let (sums, weights, counts) = (&mut p.sums[..], &mut p.weights[..], &mut p.counts[..]);
-    for (r, (l, &j)) in lab.iter_mut().zip(new).enumerate() {
-        changed += (*l != j) as u64;
-        *l = j;
-        let j = j as usize;
-        let xi = &xs[r * d..(r + 1) * d];
-        let d2 = d2(r, xi, j) as f64;
-        let sj = &mut sums[j * d..(j + 1) * d];
-        counts[j] += 1;
-        if WEIGHTED {
-            let wi = w[r] as f64;
-            weights[j] += wi;
-            inertia += wi * d2;
-            for (s, &v) in sj.iter_mut().zip(xi) {
-                *s += wi * v as f64;
-            }
-        } else {
-            weights[j] += 1.0;
-            inertia += d2;
-            for (s, &v) in sj.iter_mut().zip(xi) {
-                *s += v as f64;
-            }
-        }
-    }
-    p.inertia = inertia;
-    p.changed = changed;
-}
-
 impl CpuBackend<'_> {
     /// Σ wᵢ·f(i, closestᵢ), summed per block in f64 and merged in block order.
     fn potential_of(&self, f: impl Fn(usize, f32) -> f32 + Sync) -> f64 {
@@ -449,9 +278,16 @@ impl CpuBackend<'_> {
     }
 }
 
+/// A boxed [`CpuBackend`] over `x` with optional weights: the [`crate::kmeans::SampleBackend`] that every caller of
+/// [`crate::kmeans::fit`] passes, so k-means++ on a sample of the rows seeds on the CPU whatever the device of the fit.
+pub fn sample_backend<'a>(x: &'a Matrix, weights: Option<&'a [f32]>) -> Result<Box<dyn Backend + 'a>> {
+    Ok(Box::new(CpuBackend::new(x, weights)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::cpu::bounds::BOUNDS_MIN_K;
 
     fn data() -> Matrix {
         // Two obvious groups on a line, plus one point exactly between the centres (a tie).
@@ -522,9 +358,11 @@ mod tests {
             for weights in [None, Some(&w[..])] {
                 let init = Init::Given(Matrix::from_vec(start(&x, k), k, 5));
                 let p = KMeansParams::new(k).init(init).max_iter(60).tol(0.0).check().unwrap();
-                let off = fit(&p, &x, weights, &mut CpuBackend::new(&x, weights).with_bounds(Bounds::Never)).unwrap();
+                let mut off = CpuBackend::new(&x, weights).with_bounds(Bounds::Never);
+                let off = fit(&p, &x, weights, &mut off, &sample_backend).unwrap();
                 for mode in [Bounds::Always, Bounds::Auto] {
-                    let on = fit(&p, &x, weights, &mut CpuBackend::new(&x, weights).with_bounds(mode)).unwrap();
+                    let mut on = CpuBackend::new(&x, weights).with_bounds(mode);
+                    let on = fit(&p, &x, weights, &mut on, &sample_backend).unwrap();
                     let what = format!("k={k} weighted={} {mode:?}", weights.is_some());
                     assert_eq!(on.labels, off.labels, "{what}");
                     assert_eq!(on.n_iter, off.n_iter, "{what}");
@@ -696,6 +534,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sample_backend_builds_a_cpu_backend_over_the_data_it_is_given() {
+        let x = data();
+        let w = [1.0f32, 3.0, 1.0, 1.0, 2.0];
+        let b = sample_backend(&x, Some(&w)).unwrap();
+        assert_eq!((b.n(), b.d()), (5, 2));
+        assert!(b.name().starts_with("cpu "), "{}", b.name());
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! One block of a CPU Lloyd step: its reused partial sums ([`Partial`]), the full scan of its rows
+//! ([`step_block`]), the accumulation shared with the bounded step ([`accumulate`]), and the merge of the blocks'
+//! partials in block order ([`merge`]).
+//!
+//! Determinism: rows are cut into fixed blocks of [`BLOCK_ROWS`], each block accumulates its own `f64` partial sums
+//! sequentially, and partials are merged in block order. Block boundaries do not depend on the thread count, so the
+//! result is bit-identical with 1 or 64 threads. Partials are allocated once per backend and reused, so an
+//! iteration allocates nothing proportional to `n`.
+//!
+//! One pass over X per step: each block is cut into sub-tiles of [`SUB_ROWS`] rows, and each sub-tile is assigned
+//! and then added into the block's sums while its rows are still in L1/L2.
+
+use super::kernel::nearest_block;
+#[cfg(target_arch = "x86_64")]
+use super::kernel_avx2;
+use super::kernel_portable::dist2_rows;
+#[cfg(target_arch = "x86_64")]
+use super::packed::Kernel;
+use super::packed::Packed;
+use crate::kmeans::StepStats;
+
+/// Rows per block: the unit of parallel work and of deterministic partial sums.
+pub(crate) const BLOCK_ROWS: usize = 8192;
+
+/// Rows assigned and then accumulated together inside a block (64 KiB of X at 16 features).
+pub(crate) const SUB_ROWS: usize = 1024;
+
+/// Per-block partial results, reused across iterations.
+#[derive(Debug, Clone)]
+pub(crate) struct Partial {
+    sums: Vec<f64>,
+    weights: Vec<f64>,
+    counts: Vec<u64>,
+    inertia: f64,
+    changed: u64,
+    /// Rows of this block that went through the nearest-centroid scan.
+    pub(crate) scanned: u64,
+    /// Labels of this block from the kernel, before comparison with the previous step's.
+    scratch: Vec<u32>,
+    /// The kernel's `tile × k` score buffer.
+    scores: Vec<f32>,
+    /// Exact distances of a sub-tile's rows to their new labels.
+    d2: Vec<f32>,
+}
+
+impl Partial {
+    /// Empty buffers, sized on the first step.
+    pub(crate) fn new() -> Self {
+        Partial {
+            sums: Vec::new(),
+            weights: Vec::new(),
+            counts: Vec::new(),
+            inertia: 0.0,
+            changed: 0,
+            scanned: 0,
+            scratch: Vec::new(),
+            scores: Vec::new(),
+            d2: Vec::new(),
+        }
+    }
+
+    /// Zeroes the sums for `k` centroids of `d` features (keeping the buffers).
+    pub(crate) fn reset(&mut self, k: usize, d: usize) {
+        self.sums.clear();
+        self.sums.resize(k * d, 0.0);
+        self.weights.clear();
+        self.weights.resize(k, 0.0);
+        self.counts.clear();
+        self.counts.resize(k, 0);
+        self.inertia = 0.0;
+        self.changed = 0;
+        self.scanned = 0;
+    }
+}
+
+/// One block of a Lloyd step that scans every row: assigns each sub-tile of rows, then adds it into the block's
+/// partials.
+pub(crate) fn step_block(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], packed: &Packed, c: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if packed.kernel == Kernel::Avx2 {
+        // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
+        return unsafe { step_block_avx2(p, xb, wb, lab, packed, c) };
+    }
+    step_block_body(p, xb, wb, lab, packed, c, dist2_rows)
+}
+
+/// The same body compiled with AVX2 and FMA, so the accumulation loops vectorise to 256-bit registers, with the
+/// bit-identical AVX2 exact distances (eight rows per reduction).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn step_block_avx2(
+    p: &mut Partial,
+    xb: &[f32],
+    wb: Option<&[f32]>,
+    lab: &mut [u32],
+    packed: &Packed,
+    c: &[f32],
+) {
+    // SAFETY (of the closure): this function only runs on CPUs with AVX2; `step_block_body` passes a sub-tile's rows,
+    // its labels (each < k) and an output of one value per row.
+    step_block_body(p, xb, wb, lab, packed, c, |x, d, l, c, o| unsafe { kernel_avx2::dist2_rows(x, d, l, c, o) })
+}
+
+#[inline(always)]
+fn step_block_body(
+    p: &mut Partial,
+    xb: &[f32],
+    wb: Option<&[f32]>,
+    lab: &mut [u32],
+    packed: &Packed,
+    c: &[f32],
+    dists: impl Fn(&[f32], usize, &[u32], &[f32], &mut [f32]) + Copy,
+) {
+    let d = packed.d;
+    let mut new = std::mem::take(&mut p.scratch);
+    new.resize(SUB_ROWS, 0);
+    let mut d2 = std::mem::take(&mut p.d2);
+    d2.resize(SUB_ROWS, 0.0);
+    for (s, lab_s) in lab.chunks_mut(SUB_ROWS).enumerate() {
+        let rows = lab_s.len();
+        let xs = &xb[s * SUB_ROWS * d..(s * SUB_ROWS + rows) * d];
+        nearest_block(xs, rows, packed, &mut new, &mut p.scores);
+        dists(xs, d, &new[..rows], c, &mut d2[..rows]);
+        let exact = |r: usize, _: &[f32], _: usize| d2[r];
+        match wb {
+            None => accumulate::<false>(p, xs, d, &new[..rows], lab_s, &[], exact),
+            Some(w) => accumulate::<true>(p, xs, d, &new[..rows], lab_s, &w[s * SUB_ROWS..s * SUB_ROWS + rows], exact),
+        }
+    }
+    p.scratch = new;
+    p.d2 = d2;
+    p.scanned = lab.len() as u64;
+}
+
+/// Adds rows into the partial sums of their new labels, counts label changes, and records the new labels.
+/// Unweighted rows add `x` and `1.0` exactly as weighted rows of weight 1 would (the same bits). `d2(r, xᵣ, j)` is
+/// row `r`'s exact squared distance to centroid `j` (computed here, or cached by the bounded step: the same bits).
+#[inline(always)]
+pub(crate) fn accumulate<const WEIGHTED: bool>(
+    p: &mut Partial,
+    xs: &[f32],
+    d: usize,
+    new: &[u32],
+    lab: &mut [u32],
+    w: &[f32],
+    d2: impl Fn(usize, &[f32], usize) -> f32,
+) {
+    // Scalars in locals, so they stay in registers (the sums' stores could alias fields of `p`).
+    let (mut inertia, mut changed) = (p.inertia, p.changed);
+    let (sums, weights, counts) = (&mut p.sums[..], &mut p.weights[..], &mut p.counts[..]);
+    for (r, (l, &j)) in lab.iter_mut().zip(new).enumerate() {
+        changed += (*l != j) as u64;
+        *l = j;
+        let j = j as usize;
+        let xi = &xs[r * d..(r + 1) * d];
+        let d2 = d2(r, xi, j) as f64;
+        let sj = &mut sums[j * d..(j + 1) * d];
+        counts[j] += 1;
+        if WEIGHTED {
+            let wi = w[r] as f64;
+            weights[j] += wi;
+            inertia += wi * d2;
+            for (s, &v) in sj.iter_mut().zip(xi) {
+                *s += wi * v as f64;
+            }
+        } else {
+            weights[j] += 1.0;
+            inertia += d2;
+            for (s, &v) in sj.iter_mut().zip(xi) {
+                *s += v as f64;
+            }
+        }
+    }
+    p.inertia = inertia;
+    p.changed = changed;
+}
+
+/// The step's stats from the blocks' partials, added in block order (so the same bits whatever the thread count),
+/// and the number of rows the blocks scanned.
+pub(crate) fn merge(partials: &[Partial], k: usize, d: usize) -> (StepStats, u64) {
+    let mut out = StepStats::zeros(k, d);
+    for p in partials {
+        for (o, v) in out.sums.iter_mut().zip(&p.sums) {
+            *o += v;
+        }
+        for (o, v) in out.weights.iter_mut().zip(&p.weights) {
+            *o += v;
+        }
+        for (o, v) in out.counts.iter_mut().zip(&p.counts) {
+            *o += v;
+        }
+        out.inertia += p.inertia;
+        out.n_changed += p.changed;
+    }
+    (out, partials.iter().map(|p| p.scanned).sum())
+}
