@@ -105,20 +105,8 @@ fn write_table(out: &mut impl Write, report: &BenchReport) -> anyhow::Result<()>
     }
     writeln!(
         out,
-        "{:<36} {:>9} {:>3} {:>4} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}  {}",
-        "backend",
-        "n",
-        "d",
-        "k",
-        "ms/iter",
-        "gpu ms",
-        "assign ms",
-        "GB/s",
-        "GFLOP/s",
-        "floor ms",
-        "%floor",
-        "vs cpu",
-        "launch"
+        "{:<36} {:>9} {:>3} {:>4} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>7} {:>8}  launch",
+        "backend", "n", "d", "k", "ms/iter", "gpu ms", "assign ms", "GB/s", "GFLOP/s", "floor ms", "%floor", "vs cpu"
     )?;
     for r in &report.rows {
         let name: String = r.backend.chars().take(36).collect();
