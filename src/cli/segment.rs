@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use custseg::device::{DeviceChoice, DeviceRequest};
 use custseg::io::input::resolve_inputs;
-use custseg::io::reader::{Missing, ReadOptions};
+use custseg::io::{Missing, ReadOptions};
 use custseg::kmeans::{Init, InitSample, KMeansParams};
 use custseg::pipeline::{run_segment, SegmentConfig};
 use custseg::prep::ScaleMethod;
