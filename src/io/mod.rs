@@ -10,16 +10,15 @@ pub mod atomic;
 mod checks;
 mod convert;
 mod decode;
-pub mod input;
+mod input;
 mod options;
 pub(crate) mod parquet;
 mod plan;
 mod reader;
 pub(crate) mod select;
-pub mod writer;
+pub(crate) mod writer;
 
 pub use input::resolve_inputs;
 pub use options::{DefaultSelection, Missing, ReadOptions};
 pub use reader::{read_features, read_features_with, FeatureTable, ReadReport};
 pub use select::SkipReason;
-pub use writer::{read_segments, write_segments};

@@ -20,8 +20,8 @@ pub enum Missing {
 
 /// The columns the default selection (no named features) leaves out by name, with the words of its log lines.
 /// They are the conventions of the files `custseg features` writes, so the reader takes them as data: this
-/// type's `Default` leaves nothing out by name, and `ReadOptions::default()` fills them in from
-/// `features::columns` (its `Default` is written there, beside the lists).
+/// type's `Default` leaves nothing out by name, and `ReadOptions::default()` (written in `features::selection`)
+/// fills them in from `features::columns`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DefaultSelection {
     /// Rule 1: columns always left out, because they restate other columns.
@@ -33,8 +33,8 @@ pub struct DefaultSelection {
     pub null_by_design: Vec<(String, String)>,
 }
 
-/// Which columns to read and how. `ReadOptions::default()` (written in `features::selection`, which owns the
-/// lists of a features file) is [`ReadOptions::with_selection`] of a features file's default selection.
+/// Which columns to read and how. `ReadOptions::default()`, written in `features::selection` beside the lists it
+/// takes from `features::columns`, is [`ReadOptions::with_selection`] of a features file's lists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadOptions {
     /// The customer ID column: any integer or string type. Default `customer_id`.
