@@ -2,7 +2,7 @@
 //! `Model::predict` on the training rows gives back `segment`'s labels and distances exactly.
 
 use arrow::array::{Array, Float32Array, UInt32Array};
-use custseg::io::reader::{read_features, ReadOptions};
+use custseg::io::{read_features, ReadOptions};
 use custseg::model::Model;
 use custseg::Matrix;
 

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use custseg::device::{fit_on_device, DeviceChoice, DeviceRequest};
 use custseg::generate::{write_customers, GenerateOptions};
-use custseg::io::reader::{read_features, ReadOptions};
+use custseg::io::{read_features, ReadOptions};
 use custseg::kmeans::KMeansParams;
 use custseg::prep::{ScaleMethod, Scaler};
 use custseg::report::{build_profiles, render_table, write_html, write_profile_json, Profiles};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use custseg::features::{parse_date, write_features, FeatureOptions, RfmBins, RfmOptions, TxColumns};
-use custseg::io::input::resolve_inputs;
+use custseg::io::resolve_inputs;
 
 #[derive(Debug, Args)]
 pub struct FeaturesArgs {

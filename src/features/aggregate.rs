@@ -54,7 +54,7 @@ use super::rfm::{self, RfmOptions, RfmSummary};
 use super::state::{key_hash, shard_of, IntKeys, KeyKind, Shard, ShardRows, StrKeys, Totals, Track, SHARDS};
 use crate::error::{Error, Result};
 use crate::io::atomic::{check_writable, write_atomically};
-use crate::io::reader::decode_row_group;
+use crate::io::parquet::decode_row_group;
 
 /// Rows per window of units decoded together (a window holds at least one row group).
 pub const WINDOW_ROWS: usize = 4 << 20;

@@ -42,7 +42,7 @@ pub struct TxFile {
     pub types: [Option<DataType>; 5],
 }
 
-pub(crate) use crate::io::reader::not_parquet;
+pub(crate) use crate::io::parquet::not_parquet;
 
 /// The value type of a dictionary type, or the type itself.
 pub fn value_type(t: &DataType) -> &DataType {
@@ -128,7 +128,7 @@ fn role_names(cols: &TxColumns) -> [Option<&str>; 5] {
 const ROLE_LABELS: [&str; 5] = ["customer", "date", "amount", "order", "category"];
 
 fn plan_file(path: &Path, cols: &TxColumns) -> Result<TxFile> {
-    let meta = crate::io::reader::load_metadata(path)?;
+    let meta = crate::io::parquet::load_metadata(path)?;
     let mut row_groups = Vec::new();
     for rg in meta.metadata().row_groups() {
         row_groups.push(

@@ -11,6 +11,7 @@ pub mod aggregate;
 pub mod dates;
 mod input;
 pub mod rfm;
+mod selection;
 mod state;
 pub mod synth;
 

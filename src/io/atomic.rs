@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// The temporary path used while `path` is being written: same folder (so the rename is atomic), hidden name.
-pub fn temp_path(path: &Path) -> PathBuf {
+fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
     path.with_file_name(format!(".{name}.custseg-tmp-{}", std::process::id()))
 }
@@ -53,7 +53,7 @@ fn parent_of(path: &Path) -> PathBuf {
 
 /// Writes `path` atomically: `write` fills a buffered temporary file, which is flushed, synced and renamed over
 /// `path` only if `write` succeeds. On any error the temporary file is removed and `path` is untouched.
-pub fn write_atomically<F>(path: &Path, write: F) -> Result<()>
+pub(crate) fn write_atomically<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut BufWriter<File>) -> Result<()>,
 {
@@ -79,7 +79,7 @@ where
 }
 
 /// Writes bytes atomically.
-pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically(path, |w| w.write_all(bytes).map_err(|e| Error::output(path, e)))
 }
 

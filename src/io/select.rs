@@ -2,32 +2,32 @@
 //! become features, and which are left out and why.
 //!
 //! The candidates are the numeric columns other than the ID, the weight and `extra_columns`, in file order. Two
-//! rules then leave some out, so that a file written by `custseg features` clusters as it is:
+//! rules then leave some out, by the names in [`DefaultSelection`] (which the caller supplies: for the files
+//! `custseg features` writes, their derived and null-by-design columns), so that such a file clusters as it is:
 //!
-//! 1. **Derived columns** ([`NON_CLUSTERING`]: the BG/NBD inputs, the R/F/M scores and CLV) are left out: they
-//!    restate the behavioural columns (ranks of recency, frequency and spend; spend times a constant; copies of
-//!    frequency and tenure), so keeping them would weigh those behaviours several times over.
-//! 2. **Null-by-design columns** ([`NULL_BY_DESIGN`]: `days_between_purchases`, `returns_share`) are left out
-//!    when they have missing values and `missing` is [`Missing::Fail`]: such a value means the figure does not
-//!    exist for that customer (one purchase day), so failing would stop every features file, dropping the rows
-//!    would drop the one-time buyers, and a mean would invent a gap. With `Missing::Drop` or `Missing::Mean` the
-//!    caller has said what to do, and the column is kept.
+//! 1. **Derived columns** (`DefaultSelection::derived`: for a features file the BG/NBD inputs, the R/F/M scores
+//!    and CLV) are left out: they restate other columns (ranks of recency, frequency and spend; spend times a
+//!    constant; copies of frequency and tenure), so keeping them would weigh those behaviours several times over.
+//! 2. **Null-by-design columns** (`DefaultSelection::null_by_design`: `days_between_purchases`, `returns_share`)
+//!    are left out when they have missing values and `missing` is [`Missing::Fail`]: such a value means the figure
+//!    does not exist for that customer (one purchase day), so failing would stop every features file, dropping
+//!    the rows would drop the one-time buyers, and a mean would invent a gap. With `Missing::Drop` or
+//!    `Missing::Mean` the caller has said what to do, and the column is kept.
 //!
 //! Neither rule ever leaves no feature: if it would, it leaves nothing out. Named features (`--features`) are
 //! taken as given, so a named column with missing values is still an error without `--missing`.
 
 use std::fmt;
 
-use super::reader::Missing;
-use crate::features::columns::{DAYS_BETWEEN_PURCHASES, NON_CLUSTERING, NULL_BY_DESIGN, RETURNS_SHARE};
+use super::options::{DefaultSelection, Missing};
 
 /// Why the default selection left a numeric column out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
-    /// Rule 1: a derived column of a features file ([`NON_CLUSTERING`]).
+    /// Rule 1: a derived column (`DefaultSelection::derived`).
     Derived,
-    /// Rule 2: a null-by-design column ([`NULL_BY_DESIGN`]) with this many nulls and NaN/infinite values, read
-    /// with `Missing::Fail`.
+    /// Rule 2: a null-by-design column (`DefaultSelection::null_by_design`) with this many nulls and
+    /// NaN/infinite values, read with `Missing::Fail`.
     Missing { nulls: usize, non_finite: usize },
 }
 
@@ -49,16 +49,11 @@ pub(crate) fn missing_counts(nulls: usize, non_finite: usize) -> String {
     }
 }
 
-/// Rule 1: whether a default candidate is a derived column of a features file.
-pub fn is_derived(name: &str) -> bool {
-    NON_CLUSTERING.contains(&name)
-}
-
 /// Rule 1 over the candidates (names in file order): the positions kept and those left out as derived. If every
 /// candidate is derived, all are kept.
-pub fn split_derived<S: AsRef<str>>(candidates: &[S]) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn split_derived<S: AsRef<str>>(candidates: &[S], sel: &DefaultSelection) -> (Vec<usize>, Vec<usize>) {
     let (derived, kept): (Vec<usize>, Vec<usize>) =
-        (0..candidates.len()).partition(|&i| is_derived(candidates[i].as_ref()));
+        (0..candidates.len()).partition(|&i| sel.derived.iter().any(|d| d == candidates[i].as_ref()));
     if kept.is_empty() {
         return ((0..candidates.len()).collect(), Vec::new());
     }
@@ -67,16 +62,17 @@ pub fn split_derived<S: AsRef<str>>(candidates: &[S]) -> (Vec<usize>, Vec<usize>
 
 /// Rule 2 over the default features after decoding: for each feature, its reason to be left out, from its
 /// counts of nulls and NaN/infinite values over all files. If every feature would go, none does.
-pub fn missing_skips(
+pub(crate) fn missing_skips(
     names: &[String],
     nulls: &[usize],
     non_finite: &[usize],
     missing: Missing,
+    sel: &DefaultSelection,
 ) -> Vec<Option<SkipReason>> {
     let skips: Vec<Option<SkipReason>> = (0..names.len())
         .map(|j| {
             let gaps = nulls[j] + non_finite[j] > 0;
-            (missing == Missing::Fail && gaps && NULL_BY_DESIGN.contains(&names[j].as_str()))
+            (missing == Missing::Fail && gaps && null_by_design_why(sel, &names[j]).is_some())
                 .then_some(SkipReason::Missing { nulls: nulls[j], non_finite: non_finite[j] })
         })
         .collect();
@@ -86,21 +82,22 @@ pub fn missing_skips(
     skips
 }
 
+/// The reason a null-by-design column's values are missing, or `None` if `column` is not one.
+fn null_by_design_why<'a>(sel: &'a DefaultSelection, column: &str) -> Option<&'a str> {
+    sel.null_by_design.iter().find(|(c, _)| c == column).map(|(_, why)| why.as_str())
+}
+
 /// The log line for the derived columns left out (rule 1).
-pub fn derived_message<S: AsRef<str>>(columns: &[S]) -> String {
+pub(crate) fn derived_message<S: AsRef<str>>(columns: &[S], sel: &DefaultSelection) -> String {
     let list = columns.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(", ");
-    format!(
-        "default features: left out {list}: BG/NBD inputs, R/F/M scores and CLV of a features file restate the \
-         behavioural columns; name them in --features to cluster on them"
-    )
+    format!("default features: left out {list}: {}; name them in --features to cluster on them", sel.derived_why)
 }
 
 /// The log line for a null-by-design column left out (rule 2); `files` names where the values are missing.
-pub fn missing_message(column: &str, reason: SkipReason, files: &str) -> String {
-    let why = match column {
-        DAYS_BETWEEN_PURCHASES => ": a customer with one purchase day has no gap between purchases",
-        RETURNS_SHARE => ": a customer with returns but no purchases has no returns share",
-        _ => "",
+pub(crate) fn missing_message(column: &str, reason: SkipReason, files: &str, sel: &DefaultSelection) -> String {
+    let why = match null_by_design_why(sel, column) {
+        Some(why) if !why.is_empty() => format!(": {why}"),
+        _ => String::new(),
     };
     format!(
         "default features: left out '{column}', which has {reason} (in {files}){why}; to cluster on it, name it \
@@ -116,33 +113,47 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
-    #[test]
-    fn derived_columns_of_a_features_file_are_left_out() {
-        let c = ["recency_days", "bgnbd_x", "frequency", "r_score", "monetary", "clv", "bgnbd_T"];
-        assert_eq!(split_derived(&c), (vec![0, 2, 4], vec![1, 3, 5, 6]));
+    /// A selection shaped like a features file's (the real lists are `features::columns`').
+    fn sel() -> DefaultSelection {
+        DefaultSelection {
+            derived: names(&["bgnbd_x", "bgnbd_T", "r_score", "clv"]),
+            derived_why: "scores restate the behavioural columns".into(),
+            null_by_design: vec![
+                ("days_between_purchases".into(), "one purchase day has no gap".into()),
+                ("returns_share".into(), String::new()),
+            ],
+        }
     }
 
     #[test]
-    fn every_non_clustering_column_is_derived_and_no_behavioural_one_is() {
-        for c in NON_CLUSTERING {
-            assert!(is_derived(c), "{c}");
-        }
-        for c in ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days", "n_categories"] {
-            assert!(!is_derived(c), "{c}");
-        }
-        // Names match exactly: `bgnbd_T` is not `bgnbd_t`.
-        assert!(!is_derived("bgnbd_t") && !is_derived("CLV"));
+    fn derived_columns_are_left_out() {
+        let c = ["recency_days", "bgnbd_x", "frequency", "r_score", "monetary", "clv", "bgnbd_T"];
+        assert_eq!(split_derived(&c, &sel()), (vec![0, 2, 4], vec![1, 3, 5, 6]));
+    }
+
+    #[test]
+    fn derived_names_match_exactly() {
+        // `bgnbd_T` is not `bgnbd_t`, `clv` is not `CLV`.
+        assert_eq!(split_derived(&["bgnbd_t", "CLV", "clv"], &sel()), (vec![0, 1], vec![2]));
+    }
+
+    #[test]
+    fn without_lists_nothing_is_left_out() {
+        let none = DefaultSelection::default();
+        assert_eq!(split_derived(&["r_score", "clv", "x"], &none), (vec![0, 1, 2], vec![]));
+        let n = names(&["frequency", "days_between_purchases"]);
+        assert_eq!(missing_skips(&n, &[0, 5], &[0, 0], Missing::Fail, &none), [None, None]);
     }
 
     #[test]
     fn a_file_of_only_derived_columns_keeps_them_all() {
-        assert_eq!(split_derived(&["r_score", "f_score", "m_score"]), (vec![0, 1, 2], vec![]));
+        assert_eq!(split_derived(&["r_score", "bgnbd_x", "clv"], &sel()), (vec![0, 1, 2], vec![]));
     }
 
     #[test]
     fn a_null_by_design_column_with_missing_values_is_left_out_under_fail() {
         let n = names(&["frequency", "days_between_purchases", "returns_share"]);
-        let s = missing_skips(&n, &[0, 5, 1], &[0, 0, 2], Missing::Fail);
+        let s = missing_skips(&n, &[0, 5, 1], &[0, 0, 2], Missing::Fail, &sel());
         assert_eq!(
             s,
             [
@@ -156,41 +167,64 @@ mod tests {
     #[test]
     fn a_null_by_design_column_without_missing_values_is_kept() {
         let n = names(&["frequency", "days_between_purchases"]);
-        assert_eq!(missing_skips(&n, &[0, 0], &[0, 0], Missing::Fail), [None, None]);
+        assert_eq!(missing_skips(&n, &[0, 0], &[0, 0], Missing::Fail, &sel()), [None, None]);
     }
 
     #[test]
     fn null_by_design_columns_are_kept_when_missing_is_drop_or_mean() {
         let n = names(&["frequency", "days_between_purchases"]);
         for m in [Missing::Drop, Missing::Mean] {
-            assert_eq!(missing_skips(&n, &[0, 5], &[0, 0], m), [None, None], "{m:?}");
+            assert_eq!(missing_skips(&n, &[0, 5], &[0, 0], m, &sel()), [None, None], "{m:?}");
         }
     }
 
     #[test]
     fn other_columns_with_missing_values_are_kept_for_the_missing_check() {
         let n = names(&["frequency", "spend"]);
-        assert_eq!(missing_skips(&n, &[0, 3], &[0, 1], Missing::Fail), [None, None]);
+        assert_eq!(missing_skips(&n, &[0, 3], &[0, 1], Missing::Fail, &sel()), [None, None]);
     }
 
     #[test]
     fn missing_values_never_leave_no_feature() {
         let n = names(&["days_between_purchases"]);
-        assert_eq!(missing_skips(&n, &[4], &[0], Missing::Fail), [None]);
+        assert_eq!(missing_skips(&n, &[4], &[0], Missing::Fail, &sel()), [None]);
     }
 
     #[test]
     fn messages_say_what_was_left_out_why_and_how_to_use_it() {
-        let m = derived_message(&["r_score", "clv"]);
-        assert!(m.contains("left out r_score, clv") && m.contains("--features"), "{m}");
-        let m =
-            missing_message("days_between_purchases", SkipReason::Missing { nulls: 12, non_finite: 0 }, "cust.parquet");
+        let m = derived_message(&["r_score", "clv"], &sel());
         assert_eq!(
             m,
-            "default features: left out 'days_between_purchases', which has 12 null values (in cust.parquet): a \
-             customer with one purchase day has no gap between purchases; to cluster on it, name it in --features \
-             and add --missing mean or --missing drop"
+            "default features: left out r_score, clv: scores restate the behavioural columns; name them in \
+             --features to cluster on them"
+        );
+        let reason = SkipReason::Missing { nulls: 12, non_finite: 0 };
+        let m = missing_message("days_between_purchases", reason, "cust.parquet", &sel());
+        assert_eq!(
+            m,
+            "default features: left out 'days_between_purchases', which has 12 null values (in cust.parquet): one \
+             purchase day has no gap; to cluster on it, name it in --features and add --missing mean or --missing \
+             drop"
+        );
+        // A column without a reason gets none, and no stray colon.
+        let reason = SkipReason::Missing { nulls: 0, non_finite: 3 };
+        let m = missing_message("returns_share", reason, "a.parquet, b.parquet", &sel());
+        assert_eq!(
+            m,
+            "default features: left out 'returns_share', which has 3 NaN/infinite values (in a.parquet, \
+             b.parquet); to cluster on it, name it in --features and add --missing mean or --missing drop"
         );
         assert!(!m.contains('\n'));
+    }
+
+    #[test]
+    fn skip_reasons_read_as_the_missing_value_wording() {
+        assert_eq!(SkipReason::Derived.to_string(), "derived from the other columns");
+        assert_eq!(SkipReason::Missing { nulls: 2, non_finite: 0 }.to_string(), "2 null values");
+        assert_eq!(SkipReason::Missing { nulls: 0, non_finite: 1 }.to_string(), "1 NaN/infinite values");
+        assert_eq!(
+            SkipReason::Missing { nulls: 2, non_finite: 1 }.to_string(),
+            "2 null values and 1 NaN/infinite values"
+        );
     }
 }

@@ -1,13 +1,12 @@
-//! Writes the segments Parquet file (`<id>`, `segment`, `distance`), atomically, and reads it back for tests.
+//! Writes the segments Parquet file (`<id>`, `segment`, `distance`), atomically, and other Parquet files in
+//! parallel chunks (`write_chunks_in_parallel`); its tests read the segments back.
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float32Array, UInt32Array};
-use arrow::datatypes::{DataType, Field, Float32Type, Schema, UInt32Type};
-use arrow::record_batch::{RecordBatch, RecordBatchReader};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow::array::{Array, ArrayRef, Float32Array, UInt32Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -19,17 +18,23 @@ use crate::error::{Error, Result};
 use crate::io::atomic;
 
 /// Rows per row group (and per written batch) of the segments file.
-pub const ROW_GROUP_ROWS: usize = 1 << 20;
+const ROW_GROUP_ROWS: usize = 1 << 20;
 
 /// Name of the segment column.
-pub const SEGMENT_COLUMN: &str = "segment";
+const SEGMENT_COLUMN: &str = "segment";
 /// Name of the distance column: each customer's distance to its segment's centroid.
-pub const DISTANCE_COLUMN: &str = "distance";
+const DISTANCE_COLUMN: &str = "distance";
 
 /// Writes `path` (zstd Parquet, row groups of [`ROW_GROUP_ROWS`]) with the columns `<id_name>` (the type of
 /// `ids`), `segment` (UInt32) and `distance` (Float32), one row per customer, atomically: a failure leaves no
 /// file behind. `segment` and `distance` are non-nullable, and so is the ID column when `ids` has no nulls.
-pub fn write_segments(path: &Path, id_name: &str, ids: &ArrayRef, labels: &[u32], distances: &[f32]) -> Result<()> {
+pub(crate) fn write_segments(
+    path: &Path,
+    id_name: &str,
+    ids: &ArrayRef,
+    labels: &[u32],
+    distances: &[f32],
+) -> Result<()> {
     write_grouped(path, id_name, ids, labels, distances, ROW_GROUP_ROWS)
 }
 
@@ -121,46 +126,11 @@ fn write_grouped(
     })
 }
 
-/// Reads a file written by [`write_segments`]: the IDs (first column, original type), segments and distances.
-pub fn read_segments(path: &Path) -> Result<(ArrayRef, Vec<u32>, Vec<f32>)> {
-    let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
-    let schema = reader.schema();
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    if names.len() != 3 || names[1] != SEGMENT_COLUMN || names[2] != DISTANCE_COLUMN {
-        return Err(Error::input(path, format!("not a segments file: columns are {}", names.join(", "))));
-    }
-    let (seg_type, dist_type) = (schema.field(1).data_type(), schema.field(2).data_type());
-    if *seg_type != DataType::UInt32 || *dist_type != DataType::Float32 {
-        return Err(Error::input(path, format!("not a segments file: segment is {seg_type}, distance is {dist_type}")));
-    }
-    let mut ids: Vec<ArrayRef> = Vec::new();
-    let mut labels = Vec::new();
-    let mut distances = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::input(path, e))?;
-        ids.push(batch.column(0).clone());
-        labels.extend_from_slice(batch.column(1).as_primitive::<UInt32Type>().values());
-        distances.extend_from_slice(batch.column(2).as_primitive::<Float32Type>().values());
-    }
-    let ids = match ids.len() {
-        0 => arrow::array::new_empty_array(schema.field(0).data_type()),
-        1 => ids.pop().expect("one part"),
-        _ => {
-            let refs: Vec<&dyn Array> = ids.iter().map(|a| a.as_ref()).collect();
-            arrow::compute::concat(&refs).map_err(|e| Error::input(path, e))?
-        }
-    };
-    Ok((ids, labels, distances))
-}
-
 /// Writes `chunks` record batches to `path` as Parquet, atomically and in chunk order, while they are made in
 /// parallel: `make(c)` runs on the current rayon pool a group of chunks at a time (enough to keep every worker
 /// busy, few enough to bound memory), and a second thread encodes and writes. `on_chunk` receives each chunk's
 /// extra output, in chunk order. Used by the generators of customers and of transactions.
-pub fn write_chunks_in_parallel<T, M, O>(
+pub(crate) fn write_chunks_in_parallel<T, M, O>(
     path: &Path,
     schema: arrow::datatypes::SchemaRef,
     props: WriterProperties,
@@ -211,8 +181,51 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Int64Array, StringArray};
+    use std::fs::File;
+
+    use arrow::array::{AsArray, Int64Array, StringArray};
+    use arrow::datatypes::{Float32Type, UInt32Type};
+    use arrow::record_batch::RecordBatchReader;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    /// Reads a file written by [`write_segments`]: the IDs (first column, original type), segments and distances.
+    fn read_segments(path: &Path) -> Result<(ArrayRef, Vec<u32>, Vec<f32>)> {
+        let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.build())
+            .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
+        let schema = reader.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        if names.len() != 3 || names[1] != SEGMENT_COLUMN || names[2] != DISTANCE_COLUMN {
+            return Err(Error::input(path, format!("not a segments file: columns are {}", names.join(", "))));
+        }
+        let (seg_type, dist_type) = (schema.field(1).data_type(), schema.field(2).data_type());
+        if *seg_type != DataType::UInt32 || *dist_type != DataType::Float32 {
+            return Err(Error::input(
+                path,
+                format!("not a segments file: segment is {seg_type}, distance is {dist_type}"),
+            ));
+        }
+        let mut ids: Vec<ArrayRef> = Vec::new();
+        let mut labels = Vec::new();
+        let mut distances = Vec::new();
+        for batch in reader {
+            let batch = batch.map_err(|e| Error::input(path, e))?;
+            ids.push(batch.column(0).clone());
+            labels.extend_from_slice(batch.column(1).as_primitive::<UInt32Type>().values());
+            distances.extend_from_slice(batch.column(2).as_primitive::<Float32Type>().values());
+        }
+        let ids = match ids.len() {
+            0 => arrow::array::new_empty_array(schema.field(0).data_type()),
+            1 => ids.pop().expect("one part"),
+            _ => {
+                let refs: Vec<&dyn Array> = ids.iter().map(|a| a.as_ref()).collect();
+                arrow::compute::concat(&refs).map_err(|e| Error::input(path, e))?
+            }
+        };
+        Ok((ids, labels, distances))
+    }
 
     #[test]
     fn string_ids_round_trip() {
