@@ -35,7 +35,7 @@ impl Shader {
     }
 
     /// The kernel's own text, as in its file (without the prelude).
-    pub fn kernel(self) -> &'static str {
+    pub(crate) fn kernel(self) -> &'static str {
         match self {
             Shader::Lloyd => LLOYD,
             Shader::KMeansPP => KMEANSPP,
@@ -44,7 +44,7 @@ impl Shader {
     }
 
     /// Whether the kernel reads the prelude's uniform blocks (the peak probes have their own).
-    pub fn uses_prelude(self) -> bool {
+    pub(crate) fn uses_prelude(self) -> bool {
         !matches!(self, Shader::Peak)
     }
 
