@@ -1,7 +1,8 @@
 //! k-means++ over a GPU-resident `closest` array: `pp_update` sets (reset) or lowers (commit) every point's
 //! closest squared distance to one centre and writes each block's Σ w·closest; `pp_potentials` writes each
 //! block's Σ w·min(closest, ‖x − cand‖²) for up to MAXC candidates. Blocks are fixed row ranges, so the sums
-//! do not depend on scheduling. The design is in src/backend/gpu/mod.rs.
+//! do not depend on scheduling. The design is in docs/GPU.md. The uniform blocks `Part` and `Step` are in
+//! prelude.wgsl, which the host prepends.
 
 // Threads per workgroup (a power of two), set by the host.
 override WG: u32 = 256u;
@@ -9,41 +10,6 @@ override WG: u32 = 256u;
 // Candidates per pp_potentials dispatch (the host batches more).
 const MAXC: u32 = 16u;
 const PP_COMMIT: u32 = 8u;
-
-struct Part {
-    rows: u32,
-    weighted: u32,
-    lloyd_groups: u32,
-    lloyd_rows: u32,
-    lloyd_base: u32,
-    pp_groups: u32,
-    pp_rows: u32,
-    pp_base: u32,
-}
-
-struct Step {
-    k: u32,
-    d: u32,
-    d4: u32,
-    mode: u32,
-    c_off: u32,
-    norm_off: u32,
-    tile_k: u32,
-    n_tiles: u32,
-    private_acc: u32,
-    priv_stride: u32,
-    wsum_off: u32,
-    count_off: u32,
-    changed_off: u32,
-    exp_w: i32,
-    m: u32,
-    scratch_off: u32,
-    // Copies of the private sums (lane l adds into copy l % copies); 1 = one shared copy.
-    copies: u32,
-    priv_wsum: u32,
-    priv_count: u32,
-    pad: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -3,7 +3,8 @@
 //! per-cluster fixed-point sums, weight sums and counts, and the workgroup's inertia partial.
 //! Register tiling: each thread takes P points (point p of a round is `r0 + lid + p·WG`, so consecutive threads
 //! read consecutive rows) and every centroid vec4 read from workgroup memory is used for all P of them.
-//! The design (and why the result does not depend on scheduling or on P) is in src/backend/gpu/mod.rs.
+//! The design (and why the result does not depend on scheduling or on P) is in docs/GPU.md. The uniform blocks
+//! `Part` and `Step` are in prelude.wgsl, which the host prepends.
 
 // Threads per workgroup (a power of two), set by the host.
 override WG: u32 = 256u;
@@ -28,45 +29,6 @@ const MODE_STEP: u32 = 1u;
 const MODE_RESET: u32 = 2u;
 const MODE_ASSIGN: u32 = 4u;
 const BIAS: i32 = 0x40000000;
-
-// Per part, written once.
-struct Part {
-    rows: u32,
-    weighted: u32,
-    lloyd_groups: u32,
-    lloyd_rows: u32,
-    lloyd_base: u32,
-    pp_groups: u32,
-    pp_rows: u32,
-    pp_base: u32,
-}
-
-// Per call.
-struct Step {
-    k: u32,
-    d: u32,
-    d4: u32,
-    mode: u32,
-    c_off: u32,
-    norm_off: u32,
-    tile_k: u32,
-    n_tiles: u32,
-    private_acc: u32,
-    // Words of one copy of the private sums (odd), and the offsets in it of the weight-sum pairs and the counts.
-    // Label j's feature f pair is at j·(2D + 1) + 2f: an odd stride per label spreads the lanes over the banks.
-    priv_stride: u32,
-    wsum_off: u32,
-    count_off: u32,
-    changed_off: u32,
-    exp_w: i32,
-    m: u32,
-    scratch_off: u32,
-    // Copies of the private sums (lane l adds into copy l % copies); 1 = one shared copy.
-    copies: u32,
-    priv_wsum: u32,
-    priv_count: u32,
-    pad: u32,
-}
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;

@@ -126,9 +126,10 @@ fn fit_cpu(params: &ValidParams, x: &Matrix, w: Option<&[f32]>) -> Result<FitRes
     fit(params, x, w, &mut b, &crate::backend::cpu::sample_backend)
 }
 
-/// Errors raised before a device existed say "no ..." (no adapter / no hardware GPU / built without).
+/// Whether the GPU error happened on an opened device, rather than before one existed (no adapter, none that fits
+/// the request, or a build without the gpu feature).
 fn gpu_was_opened(e: &Error) -> bool {
-    !matches!(e, Error::Gpu(m) if m.starts_with("no ") || m.contains("without the gpu feature"))
+    matches!(e, Error::Gpu(g) if g.device_was_opened())
 }
 
 #[cfg(feature = "gpu")]
@@ -153,9 +154,8 @@ fn fit_gpu(
     let ctx = match early.pending.take() {
         Some(handle) => {
             let clock = std::time::Instant::now();
-            let opened = handle
-                .join()
-                .unwrap_or_else(|_| Err(Error::Gpu("opening the GPU failed: its thread panicked".into())))?;
+            let opened =
+                handle.join().unwrap_or_else(|_| Err(Error::gpu("opening the GPU failed: its thread panicked")))?;
             info!(
                 open_seconds = opened.open_s,
                 prepare_seconds = opened.prepare_s,
@@ -190,5 +190,8 @@ fn fit_gpu(
     _: &Matrix,
     _: Option<&[f32]>,
 ) -> Result<FitResult> {
-    Err(Error::Gpu("no GPU backend: custseg was built without the gpu feature".into()))
+    Err(Error::Gpu(crate::error::GpuError::new(
+        crate::error::GpuErrorKind::NotBuilt,
+        "no GPU backend: custseg was built without the gpu feature",
+    )))
 }

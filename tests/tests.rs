@@ -6,7 +6,7 @@ mod bad_input;
 mod cli;
 mod features;
 mod generate;
-mod gpu_parity;
+mod gpu;
 mod model;
 mod oracle;
 mod parquet_real;

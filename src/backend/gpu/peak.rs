@@ -2,13 +2,12 @@
 //! `custseg bench` can say how far a kernel is from what this adapter does through the same API (beside the vendor
 //! figures of known GPUs, which give the hardware floor).
 
-use bytemuck::{Pod, Zeroable};
-
 use super::context::GpuContext;
 use super::kernels::{compute_pipeline, storage, uniform};
+use super::runtime::Runtime;
+use super::shaders::Shader;
+use super::uniforms::ProbeParams;
 use crate::error::{Error, Result};
-
-pub const PEAK_WGSL: &str = include_str!("../../../shaders/peak.wgsl");
 
 /// Threads per workgroup of both probes.
 const WG: u32 = 256;
@@ -56,31 +55,23 @@ pub struct MeasuredPeak {
     pub clock: String,
 }
 
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Pod, Zeroable)]
-struct Probe {
-    n_vec4: u32,
-    iters: u32,
-    never: f32,
-    pad: u32,
-}
-
 /// Runs both probes on `ctx` and returns the fastest run of each as a rate.
 pub fn measure_peak(ctx: &GpuContext, size: PeakSize) -> Result<MeasuredPeak> {
     if size.read_bytes < 16 || size.read_bytes % 16 != 0 || size.read_bytes > ctx.max_binding_bytes() {
-        return Err(Error::Gpu(format!(
+        return Err(Error::gpu(format!(
             "peak probe: {} bytes is not a multiple of 16 within one binding ({} bytes)",
             size.read_bytes,
             ctx.max_binding_bytes()
         )));
     }
-    let max_groups = ctx.limits.max_compute_workgroups_per_dimension;
+    let rt = &ctx.rt;
+    let max_groups = rt.limits.max_compute_workgroups_per_dimension;
     if [size.read_groups, size.fma_groups].iter().any(|&g| g == 0 || g > max_groups) {
-        return Err(Error::Gpu(format!("peak probe: workgroups must be within 1..={max_groups}")));
+        return Err(Error::gpu(format!("peak probe: workgroups must be within 1..={max_groups}")));
     }
-    let dev = &ctx.device;
+    let dev = &rt.device;
     use wgpu::BufferUsages as U;
-    let src = ctx.buffer("peak probe source", size.read_bytes, U::STORAGE | U::COPY_DST)?;
+    let src = rt.buffer("peak probe source", size.read_bytes, U::STORAGE | U::COPY_DST)?;
     // Varied values, not the zeros a new buffer holds: hardware that compresses constant data would read zeros
     // faster than data.
     let pattern: Vec<f32> = (0..(4usize << 20)).map(|i| (i % 1021) as f32 * 0.25 - 100.0).collect();
@@ -88,14 +79,15 @@ pub fn measure_peak(ctx: &GpuContext, size: PeakSize) -> Result<MeasuredPeak> {
     let mut at = 0u64;
     while at < size.read_bytes {
         let n = (size.read_bytes - at).min(pattern.len() as u64);
-        ctx.queue.write_buffer(&src, at, &pattern[..n as usize]);
+        rt.queue.write_buffer(&src, at, &pattern[..n as usize]);
         at += n;
     }
-    let sink = ctx.buffer("peak probe sink", 4096, U::STORAGE)?;
-    let params = ctx.buffer("peak probe parameters", std::mem::size_of::<Probe>() as u64, U::UNIFORM | U::COPY_DST)?;
-    let probe = Probe { n_vec4: (size.read_bytes / 16) as u32, iters: size.fma_iters, never: -1.0e38, pad: 0 };
-    ctx.queue.write_buffer(&params, 0, bytemuck::bytes_of(&probe));
-    let (layout, read, fma) = ctx.scoped("building the peak probes", || {
+    let sink = rt.buffer("peak probe sink", 4096, U::STORAGE)?;
+    let params =
+        rt.buffer("peak probe parameters", std::mem::size_of::<ProbeParams>() as u64, U::UNIFORM | U::COPY_DST)?;
+    let probe = ProbeParams { n_vec4: (size.read_bytes / 16) as u32, iters: size.fma_iters, never: -1.0e38, pad: 0 };
+    rt.queue.write_buffer(&params, 0, bytemuck::bytes_of(&probe));
+    let (layout, read, fma) = rt.scoped("building the peak probes", || {
         let bgl = dev.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("peak probe"),
             entries: &[storage(0, true), storage(1, false), uniform(2)],
@@ -106,8 +98,8 @@ pub fn measure_peak(ctx: &GpuContext, size: PeakSize) -> Result<MeasuredPeak> {
             immediate_size: 0,
         });
         let module = dev.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("peak.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(PEAK_WGSL.into()),
+            label: Some(Shader::Peak.file()),
+            source: wgpu::ShaderSource::Wgsl(Shader::Peak.source()),
         });
         let consts = [("WG", f64::from(WG))];
         let read = compute_pipeline(dev, &pl, &module, "read_rate", &consts);
@@ -123,9 +115,9 @@ pub fn measure_peak(ctx: &GpuContext, size: PeakSize) -> Result<MeasuredPeak> {
             wgpu::BindGroupEntry { binding: 2, resource: params.as_entire_binding() },
         ],
     });
-    let timer = Timer::new(ctx)?;
-    let read_s = timer.best(ctx, &read, &bind, size.read_groups, size.repeats)?;
-    let fma_s = timer.best(ctx, &fma, &bind, size.fma_groups, size.repeats)?;
+    let timer = Timer::new(rt)?;
+    let read_s = timer.best(rt, &read, &bind, size.read_groups, size.repeats)?;
+    let fma_s = timer.best(rt, &fma, &bind, size.fma_groups, size.repeats)?;
     let fma_flop = 2.0 * FMA_PER_ITER * f64::from(size.fma_iters) * f64::from(size.fma_groups) * f64::from(WG);
     Ok(MeasuredPeak {
         gbs: size.read_bytes as f64 / read_s / 1e9,
@@ -143,19 +135,19 @@ struct Timer {
 }
 
 impl Timer {
-    fn new(ctx: &GpuContext) -> Result<Timer> {
-        let Some((set, resolve)) = ctx.timestamp_pair("peak probe")? else {
+    fn new(rt: &Runtime) -> Result<Timer> {
+        let Some((set, resolve)) = rt.timestamp_pair("peak probe")? else {
             return Ok(Timer { queries: None });
         };
         let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-        let read = ctx.buffer("peak probe timestamps (read)", 16, usage)?;
+        let read = rt.buffer("peak probe timestamps (read)", 16, usage)?;
         Ok(Timer { queries: Some((set, resolve, read)) })
     }
 
     /// The fastest of `repeats` timed runs (after one untimed run), in seconds.
     fn best(
         &self,
-        ctx: &GpuContext,
+        rt: &Runtime,
         pipeline: &wgpu::ComputePipeline,
         bind: &wgpu::BindGroup,
         groups: u32,
@@ -163,7 +155,7 @@ impl Timer {
     ) -> Result<f64> {
         let mut best = f64::INFINITY;
         for run in 0..=repeats.max(1) {
-            let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("peak") });
+            let mut enc = rt.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("peak") });
             {
                 let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("peak probe"),
@@ -182,14 +174,14 @@ impl Timer {
                 enc.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
             }
             let t0 = std::time::Instant::now();
-            ctx.submit_wait(enc.finish())?;
+            rt.submit_wait(enc.finish())?;
             let mut secs = t0.elapsed().as_secs_f64();
             if let Some((_, _, read)) = &self.queries {
-                ctx.map(read, 16, wgpu::MapMode::Read)?;
+                rt.map(read, 16, wgpu::MapMode::Read)?;
                 let ms = {
-                    let v = read.slice(0..16).get_mapped_range().map_err(|e| Error::Gpu(format!("peak probe: {e}")))?;
+                    let v = read.slice(0..16).get_mapped_range().map_err(|e| Error::gpu(format!("peak probe: {e}")))?;
                     let t: &[u64] = bytemuck::cast_slice(&v);
-                    ctx.timestamp_ms(t[0], t[1])
+                    rt.timestamp_ms(t[0], t[1])
                 };
                 read.unmap();
                 // A pair out of order (a counter reset), or equal, leaves the host's time.

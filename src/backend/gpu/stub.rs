@@ -1,7 +1,7 @@
 //! Stand-in for the GPU backend when custseg is built without the `gpu` feature: the same names, and opening a
-//! GPU is an `Error::Gpu` rather than a missing symbol or a panic.
+//! GPU is an `Error::Gpu` of kind [`GpuErrorKind::NotBuilt`] rather than a missing symbol or a panic.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, GpuError, GpuErrorKind, Result};
 use crate::kmeans::{Assignment, Backend, StepStats};
 use crate::matrix::Matrix;
 
@@ -35,7 +35,7 @@ pub struct GpuContext {
 
 impl GpuContext {
     pub fn new(_: &GpuOptions) -> Result<GpuContext> {
-        Err(Error::Gpu(WITHOUT.into()))
+        Err(Error::Gpu(GpuError::new(GpuErrorKind::NotBuilt, WITHOUT)))
     }
     pub fn name(&self) -> String {
         match self.never {}
@@ -104,8 +104,9 @@ mod tests {
 
     #[test]
     fn asking_for_a_gpu_is_an_error_not_a_panic() {
-        let e = GpuContext::new(&GpuOptions::default()).unwrap_err().to_string();
-        assert!(e.contains("built without the gpu feature"), "{e}");
+        let e = GpuContext::new(&GpuOptions::default()).unwrap_err();
+        assert_eq!(e.gpu_error_kind(), Some(GpuErrorKind::NotBuilt), "{e}");
+        assert_eq!(e.to_string(), format!("GPU: {WITHOUT}"));
         assert!(list_adapters().is_empty());
     }
 }
