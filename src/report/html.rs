@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use super::profile::{FeatureHistogram, Profiles};
+use super::types::{FeatureHistogram, Profiles};
 use crate::format::{fmt_index, fmt_num, fmt_pct};
 
 /// Segment colours (Tableau 10), reused in order when there are more segments.

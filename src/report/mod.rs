@@ -5,16 +5,15 @@ mod describe;
 mod html;
 mod profile;
 mod table;
+mod types;
 
 use std::path::Path;
 
 pub use describe::{describe, feature_word, MIN_Z};
 pub use html::{escape, render_html};
-pub use profile::{
-    build_profiles, money_feature, FeatureHistogram, FeatureStats, OverallStats, Profiles, SegmentProfile,
-    DEFAULT_MONEY_COLUMN, DISPLAY_BINS, MEDIAN_BINS, TOP_FEATURES,
-};
+pub use profile::{build_profiles, money_feature, DEFAULT_MONEY_COLUMN, DISPLAY_BINS, MEDIAN_BINS, TOP_FEATURES};
 pub use table::render_table;
+pub use types::{FeatureHistogram, FeatureStats, OverallStats, Profiles, SegmentProfile};
 
 use crate::error::Result;
 use crate::io::atomic::write_bytes_atomically;

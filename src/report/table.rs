@@ -1,7 +1,7 @@
 //! The terminal view of the profiles: one line per segment with size, shares, description and the distinguishing
 //! features with their index.
 
-use super::profile::Profiles;
+use super::types::Profiles;
 use crate::format::{fmt_index, fmt_pct};
 
 /// The profiles as a compact text table, ending with a newline.
@@ -68,7 +68,7 @@ pub fn render_table(p: &Profiles) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::profile::{FeatureStats, SegmentProfile};
+    use crate::report::types::{FeatureStats, SegmentProfile};
 
     fn profiles() -> Profiles {
         let f =
