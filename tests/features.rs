@@ -165,13 +165,13 @@ fn a_timestamp_in_a_named_zone_counts_on_its_local_day() {
     let (b, r) = features_of(t.path(), "berlin.parquet", vec![1, 1, 2], zoned("Europe/Berlin"));
     assert_eq!((r.rows_after_as_of, r.rows_used, r.customers), (1, 2, 1));
     assert_eq!(ints(&b, "recency_days"), [0]);
-    assert_eq!(ints(&b, "tenure_days"), [day("2026-11-01") - day("2026-07-02")]);
+    assert_eq!(ints(&b, "tenure_days"), [i64::from(day("2026-11-01") - day("2026-07-02"))]);
 
     // The same instants in UTC fall a day earlier, and customer 2's on as-of.
     let (b, r) = features_of(t.path(), "utc.parquet", vec![1, 1, 2], zoned("UTC"));
     assert_eq!((r.rows_after_as_of, r.rows_used, r.customers), (0, 3, 2));
     assert_eq!(ints(&b, "recency_days"), [1, 0]);
-    assert_eq!(ints(&b, "tenure_days"), [day("2026-11-01") - day("2026-07-01"), 0]);
+    assert_eq!(ints(&b, "tenure_days"), [i64::from(day("2026-11-01") - day("2026-07-01")), 0]);
 }
 
 #[test]
