@@ -15,13 +15,14 @@
 //! Anything else (an impossible date such as `2026-02-30`, a year outside 1 to 9999, trailing text) does not
 //! parse: the aggregation counts such rows and drops them.
 //!
-//! chrono does the calendar (whether a date exists, its day number, its `YYYY-MM-DD` text) and Arrow's cast, with
-//! its tz database (`chrono-tz`), gives the local days of a named zone. Two paths stay hand-written, because the
-//! libraries give other days or accept other forms, and `cargo bench --bench dates` measured them faster
-//! (figures in `docs/PERFORMANCE.md`): the ISO string reader (Arrow's string cast also takes `2026-1-5` and
-//! `+2026-11-01` and moves a timestamp's day by its offset; chrono's `parse_from_str` takes one-digit months and
-//! days), and the day of a timestamp without a zone or with a fixed offset (a shift and a floor division, where
-//! the cast converts every value through chrono). `Date64` is floored by hand too: Arrow's cast to `Date32`
+//! chrono does the calendar (whether a date exists, its day number, its `YYYY-MM-DD` text), and Arrow's cast to
+//! `Date32` gives the days of timestamps without a zone and, with its tz database (`chrono-tz`), the local days of
+//! a named zone. Two paths stay hand-written, because the libraries give other days or accept other forms, or
+//! `cargo bench --bench dates` measured the hand-written path faster (`docs/PERFORMANCE.md`, "Date columns"):
+//! the ISO string reader (Arrow's string cast also takes `2026-1-5` and `+2026-11-01` and moves a timestamp's day
+//! by its offset; chrono's `parse_from_str` takes one-digit months and days; both measured slower), and the day of
+//! a timestamp with a fixed offset (a shift and a floor division, measured about three times faster than the
+//! cast, which converts every value through chrono). `Date64` is floored by hand too: Arrow's cast to `Date32`
 //! truncates toward zero, a day later before 1970.
 
 use arrow::array::{Array, AsArray};
@@ -226,10 +227,10 @@ pub fn to_days(a: &dyn Array) -> Result<Days, String> {
         }
         Timestamp(unit, tz) => {
             let offset = match tz.as_deref() {
-                None => 0,
+                None => return cast_days(a, None),
                 Some(z) => match fixed_offset_seconds(z) {
                     Some(o) => o,
-                    None => return named_zone_days(a, z),
+                    None => return cast_days(a, Some(z)),
                 },
             };
             let v: &[i64] = match unit {
@@ -284,17 +285,20 @@ pub fn to_days(a: &dyn Array) -> Result<Days, String> {
     Ok(out)
 }
 
-/// A timestamp column with a named zone: Arrow's cast gives each value's local day from the tz database. A name
-/// the database does not know is an error.
-fn named_zone_days(a: &dyn Array, zone: &str) -> Result<Days, String> {
+/// A timestamp column without a zone (`zone` is `None`) or in a named zone: Arrow's cast gives each value's day,
+/// in a named zone its local day from the tz database. A name the database does not know is an error.
+fn cast_days(a: &dyn Array, zone: Option<&str>) -> Result<Days, String> {
     let cast = arrow::compute::cast(a, &DataType::Date32).map_err(|e| {
-        format!(
-            "time zone '{zone}' is not supported ({}); store the timestamps in UTC or with a fixed offset such as +01:00",
-            crate::error::one_line(&e.to_string())
-        )
+        let e = crate::error::one_line(&e.to_string());
+        match zone {
+            Some(zone) => format!(
+                "time zone '{zone}' is not supported ({e}); store the timestamps in UTC or with a fixed offset such as +01:00"
+            ),
+            None => format!("the timestamps cannot be read as days ({e})"),
+        }
     })?;
     let mut days = to_days(cast.as_ref())?;
-    // A value the cast could not place in the zone became null; a null input stays null.
+    // A value the cast could not place in the `Date32` range (or the zone) became null; a null input stays null.
     let nulls = a.logical_nulls();
     for i in 0..a.len() {
         if days.status[i] == DayStatus::Null && !nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
@@ -452,6 +456,17 @@ mod tests {
         assert_eq!(days_of(a), vec![Some(-1), Some(0), Some(0), Some(1)]);
         let a: ArrayRef = Arc::new(Date64Array::from(vec![-1, -86_400_000, -86_400_001]));
         assert_eq!(days_of(a), vec![Some(-1), Some(-1), Some(-2)]);
+    }
+
+    #[test]
+    fn timestamps_beyond_the_day_range_do_not_parse() {
+        let big = vec![Some(i64::MAX), Some(i64::MIN), Some(0), None];
+        use DayStatus::*;
+        for tz in [None, Some("+01:00"), Some("Europe/Berlin")] {
+            let a = TimestampSecondArray::from(big.clone()).with_timezone_opt(tz);
+            let r = to_days(&a).unwrap();
+            assert_eq!(r.status, [Unparsable, Unparsable, Ok, Null], "{tz:?}");
+        }
     }
 
     #[test]

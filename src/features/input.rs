@@ -17,8 +17,8 @@ use arrow::datatypes::{
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 
 use super::dates::is_date_type;
+use super::options::TxColumns;
 use super::state::value_hash;
-use super::TxColumns;
 use crate::error::{Error, Result};
 
 /// The roles of the columns, in the order of [`TxFile::pos`].

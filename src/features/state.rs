@@ -35,7 +35,7 @@ use crate::generate::fmix64;
 
 /// Number of customer shards: a power of two. 256 keeps one shard's customer map and states (about 1/256 of
 /// them) mostly in cache while the shard applies its rows, keeps every core busy, and makes one shard's
-/// compaction scratch small (64 and 1024 shards were both slower on 100M rows).
+/// compaction scratch small (docs/PERFORMANCE.md, "Features from transactions", has the comparison).
 pub const SHARDS: usize = 256;
 
 /// A fast hasher for customer keys: a multiply-rotate over 8-byte words with the MurmurHash3 finaliser
