@@ -1,10 +1,13 @@
 //! `features`: per-customer figures of the fixture transaction logs against the pandas reference of
-//! `tests/fixtures/transactions/make_reference.py`, bad input, and (ignored) the 10M / 100M row benchmark.
+//! `tests/fixtures/transactions/make_reference.py`, the local day of zoned timestamps and offset strings, and bad
+//! input. (The 10M-row timing is `cargo bench --bench features`.)
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, StringArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+};
 use arrow::datatypes::{DataType, Float64Type};
 use arrow::record_batch::RecordBatch;
 use serde_json::Value;
@@ -123,6 +126,69 @@ fn generated_log_in_two_files_matches_the_pandas_reference() {
 fn fixtures_are_small() {
     let total: u64 = std::fs::read_dir(dir()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
     assert!(total < 1 << 20, "tests/fixtures/transactions is {total} bytes");
+}
+
+// ---- days: a zoned timestamp counts on its local day, an ISO string on the day as written ----
+
+/// The figure `name` of every customer as `i64`.
+fn ints(b: &RecordBatch, name: &str) -> Vec<i64> {
+    let a = arrow::compute::cast(b.column_by_name(name).unwrap(), &DataType::Int64).unwrap();
+    a.as_primitive::<arrow::datatypes::Int64Type>().values().to_vec()
+}
+
+/// Builds the features, as of 2026-11-01, of customers `ids` with dates `dates` and amount 1 each.
+fn features_of(dir: &Path, name: &str, ids: Vec<i64>, dates: ArrayRef) -> (RecordBatch, FeatureReport) {
+    let n = ids.len();
+    let p = dir.join(name);
+    write_parquet(
+        &p,
+        vec![
+            ("customer_id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+            ("date", dates),
+            ("amount", Arc::new(Float64Array::from(vec![1.0; n]))),
+        ],
+    );
+    build_features(&[p], &FeatureOptions::new(day("2026-11-01"))).unwrap()
+}
+
+#[test]
+fn a_timestamp_in_a_named_zone_counts_on_its_local_day() {
+    let t = tempfile::tempdir().unwrap();
+    let ms = |date: &str, h: i64, m: i64| (day(date) as i64 * 86_400 + h * 3600 + m * 60) * 1000;
+    // Customer 1: 2026-07-01 22:30 UTC is July 2nd, 00:30 in Berlin (summer time, UTC+2); 2026-10-31 23:30 UTC is
+    // November 1st, 00:30 (winter time, UTC+1). Customer 2: 2026-11-01 23:30 UTC is November 2nd in Berlin, after
+    // as-of, though the UTC day is as-of.
+    let instants = vec![ms("2026-07-01", 22, 30), ms("2026-10-31", 23, 30), ms("2026-11-01", 23, 30)];
+    let zoned =
+        |tz: &str| -> ArrayRef { Arc::new(TimestampMillisecondArray::from(instants.clone()).with_timezone(tz)) };
+
+    let (b, r) = features_of(t.path(), "berlin.parquet", vec![1, 1, 2], zoned("Europe/Berlin"));
+    assert_eq!((r.rows_after_as_of, r.rows_used, r.customers), (1, 2, 1));
+    assert_eq!(ints(&b, "recency_days"), [0]);
+    assert_eq!(ints(&b, "tenure_days"), [i64::from(day("2026-11-01") - day("2026-07-02"))]);
+
+    // The same instants in UTC fall a day earlier, and customer 2's on as-of.
+    let (b, r) = features_of(t.path(), "utc.parquet", vec![1, 1, 2], zoned("UTC"));
+    assert_eq!((r.rows_after_as_of, r.rows_used, r.customers), (0, 3, 2));
+    assert_eq!(ints(&b, "recency_days"), [1, 0]);
+    assert_eq!(ints(&b, "tenure_days"), [i64::from(day("2026-11-01") - day("2026-07-01")), 0]);
+}
+
+#[test]
+fn an_iso_string_with_an_offset_counts_on_the_day_as_written() {
+    let t = tempfile::tempdir().unwrap();
+    // In UTC these are 2026-11-01 04:30, 2026-10-31 22:30 and 2026-11-01 22:30; the written days are 10-31, 11-01
+    // and 11-02 (after as-of).
+    let dates: ArrayRef = Arc::new(StringArray::from(vec![
+        "2026-10-31T23:30:00-05:00",
+        "2026-11-01T00:30:00+02:00",
+        "2026-11-02T00:30:00+0200",
+    ]));
+    let (b, r) = features_of(t.path(), "offsets.parquet", vec![1, 1, 2], dates);
+    assert_eq!((r.rows_after_as_of, r.unparsable_dates, r.customers), (1, 0, 1));
+    assert_eq!(ints(&b, "recency_days"), [0]);
+    assert_eq!(ints(&b, "tenure_days"), [1]);
+    assert_eq!(ints(&b, "frequency"), [2], "two distinct days");
 }
 
 // ---- bad input: a clear one-line error or a counted exclusion, never a panic ----
@@ -386,50 +452,4 @@ fn a_features_file_segments_as_it_is_on_its_behavioural_columns() {
     ]);
     let model: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("model2.json")).unwrap()).unwrap();
     assert_eq!(model["features"], serde_json::json!(["frequency", "days_between_purchases"]));
-}
-
-// ---- benchmark (ignored): CUSTSEG_BENCH_ROWS=10000000 CUSTSEG_BENCH_DIR=/tmp/bench ----
-
-fn bench_file() -> (PathBuf, i32) {
-    let rows: usize = std::env::var("CUSTSEG_BENCH_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
-    let dir = PathBuf::from(std::env::var("CUSTSEG_BENCH_DIR").unwrap_or_else(|_| "/tmp/custseg-bench".into()));
-    std::fs::create_dir_all(&dir).unwrap();
-    (dir.join(format!("tx_{rows}.parquet")), day("2026-11-01"))
-}
-
-/// Writes the benchmark log if it is not there yet.
-#[test]
-#[ignore]
-fn bench_write_transactions() {
-    let (path, as_of) = bench_file();
-    let rows: usize = path.file_stem().unwrap().to_str().unwrap()[3..].parse().unwrap();
-    let t = std::time::Instant::now();
-    features::write_transactions(rows, 42, as_of, &path).unwrap();
-    eprintln!(
-        "wrote {rows} transactions to {} ({} MB) in {:.1} s",
-        path.display(),
-        std::fs::metadata(&path).unwrap().len() >> 20,
-        t.elapsed().as_secs_f64()
-    );
-}
-
-/// Builds the features of the benchmark log (order and category columns on) and prints the time.
-#[test]
-#[ignore]
-fn bench_build_features() {
-    let (path, as_of) = bench_file();
-    let mut o = FeatureOptions::new(as_of);
-    o.columns.order = Some("order_id".into());
-    o.columns.category = Some("category".into());
-    let t = std::time::Instant::now();
-    let (b, r) = build_features(&[path], &o).unwrap();
-    eprintln!(
-        "features: {} rows -> {} customers in {:.2} s on {} threads ({} used, {} after as-of)",
-        r.rows_read,
-        b.num_rows(),
-        t.elapsed().as_secs_f64(),
-        rayon::current_num_threads(),
-        r.rows_used,
-        r.rows_after_as_of
-    );
 }

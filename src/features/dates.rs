@@ -4,10 +4,9 @@
 //! - `Date32`, `Date64`: the stored day (`Date64` milliseconds rounded down to the day).
 //! - `Timestamp` without a time zone: the day of the wall-clock time as stored (Arrow's "local, zone unknown"),
 //!   which for the usual UTC data is the UTC day.
-//! - `Timestamp` with a zone: the day in that zone (its local day), not the UTC day. Fixed offsets (`+02:00`,
-//!   `-0530`, `+02`) and `UTC`/`Z`/`GMT`/`Etc/UTC` are handled here; a named zone (`Europe/Berlin`) goes through
-//!   Arrow's cast, which knows named zones only when arrow is built with its `chrono-tz` feature (otherwise the
-//!   file is refused with an error naming the zone).
+//! - `Timestamp` with a zone: the day in that zone (its local day), not the UTC day: for a fixed offset (`+02:00`,
+//!   `-0530`, `+02`), `UTC`/`Z`/`GMT`/`Etc/UTC`, or a named zone of the tz database (`Europe/Berlin`, with its
+//!   daylight saving time). A zone that is none of these is an error naming it.
 //! - Strings: `YYYY-MM-DD`, `YYYYMMDD`, or `YYYY-MM-DD` followed by `T` or a space and a time `HH:MM[:SS[.f]]` and
 //!   an optional `Z` or `±HH[:MM]` offset. The day is the date as written: a time or an offset is checked but
 //!   never moves the day (the writer's local day, which is what an offset-qualified timestamp's zone day is).
@@ -15,68 +14,46 @@
 //!
 //! Anything else (an impossible date such as `2026-02-30`, a year outside 1 to 9999, trailing text) does not
 //! parse: the aggregation counts such rows and drops them.
+//!
+//! chrono does the calendar (whether a date exists, its day number, its `YYYY-MM-DD` text), and Arrow's cast to
+//! `Date32` gives the days of timestamps without a zone and, with its tz database (`chrono-tz`), the local days of
+//! a named zone. Two paths stay hand-written, because the libraries give other days or accept other forms, or
+//! `cargo bench --bench dates` measured the hand-written path faster (`docs/PERFORMANCE.md`, "Date columns"):
+//! the ISO string reader (Arrow's string cast also takes `2026-1-5` and `+2026-11-01` and moves a timestamp's day
+//! by its offset; chrono's `parse_from_str` takes one-digit months and days; both measured slower), and the day of
+//! a timestamp with a fixed offset (a shift and a floor division, measured about three times faster than the
+//! cast, which converts every value through chrono). `Date64` is floored by hand too: Arrow's cast to `Date32`
+//! truncates toward zero, a day later before 1970.
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::{Array, AsArray};
 use arrow::datatypes::{
     DataType, Date32Type, Date64Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType,
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt32Type,
 };
+use chrono::{Datelike, NaiveDate};
 
-/// Days from 1970-01-01 to the proleptic Gregorian date `y-m-d` (any `m` 1–12 and `d` 1–31; not checked).
-/// Howard Hinnant's `days_from_civil`.
-pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400) as u32; // [0, 399]
-    let mp = (m + 9) % 12; // March = 0
-    let doy = (153 * mp + 2) / 5 + d - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe as i32 - 719_468
-}
-
-/// The date `(year, month, day)` of `days` since 1970-01-01 (the inverse of [`days_from_civil`]).
-pub fn civil_from_days(days: i32) -> (i32, u32, u32) {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097) as u32;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe as i64 + era * 400 + i64::from(m <= 2);
-    (y as i32, m, d)
-}
-
-/// `days` as `YYYY-MM-DD`.
-pub fn format_date(days: i32) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-fn is_leap(y: i32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
-}
+/// chrono's day number (days from 0001-01-01, which is day 1) of 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// The day of a valid date with year 1 to 9999, or `None`.
-pub fn checked_days(y: i32, m: u32, d: u32) -> Option<i32> {
-    if !(1..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+fn checked_days(y: i32, m: u32, d: u32) -> Option<i32> {
+    if !(1..=9999).contains(&y) {
         return None;
     }
-    Some(days_from_civil(y, m, d))
+    NaiveDate::from_ymd_opt(y, m, d).map(|date| date.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+}
+
+/// `days` as `YYYY-MM-DD` (the year at least four digits, and signed before year 0). A day beyond chrono's
+/// calendar (about 262,000 years either side) is written as its number.
+pub fn format_date(days: i32) -> String {
+    match days.checked_add(EPOCH_DAYS_FROM_CE).and_then(NaiveDate::from_num_days_from_ce_opt) {
+        Some(d) => format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()),
+        None => format!("day {days} from 1970-01-01"),
+    }
 }
 
 /// The day of an integer `YYYYMMDD` (e.g. `20261101`), or `None` if it is not a valid date.
-pub fn yyyymmdd(v: i64) -> Option<i32> {
+fn yyyymmdd(v: i64) -> Option<i32> {
     if !(10_101..=99_991_231).contains(&v) {
         return None;
     }
@@ -159,9 +136,9 @@ fn parse_offset_digits(b: &[u8]) -> Option<i32> {
     (h <= 23 && m <= 59).then_some((h * 3600 + m * 60) as i32)
 }
 
-/// A timestamp column's zone as a fixed offset in seconds east of UTC, or `None` for a named zone that only
-/// Arrow's cast can resolve.
-pub fn fixed_offset_seconds(tz: &str) -> Option<i32> {
+/// A timestamp column's zone as a fixed offset in seconds east of UTC, or `None` for a named zone (Arrow's cast
+/// resolves those).
+fn fixed_offset_seconds(tz: &str) -> Option<i32> {
     match tz {
         "UTC" | "utc" | "Z" | "z" | "GMT" | "Etc/UTC" | "Etc/GMT" | "+00:00" | "-00:00" => Some(0),
         _ => {
@@ -220,7 +197,7 @@ pub fn is_date_type(t: &DataType) -> bool {
 }
 
 /// Converts a date column (any type accepted by [`is_date_type`]) to days. `Err` is a message for a column
-/// that cannot be converted at all (e.g. a named time zone without zone support).
+/// that cannot be converted at all (e.g. a time zone that is neither an offset nor in the tz database).
 pub fn to_days(a: &dyn Array) -> Result<Days, String> {
     use DataType::*;
     let n = a.len();
@@ -250,10 +227,10 @@ pub fn to_days(a: &dyn Array) -> Result<Days, String> {
         }
         Timestamp(unit, tz) => {
             let offset = match tz.as_deref() {
-                None => 0,
+                None => return cast_days(a, None),
                 Some(z) => match fixed_offset_seconds(z) {
                     Some(o) => o,
-                    None => return named_zone_days(a, z),
+                    None => return cast_days(a, Some(z)),
                 },
             };
             let v: &[i64] = match unit {
@@ -308,18 +285,20 @@ pub fn to_days(a: &dyn Array) -> Result<Days, String> {
     Ok(out)
 }
 
-/// A timestamp column with a named zone: Arrow's cast gives each value's local day (it needs arrow's
-/// `chrono-tz` feature for names).
-fn named_zone_days(a: &dyn Array, zone: &str) -> Result<Days, String> {
+/// A timestamp column without a zone (`zone` is `None`) or in a named zone: Arrow's cast gives each value's day,
+/// in a named zone its local day from the tz database. A name the database does not know is an error.
+fn cast_days(a: &dyn Array, zone: Option<&str>) -> Result<Days, String> {
     let cast = arrow::compute::cast(a, &DataType::Date32).map_err(|e| {
-        format!(
-            "time zone '{zone}' is not supported ({}); store the timestamps in UTC or with a fixed offset such as +01:00",
-            crate::error::one_line(&e.to_string())
-        )
+        let e = crate::error::one_line(&e.to_string());
+        match zone {
+            Some(zone) => format!(
+                "time zone '{zone}' is not supported ({e}); store the timestamps in UTC or with a fixed offset such as +01:00"
+            ),
+            None => format!("the timestamps cannot be read as days ({e})"),
+        }
     })?;
-    let cast: ArrayRef = cast;
     let mut days = to_days(cast.as_ref())?;
-    // A value the cast could not place in the zone became null; a null input stays null.
+    // A value the cast could not place in the `Date32` range (or the zone) became null; a null input stays null.
     let nulls = a.logical_nulls();
     for i in 0..a.len() {
         if days.status[i] == DayStatus::Null && !nulls.as_ref().is_some_and(|nb| nb.is_null(i)) {
@@ -335,7 +314,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{
-        Date32Array, Date64Array, DictionaryArray, Int32Array, Int64Array, LargeStringArray, StringArray,
+        ArrayRef, Date32Array, Date64Array, DictionaryArray, Int32Array, Int64Array, LargeStringArray, StringArray,
         StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
         TimestampSecondArray, UInt32Array,
     };
@@ -345,21 +324,32 @@ mod tests {
     }
 
     #[test]
-    fn civil_round_trips_over_ten_thousand_years() {
-        for days in (days_from_civil(1, 1, 1)..=days_from_civil(9999, 12, 31)).step_by(17) {
-            let (y, m, dd) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, dd), days);
-            assert_eq!(checked_days(y, m, dd), Some(days));
+    fn days_count_from_1970() {
+        assert_eq!(checked_days(1970, 1, 1), Some(0));
+        assert_eq!(checked_days(2000, 3, 1), Some(11_017));
+        assert_eq!(checked_days(1969, 12, 31), Some(-1));
+        assert_eq!(checked_days(1, 1, 1), Some(-719_162));
+        assert_eq!(checked_days(9999, 12, 31), Some(2_932_896));
+        assert_eq!(format_date(d("2026-11-01")), "2026-11-01");
+        assert_eq!(format_date(-719_162), "0001-01-01");
+    }
+
+    #[test]
+    fn format_and_parse_round_trip_over_ten_thousand_years() {
+        for days in (-719_162..=2_932_896).step_by(17) {
+            assert_eq!(parse_date(&format_date(days)), Some(days), "{days}");
         }
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(1969, 12, 31), -1);
-        assert_eq!(format_date(days_from_civil(2026, 11, 1)), "2026-11-01");
+    }
+
+    #[test]
+    fn days_outside_the_calendar_are_written_as_numbers() {
+        assert_eq!(format_date(i32::MAX), format!("day {} from 1970-01-01", i32::MAX));
+        assert_eq!(format_date(-719_163), "0000-12-31");
     }
 
     #[test]
     fn iso_dates_and_timestamps_give_the_written_day() {
-        let day = days_from_civil(2026, 11, 1);
+        let day = d("2026-11-01");
         for s in [
             "2026-11-01",
             "  2026-11-01 ",
@@ -376,6 +366,15 @@ mod tests {
         ] {
             assert_eq!(parse_date(s), Some(day), "{s}");
         }
+    }
+
+    #[test]
+    fn an_offset_never_moves_the_written_day() {
+        // 23:30 at −05:00 is 04:30 UTC the next day; 00:30 at +02:00 is 22:30 UTC the day before.
+        assert_eq!(parse_date("2026-10-31T23:30:00-05:00"), parse_date("2026-10-31"));
+        assert_eq!(parse_date("2026-11-01T00:30:00+02:00"), parse_date("2026-11-01"));
+        let a = StringArray::from(vec!["2026-10-31T23:30:00-05:00", "2026-11-01T00:30:00+0200"]);
+        assert_eq!(to_days(&a).unwrap().days, [d("2026-10-31"), d("2026-11-01")]);
     }
 
     #[test]
@@ -402,8 +401,8 @@ mod tests {
         ] {
             assert_eq!(parse_date(s), None, "{s:?}");
         }
-        assert_eq!(d("2024-02-29"), days_from_civil(2024, 2, 29));
-        assert_eq!(d("2000-02-29"), days_from_civil(2000, 2, 29));
+        assert_eq!(d("2024-02-29"), checked_days(2024, 2, 29).unwrap());
+        assert_eq!(d("2000-02-29"), checked_days(2000, 2, 29).unwrap());
         assert_eq!(parse_date("1900-02-29"), None);
     }
 
@@ -411,7 +410,7 @@ mod tests {
     fn yyyymmdd_integers() {
         assert_eq!(yyyymmdd(20261101), Some(d("2026-11-01")));
         assert_eq!(yyyymmdd(19700101), Some(0));
-        assert_eq!(yyyymmdd(10101), Some(days_from_civil(1, 1, 1)));
+        assert_eq!(yyyymmdd(10101), checked_days(1, 1, 1));
         for bad in [0, -20261101, 20261301, 20260230, 2026110, 202611011, 45_000] {
             assert_eq!(yyyymmdd(bad), None, "{bad}");
         }
@@ -452,9 +451,22 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_before_the_epoch_round_down() {
+    fn timestamps_and_date64_before_the_epoch_round_down() {
         let a: ArrayRef = Arc::new(TimestampSecondArray::from(vec![-1, 0, 86_399, 86_400]));
         assert_eq!(days_of(a), vec![Some(-1), Some(0), Some(0), Some(1)]);
+        let a: ArrayRef = Arc::new(Date64Array::from(vec![-1, -86_400_000, -86_400_001]));
+        assert_eq!(days_of(a), vec![Some(-1), Some(-1), Some(-2)]);
+    }
+
+    #[test]
+    fn timestamps_beyond_the_day_range_do_not_parse() {
+        let big = vec![Some(i64::MAX), Some(i64::MIN), Some(0), None];
+        use DayStatus::*;
+        for tz in [None, Some("+01:00"), Some("Europe/Berlin")] {
+            let a = TimestampSecondArray::from(big.clone()).with_timezone_opt(tz);
+            let r = to_days(&a).unwrap();
+            assert_eq!(r.status, [Unparsable, Unparsable, Ok, Null], "{tz:?}");
+        }
     }
 
     #[test]
@@ -476,17 +488,29 @@ mod tests {
     }
 
     #[test]
-    fn a_named_zone_is_the_local_day_or_a_clear_error() {
-        let day = d("2026-07-01");
-        let t = (day as i64 * 86_400 + 23 * 3600) * 1000; // 23:00 UTC = 01:00 next day in Berlin (CEST)
-        let a = TimestampMillisecondArray::from(vec![t]).with_timezone("Europe/Berlin");
-        match to_days(&a) {
-            Ok(r) => assert_eq!((r.days[0], r.status[0]), (day + 1, DayStatus::Ok)),
-            Err(m) => {
-                assert!(m.contains("time zone 'Europe/Berlin' is not supported"), "{m}");
-                assert!(!m.contains('\n'), "{m}");
-            }
-        }
+    fn a_named_zone_gives_its_local_day_with_daylight_saving() {
+        // Berlin is UTC+2 in summer (CEST) and UTC+1 in winter (CET).
+        let (july, jan) = (d("2026-07-01"), d("2026-01-15"));
+        let ms = |day: i32, h: i64, m: i64| (day as i64 * 86_400 + h * 3600 + m * 60) * 1000;
+        let a: ArrayRef = Arc::new(
+            TimestampMillisecondArray::from(vec![
+                Some(ms(july, 21, 59)), // 23:59 CEST: still July 1st
+                Some(ms(july, 22, 0)),  // 00:00 CEST: July 2nd, while UTC is still July 1st
+                Some(ms(jan, 22, 30)),  // 23:30 CET: still January 15th
+                Some(ms(jan, 23, 0)),   // 00:00 CET: January 16th
+                None,
+            ])
+            .with_timezone("Europe/Berlin"),
+        );
+        assert_eq!(days_of(a), vec![Some(july), Some(july + 1), Some(jan), Some(jan + 1), None]);
+    }
+
+    #[test]
+    fn an_unknown_zone_is_a_one_line_error_naming_it() {
+        let a = TimestampMillisecondArray::from(vec![0]).with_timezone("Mars/Olympus_Mons");
+        let m = to_days(&a).unwrap_err();
+        assert!(m.contains("time zone 'Mars/Olympus_Mons' is not supported"), "{m}");
+        assert!(!m.contains('\n'), "{m}");
     }
 
     #[test]

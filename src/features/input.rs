@@ -17,8 +17,8 @@ use arrow::datatypes::{
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 
 use super::dates::is_date_type;
+use super::options::TxColumns;
 use super::state::value_hash;
-use super::TxColumns;
 use crate::error::{Error, Result};
 
 /// The roles of the columns, in the order of [`TxFile::pos`].
@@ -292,7 +292,81 @@ pub fn key_values(a: &dyn Array) -> std::result::Result<(Vec<u64>, Option<NullBu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Decimal128Array, DictionaryArray, Float32Array, Int16Array, StringArray, UInt64Array};
+    use std::sync::Arc;
+
+    use arrow::array::{
+        Decimal128Array, DictionaryArray, Float32Array, Float64Array, Int16Array, Int64Array, StringArray, UInt64Array,
+    };
+
+    use super::super::testing::{assert_has, f64s, small};
+    use crate::test_util::write_parquet;
+
+    /// The error of planning `paths` with `cols`, checked to be one line.
+    fn plan_err(paths: &[PathBuf], cols: &TxColumns) -> String {
+        let e = plan_files(paths, cols).err().expect("an error").to_string();
+        assert!(!e.contains('\n'), "one line: {e}");
+        e
+    }
+
+    #[test]
+    fn missing_columns_are_listed_with_the_columns_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write_parquet(
+            dir.path(),
+            "m.parquet",
+            vec![("cust", Arc::new(Int64Array::from(vec![1]))), ("amount", f64s(vec![1.0]))],
+        );
+        let cols = TxColumns { order: Some("order_id".into()), ..TxColumns::default() };
+        let e = plan_err(&[f], &cols);
+        assert_has(&e, &["m.parquet: no columns 'customer_id', 'date', 'order_id'; columns are: cust, amount"]);
+    }
+
+    #[test]
+    fn date_types_differing_between_files_name_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = small(dir.path());
+        let b = write_parquet(
+            dir.path(),
+            "strings.parquet",
+            vec![
+                ("customer_id", Arc::new(Int64Array::from(vec![9]))),
+                ("date", Arc::new(StringArray::from(vec!["2026-10-01"]))),
+                ("amount", f64s(vec![1.0])),
+            ],
+        );
+        let e = plan_err(&[a, b], &TxColumns::default());
+        assert_has(&e, &["date column 'date' has type Utf8 in ", "strings.parquet but Date32 in ", "tx.parquet"]);
+    }
+
+    #[test]
+    fn wrong_column_types_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write_parquet(
+            dir.path(),
+            "t.parquet",
+            vec![
+                ("customer_id", Arc::new(Int64Array::from(vec![1]))),
+                ("date", Arc::new(Float64Array::from(vec![1.0]))),
+                ("amount", Arc::new(StringArray::from(vec!["1"]))),
+            ],
+        );
+        let e = plan_err(&[f], &TxColumns::default());
+        assert_has(&e, &["t.parquet: date column 'date' has type Float64"]);
+    }
+
+    #[test]
+    fn corrupt_or_missing_files_are_errors_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = small(dir.path());
+        let mut bytes = std::fs::read(&f).unwrap();
+        let n = bytes.len();
+        bytes.truncate(n - 10);
+        let bad = dir.path().join("cut.parquet");
+        std::fs::write(&bad, bytes).unwrap();
+        assert_has(&plan_err(&[bad], &TxColumns::default()), &["cut.parquet", "not a readable Parquet file"]);
+        let e = plan_err(&[dir.path().join("nope.parquet")], &TxColumns::default());
+        assert_has(&e, &["nope.parquet", "cannot open"]);
+    }
 
     #[test]
     fn amounts_of_every_numeric_type() {

@@ -26,34 +26,26 @@ use arrow::array::{
     Array, ArrayRef, AsArray, Int16Array, Int32Array, Int64Array, Int8Array, LargeStringArray, StringArray,
     StringViewArray, UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
-use rayon::slice::ParallelSliceMut;
-
 use arrow::datatypes::{
     DataType, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
+use rayon::slice::ParallelSliceMut;
+
+use crate::generate::fmix64;
 
 /// Number of customer shards: a power of two. 256 keeps one shard's customer map and states (about 1/256 of
 /// them) mostly in cache while the shard applies its rows, keeps every core busy, and makes one shard's
-/// compaction scratch small (64 and 1024 shards were both slower on 100M rows).
+/// compaction scratch small (docs/PERFORMANCE.md, "Features from transactions", has the comparison).
 pub const SHARDS: usize = 256;
 
-/// A fast hasher for customer keys: a multiply-rotate over 8-byte words with the MurmurHash3 finaliser, so every
+/// A fast hasher for customer keys: a multiply-rotate over 8-byte words with the MurmurHash3 finaliser
+/// ([`fmix64`], shared with the transaction generator), so every
 /// output bit depends on every input bit (hashbrown takes its bucket from the low bits and its tag from the top).
 /// Equal keys are compared in full, so its quality affects speed only.
 #[derive(Default, Clone, Copy)]
 pub struct MixHasher(u64);
 
 const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// MurmurHash3's 64-bit finaliser.
-#[inline]
-pub fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
 
 impl Hasher for MixHasher {
     #[inline]

@@ -1,5 +1,5 @@
-//! Synthetic transaction logs for tests and benchmarks of `features`: a date-ordered log of order lines with
-//! returns, zero amounts, customers of very different activity, and a few days after as-of.
+//! Synthetic transaction logs for tests and benchmarks of `custseg features`: a date-ordered log of order lines
+//! with returns, zero amounts, customers of very different activity, and a few days after as-of.
 //!
 //! The model, for `n_tx` rows and `customers = max(1, n_tx / 20)`:
 //! - The log spans [`HISTORY_DAYS`] days up to as-of plus [`DAYS_AFTER_AS_OF`] days after it; row `r` is dated
@@ -14,8 +14,8 @@
 //! - `order_id` is the row number of the order's first line plus one (unique, increasing); `category` one of
 //!   [`CATEGORIES`], skewed to the first ones.
 //!
-//! Determinism: rows are made in chunks of [`CHUNK_ROWS`], chunk `c` from ChaCha8 (`seed_from_u64(seed)`, stream
-//! `c`), so a seed gives the same rows whatever the thread count.
+//! Determinism: rows are made in chunks of [`CHUNK_ROWS`](super::CHUNK_ROWS), chunk `c` from ChaCha8
+//! (`seed_from_u64(seed)`, stream `c`), so a seed gives the same rows whatever the thread count.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,19 +23,11 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Date32Array, DictionaryArray, Float64Array, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::properties::WriterProperties;
-use parquet::schema::types::ColumnPath;
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
-use super::state::fmix64;
+use super::draw::{fmix64, Draw};
+use super::writer::{chunk_count, chunk_span, write_chunks, write_properties};
 use crate::error::{Error, Result};
 
-/// Rows generated per chunk (one RNG stream and one record batch each). Part of the output's definition.
-pub const CHUNK_ROWS: usize = 65_536;
-/// Rows per row group of the written file.
-pub const ROW_GROUP_ROWS: usize = 16 * CHUNK_ROWS;
 /// Days of history before as-of.
 pub const HISTORY_DAYS: i32 = 730;
 /// Days the log runs past as-of (rows that `features` must exclude).
@@ -106,10 +98,6 @@ impl Plan {
         }
     }
 
-    fn chunks(&self) -> usize {
-        self.n_tx.div_ceil(CHUNK_ROWS)
-    }
-
     /// Whether customer `id` is active on `day`: join day and lifetime from a hash of (seed, id).
     fn active(&self, id: u64, day: i32) -> bool {
         let h1 = fmix64(self.seed ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -126,10 +114,8 @@ impl Plan {
     }
 
     fn chunk(&self, c: usize) -> Result<RecordBatch> {
-        let start = c * CHUNK_ROWS;
-        let len = CHUNK_ROWS.min(self.n_tx - start);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        rng.set_stream(c as u64);
+        let (start, len) = chunk_span(c, self.n_tx);
+        let mut rng = Draw::new(self.seed, c as u64);
         let mut customer = Vec::with_capacity(len);
         let mut order = Vec::with_capacity(len);
         let mut date = Vec::with_capacity(len);
@@ -138,24 +124,24 @@ impl Plan {
         let mut r = start;
         while r < start + len {
             let day = self.day_of_row(r);
-            let lines = (1 + (-(1.0 - rng.random::<f64>()).ln() * 1.5) as usize).min(12);
+            let lines = (1 + (-(1.0 - rng.uniform()).ln() * 1.5) as usize).min(12);
             let mut id = 1;
             for _ in 0..8 {
-                let u: f64 = rng.random();
+                let u = rng.uniform();
                 id = 1 + ((self.customers as f64 * u * u) as u64).min(self.customers - 1);
                 if self.active(id, day) {
                     break;
                 }
             }
-            let is_return = rng.random::<f64>() < 0.04;
+            let is_return = rng.uniform() < 0.04;
             for _ in 0..lines.min(start + len - r) {
-                let free = rng.random::<f64>() < 0.003;
-                let z = normal(&mut rng);
+                let free = rng.uniform() < 0.003;
+                let z = rng.normal_unpaired();
                 let mut a = if free { 0.0 } else { ((18f64.ln() + 0.9 * z).exp() * 100.0).round().max(1.0) / 100.0 };
                 if is_return && !free {
                     a = -a;
                 }
-                let u: f64 = rng.random();
+                let u = rng.uniform();
                 let cat = ((CATEGORIES.len() as f64 * u.powf(1.6)) as i32).min(CATEGORIES.len() as i32 - 1);
                 customer.push(id as i64);
                 order.push(r as i64 + 1);
@@ -179,41 +165,23 @@ impl Plan {
     }
 }
 
-/// A standard normal draw (Box-Muller, one value per call).
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 /// The `n_tx` rows of the log for `seed` ending [`DAYS_AFTER_AS_OF`] days after `as_of`, as record batches of
-/// [`CHUNK_ROWS`] rows (the last shorter), generated lazily in order.
+/// [`CHUNK_ROWS`](super::CHUNK_ROWS) rows (the last shorter), generated lazily in order.
 pub fn generate_transactions(n_tx: usize, seed: u64, as_of: i32) -> impl Iterator<Item = Result<RecordBatch>> + Send {
     let plan = Plan::new(n_tx, seed, as_of);
-    (0..plan.chunks()).map(move |c| plan.chunk(c))
+    (0..chunk_count(n_tx)).map(move |c| plan.chunk(c))
 }
 
-/// Parquet settings: zstd, delta-encoded order IDs, dictionaries for the date and the category only.
-fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_dictionary_enabled(false)
-        .set_column_encoding(ColumnPath::from("order_id"), Encoding::DELTA_BINARY_PACKED)
-        .set_column_dictionary_enabled(ColumnPath::from("date"), true)
-        .set_column_dictionary_enabled(ColumnPath::from("category"), true)
-        .build()
-}
-
-/// Writes the log of [`generate_transactions`] to `path` (zstd Parquet, row groups of [`ROW_GROUP_ROWS`]),
-/// atomically: chunks are generated in parallel while a second thread encodes and writes them in order.
+/// Writes the log of [`generate_transactions`] to `path` (zstd Parquet, row groups of
+/// [`ROW_GROUP_ROWS`](super::ROW_GROUP_ROWS); delta-encoded order IDs, dictionaries for the date and the category
+/// only), atomically: chunks are generated in parallel while a second thread encodes and writes them in order.
 pub fn write_transactions(n_tx: usize, seed: u64, as_of: i32, path: &Path) -> Result<()> {
     let plan = Plan::new(n_tx, seed, as_of);
-    crate::io::writer::write_chunks_in_parallel(
+    write_chunks(
         path,
         plan.schema.clone(),
-        writer_properties(),
-        plan.chunks(),
+        write_properties(&["order_id"], &["date", "category"]),
+        n_tx,
         |c| plan.chunk(c).map(|b| (b, ())),
         |()| {},
     )
@@ -222,12 +190,15 @@ pub fn write_transactions(n_tx: usize, seed: u64, as_of: i32, path: &Path) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::dates::days_from_civil;
+    use crate::generate::CHUNK_ROWS;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
 
+    /// 2026-11-01, in days since 1970-01-01.
+    const AS_OF: i32 = 20_758;
+
     fn all(n: usize, seed: u64) -> Vec<RecordBatch> {
-        generate_transactions(n, seed, days_from_civil(2026, 11, 1)).collect::<Result<_>>().unwrap()
+        generate_transactions(n, seed, AS_OF).collect::<Result<_>>().unwrap()
     }
 
     #[test]
@@ -238,7 +209,7 @@ mod tests {
 
     #[test]
     fn the_log_has_the_promised_shape() {
-        let as_of = days_from_civil(2026, 11, 1);
+        let as_of = AS_OF;
         let batches = all(200_000, 3);
         assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 200_000);
         assert_eq!(batches[0].schema(), transaction_schema());
@@ -272,7 +243,7 @@ mod tests {
     fn write_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("tx.parquet");
-        let as_of = days_from_civil(2026, 11, 1);
+        let as_of = AS_OF;
         write_transactions(100_000, 1, as_of, &p).unwrap();
         let f = std::fs::File::open(&p).unwrap();
         let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
