@@ -192,3 +192,64 @@ fn fit_gpu(
 ) -> Result<FitResult> {
     Err(Error::Gpu("no GPU backend: custseg was built without the gpu feature".into()))
 }
+
+/// Assigns every row of `x` to its nearest of the `k` centroids (`k × d`, row-major) on the requested device,
+/// with the same fall-back as [`fit_on_device`]. Returns the assignment and the name of the backend that made it.
+/// On the device a fit ran on, the labels and distances are those of the fit's last assignment, to the bit.
+pub fn assign_on_device(
+    req: &DeviceRequest,
+    x: &Matrix,
+    centroids: &[f32],
+    k: usize,
+) -> Result<(crate::kmeans::Assignment, String)> {
+    match req.choice {
+        DeviceChoice::Cpu => assign_cpu(x, centroids, k),
+        DeviceChoice::Gpu => assign_gpu(req, false, x, centroids, k),
+        DeviceChoice::Auto => match assign_gpu(req, true, x, centroids, k) {
+            Ok(r) => Ok(r),
+            Err(e @ Error::Gpu(_)) => {
+                if gpu_was_opened(&e) {
+                    warn!("{e}; falling back to the CPU backend");
+                } else {
+                    info!("device auto: {e}; using the CPU backend");
+                }
+                assign_cpu(x, centroids, k)
+            }
+            Err(e) => Err(e),
+        },
+    }
+}
+
+fn assign_cpu(x: &Matrix, centroids: &[f32], k: usize) -> Result<(crate::kmeans::Assignment, String)> {
+    use crate::kmeans::Backend;
+    let mut b = CpuBackend::new(x, None);
+    Ok((b.assign(centroids, k)?, b.name()))
+}
+
+#[cfg(feature = "gpu")]
+fn assign_gpu(
+    req: &DeviceRequest,
+    hardware_only: bool,
+    x: &Matrix,
+    centroids: &[f32],
+    k: usize,
+) -> Result<(crate::kmeans::Assignment, String)> {
+    use crate::backend::gpu::{GpuBackend, GpuContext};
+    use crate::kmeans::Backend;
+    let ctx = GpuContext::new(&gpu_options(req, hardware_only))?;
+    info!(adapter = %ctx.name(), "assigning on the GPU");
+    let mut b = GpuBackend::new(&ctx, x, None)?;
+    ctx.release_staging();
+    Ok((b.assign(centroids, k)?, b.name()))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn assign_gpu(
+    _: &DeviceRequest,
+    _: bool,
+    _: &Matrix,
+    _: &[f32],
+    _: usize,
+) -> Result<(crate::kmeans::Assignment, String)> {
+    Err(Error::Gpu("no GPU backend: custseg was built without the gpu feature".into()))
+}

@@ -5,9 +5,11 @@
 //! segments and the model. `features` turns transaction logs into customer features; `generate` makes synthetic
 //! data; `bench` times the kernels.
 
+pub mod assign;
 pub mod backend;
 pub mod bench;
 pub mod device;
+pub mod drift;
 pub mod error;
 pub mod features;
 pub mod format;

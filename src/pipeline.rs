@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use tracing::info;
 
 use crate::device::{fit_on_device_early, open_early, DeviceRequest, EarlyGpu};
+use crate::drift;
 use crate::error::Result;
 use crate::io::atomic::{check_writable, write_bytes_atomically};
 use crate::io::reader::{read_features_with, FeatureTable, ReadOptions};
@@ -134,7 +135,8 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         rows_dropped: table.report.rows_dropped,
         rows_clustered: table.x.n(),
     };
-    let model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
+    let mut model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
+    model.drift = Some(drift::reference(&table.x, &table.feature_names, &fit.dist2));
     write_bytes_atomically(&cfg.model, model.to_json().as_bytes())?;
     if let (Some(path), Some(p)) = (&cfg.profile, &profiles) {
         write_profile_json(p, path)?;

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod assign;
 mod bad_input;
 mod cli;
 mod features;

@@ -1,6 +1,7 @@
 //! Command-line definition (clap derive) and dispatch. Flags stay here; each command turns them into the
 //! library's validated config before any work starts.
 
+mod assign;
 mod bench;
 mod devices;
 mod features;
@@ -30,6 +31,9 @@ pub struct Cli {
 pub enum Command {
     /// Cluster customers into segments (runs on the bundled 20k-customer sample when --input is not given).
     Segment(segment::SegmentArgs),
+    /// Score new customers with a saved model: each one's segment and distance, the segment shares against the
+    /// training's, and drift.
+    Assign(assign::AssignArgs),
     /// Per-customer RFM and value features from transaction logs, with RFM scores and named segments.
     Features(features::FeaturesArgs),
     /// Write synthetic retail customers with planted segments (or a synthetic transaction log).
@@ -61,6 +65,22 @@ pub enum DeviceFlag {
     Gpu,
 }
 
+impl DeviceArgs {
+    /// The library's device request for these flags.
+    pub fn request(&self) -> custseg::device::DeviceRequest {
+        use custseg::device::DeviceChoice;
+        custseg::device::DeviceRequest {
+            choice: match self.device {
+                DeviceFlag::Auto => DeviceChoice::Auto,
+                DeviceFlag::Cpu => DeviceChoice::Cpu,
+                DeviceFlag::Gpu => DeviceChoice::Gpu,
+            },
+            adapter: self.adapter.clone(),
+            max_binding_bytes: None,
+        }
+    }
+}
+
 pub fn parse() -> Cli {
     Cli::parse()
 }
@@ -85,6 +105,7 @@ pub fn init_logging(cli: &Cli) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Segment(a) => segment::run(a),
+        Command::Assign(a) => assign::run(a),
         Command::Features(a) => features::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Devices(a) => devices::run(a),

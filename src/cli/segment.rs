@@ -4,14 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use custseg::device::{DeviceChoice, DeviceRequest};
 use custseg::io::input::resolve_inputs;
 use custseg::io::reader::{Missing, ReadOptions};
 use custseg::kmeans::{Init, InitSample, KMeansParams};
 use custseg::pipeline::{run_segment, SegmentConfig};
 use custseg::prep::ScaleMethod;
 
-use super::{DeviceArgs, DeviceFlag};
+use super::DeviceArgs;
 
 /// The bundled 20k-customer sample (`data/customers_sample.parquet`), embedded so `segment` works from any folder.
 const SAMPLE: &[u8] = include_bytes!("../../data/customers_sample.parquet");
@@ -101,6 +100,16 @@ pub enum MissingFlag {
     Mean,
 }
 
+impl From<MissingFlag> for Missing {
+    fn from(m: MissingFlag) -> Missing {
+        match m {
+            MissingFlag::Fail => Missing::Fail,
+            MissingFlag::Drop => Missing::Drop,
+            MissingFlag::Mean => Missing::Mean,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum InitFlag {
     #[value(name = "kmeans++", alias = "k-means++")]
@@ -163,11 +172,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
             id_column: a.id,
             features: a.features,
             weight: a.weight,
-            missing: match a.missing {
-                MissingFlag::Fail => Missing::Fail,
-                MissingFlag::Drop => Missing::Drop,
-                MissingFlag::Mean => Missing::Mean,
-            },
+            missing: a.missing.into(),
             ..ReadOptions::default()
         },
         scale: match a.scale {
@@ -178,15 +183,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         },
         log1p: a.log1p,
         params,
-        device: DeviceRequest {
-            choice: match a.device.device {
-                DeviceFlag::Auto => DeviceChoice::Auto,
-                DeviceFlag::Cpu => DeviceChoice::Cpu,
-                DeviceFlag::Gpu => DeviceChoice::Gpu,
-            },
-            adapter: a.device.adapter,
-            max_binding_bytes: None,
-        },
+        device: a.device.request(),
         output: a.output.unwrap_or_else(|| out_dir.join("segments.parquet")),
         model: a.model.unwrap_or_else(|| out_dir.join("model.json")),
         profile: a.profile,
