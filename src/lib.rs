@@ -18,6 +18,7 @@ pub mod io;
 pub mod kmeans;
 pub mod matrix;
 pub mod model;
+pub mod numbering;
 pub mod pipeline;
 pub mod prep;
 pub mod report;

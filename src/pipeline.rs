@@ -16,6 +16,7 @@ use crate::io::reader::{read_features_with, FeatureTable, ReadOptions};
 use crate::io::writer::write_segments;
 use crate::kmeans::{FitResult, Init, ValidParams};
 use crate::model::{FitParams, InputSummary, Model};
+use crate::numbering;
 use crate::prep::{check_log1p_columns, ScaleMethod, Scaler};
 use crate::report::{build_profiles, money_feature, write_html, write_profile_json, Profiles};
 
@@ -36,7 +37,8 @@ pub struct SegmentConfig {
     pub profile: Option<PathBuf>,
     /// Where to write the HTML report, if anywhere.
     pub report: Option<PathBuf>,
-    /// The money column of the profiles' revenue shares (default: `monetary` where it is a feature).
+    /// The money column that orders the segments and gives the profiles' revenue shares (default: `monetary` where
+    /// it is a feature).
     pub money_column: Option<String>,
 }
 
@@ -73,9 +75,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let weighted = cfg.read.weight.is_some();
     let mut table = read_features_with(&cfg.inputs, &cfg.read, |names, _| {
         check_log1p_columns(names, &cfg.log1p)?;
-        if profiling {
-            money_feature(names, cfg.money_column.as_deref())?;
-        }
+        money_feature(names, cfg.money_column.as_deref())?;
         early = open_early(&cfg.device, names.len(), cfg.params.k(), weighted);
         Ok(())
     })?;
@@ -85,7 +85,10 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let scaler = Scaler::fit_transform(&mut table.x, &table.feature_names, cfg.scale, &cfg.log1p)?;
     info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
     let clock = Instant::now();
-    let fit = fit_on_device_early(&cfg.device, early, &cfg.params, &table.x, table.weights.as_deref())?;
+    let mut fit = fit_on_device_early(&cfg.device, early, &cfg.params, &table.x, table.weights.as_deref())?;
+    let money = money_feature(&table.feature_names, cfg.money_column.as_deref())?;
+    let order = numbering::canonical_order(&fit, &table.x, &scaler, money);
+    numbering::renumber(&mut fit, &order);
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
     let profiles = if profiling {

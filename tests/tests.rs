@@ -9,6 +9,7 @@ mod features;
 mod generate;
 mod gpu_parity;
 mod model;
+mod numbering;
 mod oracle;
 mod parquet_real;
 mod report;

@@ -77,7 +77,8 @@ pub struct SegmentArgs {
     /// Also write a self-contained HTML report of the segments (no network needed to view it).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// The money column for revenue shares in profiles (default: `monetary` if it is a feature).
+    /// The money column: segments are numbered by its descending mean (else by descending size), and profiles
+    /// give each segment's share of it (default: `monetary` if it is a feature).
     #[arg(long)]
     pub money_column: Option<String>,
     /// Print a machine-readable JSON summary on stdout instead of the table.
