@@ -65,3 +65,51 @@ fn segments_are_numbered_by_descending_mean_spend() {
     let means: Vec<f64> = sum.iter().zip(&n).map(|(s, c)| s / c).collect();
     assert!(means.windows(2).all(|w| w[0] >= w[1]), "mean spend by segment number: {means:?}");
 }
+
+#[test]
+fn a_warm_start_from_the_same_data_starts_at_the_answer() {
+    let d = tempfile::tempdir().unwrap();
+    let first =
+        ["segment", "--device", "cpu", "--k", "6", "--log1p", "monetary", "-o", "a.parquet", "--model", "a.json"];
+    assert!(run_in(d.path(), &first).status.success());
+    let warm = [
+        "segment",
+        "--device",
+        "cpu",
+        "--log1p",
+        "monetary",
+        "--warm-start",
+        "a.json",
+        "-o",
+        "b.parquet",
+        "--model",
+        "b.json",
+    ];
+    let o = run_in(d.path(), &warm);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("b.json")).unwrap()).unwrap();
+    assert_eq!(m["params"]["init"], "given");
+    assert_eq!(m["params"]["k"], 6, "k comes from the warm-start model");
+    assert!(m["n_iter"].as_u64().unwrap() <= 2, "a warm start at a fixed point converges at once: {}", m["n_iter"]);
+    let (a, b) = (labels(&d.path().join("a.parquet")), labels(&d.path().join("b.parquet")));
+    // The centroids travel through original units (expm1, then log1p and the scaler again), so a customer within
+    // rounding of two centres may change sides; no more than that.
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert!(differ <= a.len() / 1000, "{differ} customers changed segment after a warm start at the answer");
+    let first: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("a.json")).unwrap()).unwrap();
+    let (i0, i1) = (first["inertia"].as_f64().unwrap(), m["inertia"].as_f64().unwrap());
+    assert!(i1 <= i0 * (1.0 + 1e-6), "the warm start ended worse: inertia {i1} after {i0}");
+}
+
+#[test]
+fn a_warm_start_on_other_features_is_a_usage_error() {
+    let d = tempfile::tempdir().unwrap();
+    let first = ["segment", "--device", "cpu", "--k", "3", "--features", "recency_days,frequency", "--model", "a.json"];
+    assert!(run_in(d.path(), &first).status.success());
+    let o = run_in(d.path(), &["segment", "--device", "cpu", "--warm-start", "a.json", "-o", "out/b.parquet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("--warm-start a.json was fitted on the features recency_days,frequency"), "{err}");
+    assert!(err.contains("pass --features recency_days,frequency"), "{err}");
+    assert!(!d.path().join("out").exists(), "no output");
+}

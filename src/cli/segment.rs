@@ -29,9 +29,9 @@ pub struct SegmentArgs {
     /// null-by-design columns (days_between_purchases, returns_share) where they have nulls; the log says which.
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
-    /// Number of segments.
-    #[arg(long, short, default_value_t = 8)]
-    pub k: usize,
+    /// Number of segments. Default: 8, or the --warm-start model's.
+    #[arg(long, short)]
+    pub k: Option<usize>,
     /// Column scaling: zscore, minmax, robust (median and IQR) or none.
     #[arg(long, value_enum, default_value = "zscore")]
     pub scale: ScaleFlag,
@@ -81,6 +81,10 @@ pub struct SegmentArgs {
     /// give each segment's share of it (default: `monetary` if it is a feature).
     #[arg(long)]
     pub money_column: Option<String>,
+    /// Start Lloyd from this model's centroids (one run): a model `segment` wrote on the same features, e.g. the
+    /// last period's, so that the new segments start where the old ones were.
+    #[arg(long, value_name = "MODEL")]
+    pub warm_start: Option<PathBuf>,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -143,8 +147,14 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         InitFlag::KMeansPlusPlus => Init::KMeansPlusPlus,
         InitFlag::Random => Init::Random,
     };
+    // Without --k, a warm start keeps its model's k (the job reads the model again and checks it in full).
+    let k = match (a.k, &a.warm_start) {
+        (Some(k), _) => k,
+        (None, Some(m)) => custseg::model::Model::load(m)?.k(),
+        (None, None) => 8,
+    };
     let mut params =
-        KMeansParams::new(a.k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed).init_sample(a.init_sample);
+        KMeansParams::new(k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed).init_sample(a.init_sample);
     if let Some(n) = a.n_init {
         params = params.n_init(n);
     }
@@ -190,6 +200,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         profile: a.profile,
         report: a.report,
         money_column: a.money_column,
+        warm_start: a.warm_start,
     };
     let pb = super::spinner("segmenting");
     let outcome = run_segment(&cfg);
