@@ -8,6 +8,7 @@
 pub mod assign;
 pub mod backend;
 pub mod bench;
+pub mod compare;
 pub mod device;
 pub mod drift;
 pub mod error;

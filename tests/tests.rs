@@ -5,6 +5,7 @@ mod util;
 mod assign;
 mod bad_input;
 mod cli;
+mod compare;
 mod features;
 mod generate;
 mod gpu_parity;

@@ -3,6 +3,7 @@
 
 mod assign;
 mod bench;
+mod compare;
 mod devices;
 mod features;
 mod generate;
@@ -34,6 +35,8 @@ pub enum Command {
     /// Score new customers with a saved model: each one's segment and distance, the segment shares against the
     /// training's, and drift.
     Assign(assign::AssignArgs),
+    /// Compare two periods' segments: the transition matrix, who entered and left, retention, and the movers.
+    Compare(compare::CompareArgs),
     /// Per-customer RFM and value features from transaction logs, with RFM scores and named segments.
     Features(features::FeaturesArgs),
     /// Write synthetic retail customers with planted segments (or a synthetic transaction log).
@@ -106,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Segment(a) => segment::run(a),
         Command::Assign(a) => assign::run(a),
+        Command::Compare(a) => compare::run(a),
         Command::Features(a) => features::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Devices(a) => devices::run(a),
