@@ -15,6 +15,7 @@ use crate::io::atomic::check_writable;
 use crate::io::reader::{read_features_with, Missing, ReadOptions};
 use crate::io::writer::write_segments;
 use crate::model::Model;
+use crate::pseudonym::IdKey;
 
 /// A validated `assign` job.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct AssignConfig {
     pub missing: Missing,
     pub device: DeviceRequest,
     pub output: PathBuf,
+    /// The key that replaces every customer ID in the output by its pseudonym, if any.
+    pub pseudonym: Option<IdKey>,
 }
 
 /// What an `assign` run produced.
@@ -73,7 +76,11 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
     }
     let clock = Instant::now();
     let distances: Vec<f32> = a.dist2.par_iter().map(|v| v.sqrt()).collect();
-    write_segments(&cfg.output, &table.id_name, &table.ids, &a.labels, &distances)?;
+    let ids = match &cfg.pseudonym {
+        Some(key) => key.pseudonymize(&table.ids)?,
+        None => table.ids.clone(),
+    };
+    write_segments(&cfg.output, &table.id_name, &ids, &a.labels, &distances)?;
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     Ok(AssignOutcome {
         customers: table.x.n(),

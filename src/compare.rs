@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::format::fmt_count;
 use crate::io::atomic::{check_writable, write_atomically};
+use crate::pseudonym::IdKey;
 
 /// A validated `compare` job.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct CompareConfig {
     pub column: String,
     /// Where to write the customers who moved (ID, from, to), if anywhere.
     pub movers: Option<PathBuf>,
+    /// The key that replaces every customer ID in the movers file by its pseudonym, if any.
+    pub pseudonym: Option<IdKey>,
 }
 
 /// A customer ID, as integers or text.
@@ -410,6 +413,10 @@ fn write_movers(
             Id::Int(v) => *v,
             Id::Text(_) => unreachable!("one ID type per comparison"),
         })))
+    };
+    let ids = match &cfg.pseudonym {
+        Some(key) => key.pseudonymize(&ids)?,
+        None => ids,
     };
     let seg = |code: u32| cmp.segments[remap[code as usize]].as_str();
     let column = |pick: fn(&(Id, u32, u32)) -> u32| -> ArrayRef {

@@ -22,6 +22,7 @@ pub mod model;
 pub mod numbering;
 pub mod pipeline;
 pub mod prep;
+pub mod pseudonym;
 pub mod report;
 #[cfg(test)]
 mod test_util;

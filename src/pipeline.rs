@@ -19,6 +19,7 @@ use crate::matrix::Matrix;
 use crate::model::{FitParams, InputSummary, Model};
 use crate::numbering;
 use crate::prep::{check_log1p_columns, ScaleMethod, Scaler};
+use crate::pseudonym::IdKey;
 use crate::report::{build_profiles, money_feature, write_html, write_profile_json, Profiles};
 
 /// A validated `segment` job.
@@ -38,6 +39,8 @@ pub struct SegmentConfig {
     pub profile: Option<PathBuf>,
     /// Where to write the HTML report, if anywhere.
     pub report: Option<PathBuf>,
+    /// The key that replaces every customer ID in the outputs by its pseudonym, if any.
+    pub pseudonym: Option<IdKey>,
     /// A model whose centroids start Lloyd (one run), fitted on the same features with the same `k`.
     pub warm_start: Option<PathBuf>,
     /// The money column that orders the segments and gives the profiles' revenue shares (default: `monetary` where
@@ -142,7 +145,11 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     };
     let clock = Instant::now();
     let distances: Vec<f32> = fit.dist2.par_iter().map(|v| v.sqrt()).collect();
-    write_segments(&cfg.output, &table.id_name, &table.ids, &fit.labels, &distances)?;
+    let ids = match &cfg.pseudonym {
+        Some(key) => key.pseudonymize(&table.ids)?,
+        None => table.ids.clone(),
+    };
+    write_segments(&cfg.output, &table.id_name, &ids, &fit.labels, &distances)?;
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     let p = params;
     let params = FitParams {

@@ -13,5 +13,6 @@ mod model;
 mod numbering;
 mod oracle;
 mod parquet_real;
+mod pseudonym;
 mod report;
 mod shaders;

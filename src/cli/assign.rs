@@ -9,7 +9,7 @@ use custseg::assign::{run_assign, AssignConfig, AssignOutcome};
 use custseg::io::input::resolve_inputs;
 
 use super::segment::MissingFlag;
-use super::DeviceArgs;
+use super::{DeviceArgs, PseudonymArgs};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -32,6 +32,8 @@ pub struct AssignArgs {
     pub missing: MissingFlag,
     #[command(flatten)]
     pub device: DeviceArgs,
+    #[command(flatten)]
+    pub pseudonym: PseudonymArgs,
     /// Segments Parquet (id, segment, distance). Default: custseg-out/assigned.parquet.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -49,6 +51,7 @@ pub fn run(a: AssignArgs) -> anyhow::Result<()> {
         missing: a.missing.into(),
         device: a.device.request(),
         output: a.output.unwrap_or_else(|| PathBuf::from("custseg-out").join("assigned.parquet")),
+        pseudonym: a.pseudonym.key()?,
     };
     let pb = super::spinner("assigning");
     let outcome = run_assign(&cfg);

@@ -33,6 +33,8 @@ pub struct CompareArgs {
     /// Write a self-contained HTML page of the flows.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub pseudonym: super::PseudonymArgs,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -48,6 +50,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         id_column: a.id,
         column: a.column,
         movers: a.output,
+        pseudonym: a.pseudonym.key()?,
     };
     let pb = super::spinner("comparing");
     let c = run_compare(&cfg);

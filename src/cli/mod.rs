@@ -47,6 +47,25 @@ pub enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// `--pseudonymize` and where its key is, shared by the commands that write customer IDs.
+#[derive(Debug, Args, Clone)]
+pub struct PseudonymArgs {
+    /// Replace every customer ID in every output by its pseudonym: the lowercase hex of the first 16 bytes of
+    /// HMAC-SHA256(key, the ID as text). The key comes from CUSTSEG_ID_KEY or --id-key-file.
+    #[arg(long)]
+    pub pseudonymize: bool,
+    /// A file holding the pseudonym key (at least 16 bytes; one trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub id_key_file: Option<std::path::PathBuf>,
+}
+
+impl PseudonymArgs {
+    /// The key when pseudonyms are asked for, read and checked before any work.
+    pub fn key(&self) -> custseg::Result<Option<custseg::pseudonym::IdKey>> {
+        custseg::pseudonym::PseudonymRequest { enabled: self.pseudonymize, key_file: self.id_key_file.clone() }.key()
+    }
+}
+
 /// Options shared by commands that run K-means somewhere.
 #[derive(Debug, Args, Clone)]
 pub struct DeviceArgs {

@@ -10,7 +10,7 @@ use custseg::kmeans::{Init, InitSample, KMeansParams};
 use custseg::pipeline::{run_segment, SegmentConfig};
 use custseg::prep::ScaleMethod;
 
-use super::DeviceArgs;
+use super::{DeviceArgs, PseudonymArgs};
 
 /// The bundled 20k-customer sample (`data/customers_sample.parquet`), embedded so `segment` works from any folder.
 const SAMPLE: &[u8] = include_bytes!("../../data/customers_sample.parquet");
@@ -65,6 +65,8 @@ pub struct SegmentArgs {
     pub seed: u64,
     #[command(flatten)]
     pub device: DeviceArgs,
+    #[command(flatten)]
+    pub pseudonym: PseudonymArgs,
     /// Segments Parquet (id, segment, distance). Default: custseg-out/segments.parquet.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -201,6 +203,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         report: a.report,
         money_column: a.money_column,
         warm_start: a.warm_start,
+        pseudonym: a.pseudonym.key()?,
     };
     let pb = super::spinner("segmenting");
     let outcome = run_segment(&cfg);
