@@ -177,8 +177,8 @@ pub fn run_compare(cfg: &CompareConfig) -> Result<Comparison> {
     let mut duplicates = 0u64;
     for path in &cfg.before {
         stream(path, cfg, &mut rb, |ids, values| {
-            for (id, v) in ids.into_iter().zip(values) {
-                if before.insert(id, (segs.code(&v), false)).is_some() {
+            for (i, id) in ids.into_iter().enumerate() {
+                if before.insert(id, (segs.code(values.value(i)), false)).is_some() {
                     duplicates += 1;
                 }
             }
@@ -190,21 +190,29 @@ pub fn run_compare(cfg: &CompareConfig) -> Result<Comparison> {
     }
     // Pass 2: the second period, probing the map.
     let mut ra = Reader { label: label(&cfg.after), kind: None, id_is_text: None };
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    // Transition counts by first-seen code, grown as codes appear; put in display order at the end.
+    let mut by_code: Vec<Vec<u64>> = Vec::new();
     let mut entered_ids: HashMap<Id, u32> = HashMap::new();
     let mut movers: Vec<(Id, u32, u32)> = Vec::new();
     let want_movers = cfg.movers.is_some();
     for path in &cfg.after {
         stream(path, cfg, &mut ra, |ids, values| {
-            for (id, v) in ids.into_iter().zip(values) {
-                let to = segs.code(&v);
+            for (i, id) in ids.into_iter().enumerate() {
+                let to = segs.code(values.value(i));
                 match before.get_mut(&id) {
                     Some((from, seen)) => {
                         if *seen {
                             duplicates += 1;
                         }
                         *seen = true;
-                        pairs.push((*from, to));
+                        let (f, t) = (*from as usize, to as usize);
+                        if by_code.len() <= f.max(t) {
+                            by_code.resize(f.max(t) + 1, Vec::new());
+                        }
+                        if by_code[f].len() <= t {
+                            by_code[f].resize(t + 1, 0);
+                        }
+                        by_code[f][t] += 1;
                         if want_movers && *from != to {
                             movers.push((id, *from, to));
                         }
@@ -227,8 +235,10 @@ pub fn run_compare(cfg: &CompareConfig) -> Result<Comparison> {
     let (segments, remap) = segs.sorted(kind);
     let k = segments.len();
     let mut counts = vec![vec![0u64; k]; k];
-    for (f, t) in pairs {
-        counts[remap[f as usize]][remap[t as usize]] += 1;
+    for (f, row) in by_code.iter().enumerate() {
+        for (t, &n) in row.iter().enumerate() {
+            counts[remap[f]][remap[t]] += n;
+        }
     }
     let mut left = vec![0u64; k];
     for (code, seen) in before.values() {
@@ -296,7 +306,7 @@ fn stream(
     path: &Path,
     cfg: &CompareConfig,
     r: &mut Reader,
-    mut each: impl FnMut(Vec<Id>, Vec<String>) -> Result<()>,
+    mut each: impl FnMut(Vec<Id>, &StringArray) -> Result<()>,
 ) -> Result<()> {
     let file = File::open(path).map_err(|e| Error::input(path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -321,7 +331,7 @@ fn stream(
         let batch = batch.map_err(|e| Error::input(path, e))?;
         let ids = id_values(path, &cfg.id_column, batch.column_by_name(&cfg.id_column).expect("projected"), r)?;
         let values = segment_values(path, &cfg.column, batch.column_by_name(&cfg.column).expect("projected"), r)?;
-        each(ids, values)?;
+        each(ids, &values)?;
     }
     Ok(())
 }
@@ -346,13 +356,12 @@ fn id_values(path: &Path, column: &str, a: &ArrayRef, r: &mut Reader) -> Result<
     }
 }
 
-fn segment_values(path: &Path, column: &str, a: &ArrayRef, r: &mut Reader) -> Result<Vec<String>> {
+fn segment_values(path: &Path, column: &str, a: &ArrayRef, r: &mut Reader) -> Result<StringArray> {
     if a.null_count() > 0 {
         return Err(nulls_error(path, column, a.null_count()));
     }
     r.kind.get_or_insert(if a.data_type().is_integer() { ValueKind::Integer } else { ValueKind::Text });
-    let s = as_text(path, column, a)?;
-    Ok((0..s.len()).map(|i| s.value(i).to_string()).collect())
+    as_text(path, column, a)
 }
 
 fn as_text(path: &Path, column: &str, a: &ArrayRef) -> Result<StringArray> {
