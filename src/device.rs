@@ -102,10 +102,20 @@ pub fn fit_on_device_early(
     x: &Matrix,
     w: Option<&[f32]>,
 ) -> Result<FitResult> {
+    with_fallback(req, |hardware_only| fit_gpu(req, early, hardware_only, params, x, w), || fit_cpu(params, x, w))
+}
+
+/// Runs `gpu` (told whether only a hardware adapter will do) or `cpu`, as `req` asks: with `auto`, a GPU that cannot
+/// be opened or fails during the work falls back to the CPU, with a warning where a device had been opened.
+fn with_fallback<T>(
+    req: &DeviceRequest,
+    gpu: impl FnOnce(bool) -> Result<T>,
+    cpu: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     match req.choice {
-        DeviceChoice::Cpu => fit_cpu(params, x, w),
-        DeviceChoice::Gpu => fit_gpu(req, early, false, params, x, w),
-        DeviceChoice::Auto => match fit_gpu(req, early, true, params, x, w) {
+        DeviceChoice::Cpu => cpu(),
+        DeviceChoice::Gpu => gpu(false),
+        DeviceChoice::Auto => match gpu(true) {
             Ok(r) => Ok(r),
             Err(e @ Error::Gpu(_)) => {
                 if gpu_was_opened(&e) {
@@ -113,7 +123,7 @@ pub fn fit_on_device_early(
                 } else {
                     info!("device auto: {e}; using the CPU backend");
                 }
-                fit_cpu(params, x, w)
+                cpu()
             }
             Err(e) => Err(e),
         },
@@ -190,8 +200,60 @@ fn fit_gpu(
     _: &Matrix,
     _: Option<&[f32]>,
 ) -> Result<FitResult> {
-    Err(Error::Gpu(crate::error::GpuError::new(
+    Err(not_built())
+}
+
+/// The error of asking for the GPU in a build without the `gpu` feature.
+#[cfg(not(feature = "gpu"))]
+fn not_built() -> Error {
+    Error::Gpu(crate::error::GpuError::new(
         crate::error::GpuErrorKind::NotBuilt,
         "no GPU backend: custseg was built without the gpu feature",
-    )))
+    ))
+}
+
+/// Assigns every row of `x` to its nearest of the `k` centroids (`k × d`, row-major) on the requested device,
+/// with the same fall-back as [`fit_on_device`]. Returns the assignment and the name of the backend that made it.
+/// On the device a fit ran on, the labels and distances are those of the fit's last assignment, to the bit.
+pub fn assign_on_device(
+    req: &DeviceRequest,
+    x: &Matrix,
+    centroids: &[f32],
+    k: usize,
+) -> Result<(crate::kmeans::Assignment, String)> {
+    with_fallback(req, |hardware_only| assign_gpu(req, hardware_only, x, centroids, k), || assign_cpu(x, centroids, k))
+}
+
+fn assign_cpu(x: &Matrix, centroids: &[f32], k: usize) -> Result<(crate::kmeans::Assignment, String)> {
+    use crate::kmeans::Backend;
+    let mut b = CpuBackend::new(x, None);
+    Ok((b.assign(centroids, k)?, b.name()))
+}
+
+#[cfg(feature = "gpu")]
+fn assign_gpu(
+    req: &DeviceRequest,
+    hardware_only: bool,
+    x: &Matrix,
+    centroids: &[f32],
+    k: usize,
+) -> Result<(crate::kmeans::Assignment, String)> {
+    use crate::backend::gpu::{GpuBackend, GpuContext};
+    use crate::kmeans::Backend;
+    let ctx = GpuContext::new(&gpu_options(req, hardware_only))?;
+    info!(adapter = %ctx.name(), "assigning on the GPU");
+    let mut b = GpuBackend::new(&ctx, x, None)?;
+    ctx.release_staging();
+    Ok((b.assign(centroids, k)?, b.name()))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn assign_gpu(
+    _: &DeviceRequest,
+    _: bool,
+    _: &Matrix,
+    _: &[f32],
+    _: usize,
+) -> Result<(crate::kmeans::Assignment, String)> {
+    Err(not_built())
 }

@@ -35,6 +35,19 @@ pub fn fmt_index(v: Option<f64>) -> String {
     }
 }
 
+/// A count with thousands separators: `1,204`.
+pub fn fmt_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +67,9 @@ mod tests {
         assert_eq!(fmt_pct(Some(0.1234)), "12.3%");
         assert_eq!(fmt_pct(None), "–");
         assert_eq!(fmt_index(Some(168.4)), "168");
+        assert_eq!(
+            [fmt_count(0), fmt_count(999), fmt_count(1204), fmt_count(50_000_000)],
+            ["0", "999", "1,204", "50,000,000"]
+        );
     }
 }

@@ -5,9 +5,12 @@
 //! segments and the model. `features` turns transaction logs into customer features; `generate` makes synthetic
 //! data; `bench` times the kernels.
 
+pub mod assign;
 pub mod backend;
 pub mod bench;
+pub mod compare;
 pub mod device;
+pub mod drift;
 pub mod error;
 pub mod features;
 pub mod format;
@@ -16,8 +19,10 @@ pub mod io;
 pub mod kmeans;
 pub mod matrix;
 pub mod model;
+pub mod numbering;
 pub mod pipeline;
 pub mod prep;
+pub mod pseudonym;
 pub mod report;
 #[cfg(test)]
 mod test_util;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::drift::DriftReference;
 use crate::error::{Error, Result};
 use crate::kmeans::{FitResult, RunSummary};
 use crate::matrix::Matrix;
@@ -59,6 +60,9 @@ pub struct Model {
     /// Every restart, in order; `best_run` is the one kept.
     pub runs: Vec<RunSummary>,
     pub best_run: usize,
+    /// The training data's deciles and distance percentile, against which `assign` measures drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DriftReference>,
 }
 
 impl Model {
@@ -81,6 +85,7 @@ impl Model {
             converged: fit.converged,
             runs: fit.runs.clone(),
             best_run: fit.best_run,
+            drift: None,
         }
     }
 
@@ -97,6 +102,29 @@ impl Model {
     pub fn from_json(path: &std::path::Path) -> Result<Model> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, e))?;
         serde_json::from_str(&text).map_err(|e| Error::input(path, format!("not a custseg model: {e}")))
+    }
+
+    /// Reads a model to score new data with: [`Model::from_json`], then checks that an engine of the same major
+    /// and minor version wrote it (the scaler's and the kernels' meaning may change between them).
+    pub fn load(path: &std::path::Path) -> Result<Model> {
+        let m = Model::from_json(path)?;
+        let ours = engine_version();
+        let series =
+            |e: &str| e.strip_prefix("custseg ").map(|v| v.rsplit_once('.').map_or(v, |(mm, _)| mm).to_string());
+        if series(&m.engine).is_none() || series(&m.engine) != series(&ours) {
+            return Err(Error::input(
+                path,
+                format!("the model was written by '{}', which this engine ({ours}) cannot use: refit it with `custseg segment`", m.engine),
+            ));
+        }
+        if m.features.len() != m.scaler.columns.len() || m.centroids_scaled.iter().any(|c| c.len() != m.features.len())
+        {
+            return Err(Error::input(
+                path,
+                "not a custseg model: its features, scaler and centroids disagree in width",
+            ));
+        }
+        Ok(m)
     }
 
     /// The scaled centroids as one `k × d` matrix.

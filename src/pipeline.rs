@@ -9,13 +9,17 @@ use rayon::prelude::*;
 use tracing::info;
 
 use crate::device::{fit_on_device_early, open_early, DeviceRequest, EarlyGpu};
-use crate::error::Result;
+use crate::drift;
+use crate::error::{Error, Result};
 use crate::io::atomic::{check_writable, write_bytes_atomically};
 use crate::io::writer::write_segments;
 use crate::io::{read_features_with, FeatureTable, ReadOptions};
 use crate::kmeans::{FitResult, Init, ValidParams};
+use crate::matrix::Matrix;
 use crate::model::{FitParams, InputSummary, Model};
+use crate::numbering;
 use crate::prep::{check_log1p_columns, ScaleMethod, Scaler};
+use crate::pseudonym::IdKey;
 use crate::report::{build_profiles, money_feature, write_html, write_profile_json, Profiles};
 
 /// A validated `segment` job.
@@ -35,7 +39,12 @@ pub struct SegmentConfig {
     pub profile: Option<PathBuf>,
     /// Where to write the HTML report, if anywhere.
     pub report: Option<PathBuf>,
-    /// The money column of the profiles' revenue shares (default: `monetary` where it is a feature).
+    /// The key that replaces every customer ID in the outputs by its pseudonym, if any.
+    pub pseudonym: Option<IdKey>,
+    /// A model whose centroids start Lloyd (one run), fitted on the same features with the same `k`.
+    pub warm_start: Option<PathBuf>,
+    /// The money column that orders the segments and gives the profiles' revenue shares (default: `monetary` where
+    /// it is a feature).
     pub money_column: Option<String>,
 }
 
@@ -65,6 +74,18 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         check_writable(path)?;
     }
     let profiling = cfg.profile.is_some() || cfg.report.is_some();
+    let warm = cfg.warm_start.as_deref().map(Model::load).transpose()?;
+    if let Some(w) = &warm {
+        if w.k() != cfg.params.k() {
+            return Err(Error::Usage(format!(
+                "--warm-start {} has k = {}, this run asks for k = {}: drop --k or pass --k {}",
+                cfg.warm_start.as_ref().expect("warm").display(),
+                w.k(),
+                cfg.params.k(),
+                w.k()
+            )));
+        }
+    }
     let clock = Instant::now();
     // Once the files' metadata give the shape, the GPU (if one was asked for) opens on another thread while the
     // rows are decoded and scaled.
@@ -72,8 +93,17 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let weighted = cfg.read.weight.is_some();
     let mut table = read_features_with(&cfg.inputs, &cfg.read, |names, _| {
         check_log1p_columns(names, &cfg.log1p)?;
-        if profiling {
-            money_feature(names, cfg.money_column.as_deref())?;
+        money_feature(names, cfg.money_column.as_deref())?;
+        if let Some(w) = &warm {
+            if names != w.features.as_slice() {
+                return Err(Error::Usage(format!(
+                    "--warm-start {} was fitted on the features {}, this run has {}: pass --features {}",
+                    cfg.warm_start.as_ref().expect("warm").display(),
+                    w.features.join(","),
+                    names.join(","),
+                    w.features.join(",")
+                )));
+            }
         }
         early = open_early(&cfg.device, names.len(), cfg.params.k(), weighted);
         Ok(())
@@ -83,8 +113,19 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let clock = Instant::now();
     let scaler = Scaler::fit_transform(&mut table.x, &table.feature_names, cfg.scale, &cfg.log1p)?;
     info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
+    let warm_params;
+    let params = match &warm {
+        Some(w) => {
+            warm_params = warm_start_params(&cfg.params, w, &scaler)?;
+            &warm_params
+        }
+        None => &cfg.params,
+    };
     let clock = Instant::now();
-    let fit = fit_on_device_early(&cfg.device, early, &cfg.params, &table.x, table.weights.as_deref())?;
+    let mut fit = fit_on_device_early(&cfg.device, early, params, &table.x, table.weights.as_deref())?;
+    let money = money_feature(&table.feature_names, cfg.money_column.as_deref())?;
+    let order = numbering::canonical_order(&fit, &table.x, &scaler, money);
+    numbering::renumber(&mut fit, &order);
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
     let profiles = if profiling {
@@ -104,9 +145,13 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     };
     let clock = Instant::now();
     let distances: Vec<f32> = fit.dist2.par_iter().map(|v| v.sqrt()).collect();
-    write_segments(&cfg.output, &table.id_name, &table.ids, &fit.labels, &distances)?;
+    let ids = match &cfg.pseudonym {
+        Some(key) => key.pseudonymize(&table.ids)?,
+        None => table.ids.clone(),
+    };
+    write_segments(&cfg.output, &table.id_name, &ids, &fit.labels, &distances)?;
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
-    let p = &cfg.params;
+    let p = params;
     let params = FitParams {
         k: p.k(),
         init: init_name(p.init()).into(),
@@ -134,7 +179,8 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         rows_dropped: table.report.rows_dropped,
         rows_clustered: table.x.n(),
     };
-    let model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
+    let mut model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
+    model.drift = Some(drift::reference(&table.x, &table.feature_names, &fit.dist2));
     write_bytes_atomically(&cfg.model, model.to_json().as_bytes())?;
     if let (Some(path), Some(p)) = (&cfg.profile, &profiles) {
         write_profile_json(p, path)?;
@@ -143,4 +189,16 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         write_html(p, path)?;
     }
     Ok(SegmentOutcome { model, table, fit, profiles })
+}
+
+/// `params` with the warm-start model's centroids, mapped into this run's scaled units, as the one initial
+/// solution.
+fn warm_start_params(params: &ValidParams, warm: &Model, scaler: &Scaler) -> Result<ValidParams> {
+    let d = warm.features.len();
+    let mut c = Matrix::from_vec(warm.centroids.iter().flatten().map(|&v| v as f32).collect(), warm.k(), d);
+    scaler.transform(&mut c)?;
+    let mut p = params.clone();
+    p.init = Init::Given(c);
+    p.n_init = 1;
+    Ok(p)
 }

@@ -57,3 +57,14 @@ fn a_file_that_is_not_a_model_is_named() {
     let e = Model::from_json(&missing).unwrap_err().to_string();
     assert!(e.contains("absent.json"), "{e}");
 }
+
+#[test]
+fn a_model_read_back_writes_the_same_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run_in(d.path(), &["segment", "--device", "cpu", "--k", "4", "--log1p", "monetary"]);
+    assert!(o.status.success(), "segment failed: {}", String::from_utf8_lossy(&o.stderr));
+    let path = d.path().join("custseg-out/model.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Every float (edges, centroids, scaler) parses back to the same bits, so the JSON is the same.
+    assert!(Model::from_json(&path).unwrap().to_json() == text, "the model JSON changed on a round trip");
+}

@@ -161,3 +161,32 @@ fn report_renders_in_headless_chromium_without_errors() {
         std::fs::copy(&png, keep).unwrap();
     }
 }
+
+#[test]
+fn the_migration_page_renders_in_headless_chromium_without_errors() {
+    let Some(chromium) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, ids: Vec<i64>, segs: Vec<u32>| {
+        crate::util::write_parquet(
+            &dir.path().join(name),
+            vec![
+                ("customer_id", std::sync::Arc::new(arrow::array::Int64Array::from(ids)) as arrow::array::ArrayRef),
+                ("segment", std::sync::Arc::new(arrow::array::UInt32Array::from(segs))),
+            ],
+        )
+    };
+    write("a.parquet", (0..600).collect(), (0..600).map(|i| (i % 3) as u32).collect());
+    write("b.parquet", (100..700).collect(), (100..700).map(|i| ((i / 7) % 4) as u32).collect());
+    let o = crate::util::run_in(
+        dir.path(),
+        &["compare", "--before", "a.parquet", "--after", "b.parquet", "--report", "flows.html"],
+    );
+    assert!(o.status.success(), "{}", crate::util::stderr(&o));
+    let page = dir.path().join("flows.html");
+    let (dom, stderr) = run_chromium(&chromium, &dir.path().join("chromium-dom"), &page, &["--dump-dom".into()]);
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).collect();
+    assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
+    assert_eq!(body_attribute(&dom, "data-errors"), None, "window.onerror fired:\n{dom}");
+    assert_eq!(body_attribute(&dom, "data-charts-drawn").as_deref(), Some("1"), "the heatmap has marks");
+    assert!(dom.contains("customers moved from segment"), "the biggest flows are listed");
+}

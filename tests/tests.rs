@@ -2,13 +2,17 @@
 
 mod util;
 
+mod assign;
 mod bad_input;
 mod cli;
+mod compare;
 mod features;
 mod generate;
 mod gpu;
 mod model;
+mod numbering;
 mod oracle;
 mod parquet_real;
+mod pseudonym;
 mod report;
 mod shaders;

@@ -100,3 +100,22 @@ pub fn files_in(dir: &std::path::Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Whether a Vulkan adapter exists for the tests that run the binary with `--device gpu`. Without one, and with
+/// `CI` unset, the caller returns early and a `SKIPPED` line goes straight to stderr (past the harness's capture);
+/// with `CI=true` a missing adapter fails the test.
+pub fn gpu_available() -> bool {
+    #[cfg(feature = "gpu")]
+    let found = !custseg::backend::gpu::list_adapters().is_empty();
+    #[cfg(not(feature = "gpu"))]
+    let found = false;
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no GPU adapter: install mesa-vulkan-drivers"
+        );
+        let line = format!("SKIPPED {}: no GPU adapter\n", std::thread::current().name().unwrap_or("a GPU test"));
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    }
+    found
+}

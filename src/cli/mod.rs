@@ -1,7 +1,9 @@
 //! Command-line definition (clap derive) and dispatch. Flags stay here; each command turns them into the
 //! library's validated config before any work starts.
 
+mod assign;
 mod bench;
+mod compare;
 mod devices;
 mod features;
 mod generate;
@@ -30,6 +32,11 @@ pub struct Cli {
 pub enum Command {
     /// Cluster customers into segments (runs on the bundled 20k-customer sample when --input is not given).
     Segment(segment::SegmentArgs),
+    /// Score new customers with a saved model: each one's segment and distance, the segment shares against the
+    /// training's, and drift.
+    Assign(assign::AssignArgs),
+    /// Compare two periods' segments: the transition matrix, who entered and left, retention, and the movers.
+    Compare(compare::CompareArgs),
     /// Per-customer RFM and value features from transaction logs, with RFM scores and named segments.
     Features(features::FeaturesArgs),
     /// Write synthetic retail customers with planted segments (or a synthetic transaction log).
@@ -38,6 +45,25 @@ pub enum Command {
     Devices(devices::DevicesArgs),
     /// Time one Lloyd iteration per backend and shape, against the hardware floor.
     Bench(bench::BenchArgs),
+}
+
+/// `--pseudonymize` and where its key is, shared by the commands that write customer IDs.
+#[derive(Debug, Args, Clone)]
+pub struct PseudonymArgs {
+    /// Replace every customer ID in every output by its pseudonym: the lowercase hex of the first 16 bytes of
+    /// HMAC-SHA256(key, the ID as text). The key comes from CUSTSEG_ID_KEY or --id-key-file.
+    #[arg(long)]
+    pub pseudonymize: bool,
+    /// A file holding the pseudonym key (at least 16 bytes; one trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub id_key_file: Option<std::path::PathBuf>,
+}
+
+impl PseudonymArgs {
+    /// The key when pseudonyms are asked for, read and checked before any work.
+    pub fn key(&self) -> custseg::Result<Option<custseg::pseudonym::IdKey>> {
+        custseg::pseudonym::PseudonymRequest { enabled: self.pseudonymize, key_file: self.id_key_file.clone() }.key()
+    }
 }
 
 /// Options shared by commands that run K-means somewhere.
@@ -59,6 +85,22 @@ pub enum DeviceFlag {
     Auto,
     Cpu,
     Gpu,
+}
+
+impl DeviceArgs {
+    /// The library's device request for these flags.
+    pub fn request(&self) -> custseg::device::DeviceRequest {
+        use custseg::device::DeviceChoice;
+        custseg::device::DeviceRequest {
+            choice: match self.device {
+                DeviceFlag::Auto => DeviceChoice::Auto,
+                DeviceFlag::Cpu => DeviceChoice::Cpu,
+                DeviceFlag::Gpu => DeviceChoice::Gpu,
+            },
+            adapter: self.adapter.clone(),
+            max_binding_bytes: None,
+        }
+    }
 }
 
 pub fn parse() -> Cli {
@@ -85,6 +127,8 @@ pub fn init_logging(cli: &Cli) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Segment(a) => segment::run(a),
+        Command::Assign(a) => assign::run(a),
+        Command::Compare(a) => compare::run(a),
         Command::Features(a) => features::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Devices(a) => devices::run(a),

@@ -4,13 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use custseg::device::{DeviceChoice, DeviceRequest};
 use custseg::io::{resolve_inputs, Missing, ReadOptions};
 use custseg::kmeans::{Init, InitSample, KMeansParams};
 use custseg::pipeline::{run_segment, SegmentConfig};
 use custseg::prep::ScaleMethod;
 
-use super::{DeviceArgs, DeviceFlag};
+use super::{DeviceArgs, PseudonymArgs};
 
 /// The bundled 20k-customer sample (`data/customers_sample.parquet`), embedded so `segment` works from any folder.
 const SAMPLE: &[u8] = include_bytes!("../../data/customers_sample.parquet");
@@ -29,9 +28,9 @@ pub struct SegmentArgs {
     /// null-by-design columns (days_between_purchases, returns_share) where they have nulls; the log says which.
     #[arg(long, value_delimiter = ',')]
     pub features: Option<Vec<String>>,
-    /// Number of segments.
-    #[arg(long, short, default_value_t = 8)]
-    pub k: usize,
+    /// Number of segments. Default: 8, or the --warm-start model's.
+    #[arg(long, short)]
+    pub k: Option<usize>,
     /// Column scaling: zscore, minmax, robust (median and IQR) or none.
     #[arg(long, value_enum, default_value = "zscore")]
     pub scale: ScaleFlag,
@@ -65,6 +64,8 @@ pub struct SegmentArgs {
     pub seed: u64,
     #[command(flatten)]
     pub device: DeviceArgs,
+    #[command(flatten)]
+    pub pseudonym: PseudonymArgs,
     /// Segments Parquet (id, segment, distance). Default: custseg-out/segments.parquet.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -77,9 +78,14 @@ pub struct SegmentArgs {
     /// Also write a self-contained HTML report of the segments (no network needed to view it).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// The money column for revenue shares in profiles (default: `monetary` if it is a feature).
+    /// The money column: segments are numbered by its descending mean (else by descending size), and profiles
+    /// give each segment's share of it (default: `monetary` if it is a feature).
     #[arg(long)]
     pub money_column: Option<String>,
+    /// Start Lloyd from this model's centroids (one run): a model `segment` wrote on the same features, e.g. the
+    /// last period's, so that the new segments start where the old ones were.
+    #[arg(long, value_name = "MODEL")]
+    pub warm_start: Option<PathBuf>,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -98,6 +104,16 @@ pub enum MissingFlag {
     Fail,
     Drop,
     Mean,
+}
+
+impl From<MissingFlag> for Missing {
+    fn from(m: MissingFlag) -> Missing {
+        match m {
+            MissingFlag::Fail => Missing::Fail,
+            MissingFlag::Drop => Missing::Drop,
+            MissingFlag::Mean => Missing::Mean,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -132,8 +148,14 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         InitFlag::KMeansPlusPlus => Init::KMeansPlusPlus,
         InitFlag::Random => Init::Random,
     };
+    // Without --k, a warm start keeps its model's k (the job reads the model again and checks it in full).
+    let k = match (a.k, &a.warm_start) {
+        (Some(k), _) => k,
+        (None, Some(m)) => custseg::model::Model::load(m)?.k(),
+        (None, None) => 8,
+    };
     let mut params =
-        KMeansParams::new(a.k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed).init_sample(a.init_sample);
+        KMeansParams::new(k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed).init_sample(a.init_sample);
     if let Some(n) = a.n_init {
         params = params.n_init(n);
     }
@@ -162,11 +184,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
             id_column: a.id,
             features: a.features,
             weight: a.weight,
-            missing: match a.missing {
-                MissingFlag::Fail => Missing::Fail,
-                MissingFlag::Drop => Missing::Drop,
-                MissingFlag::Mean => Missing::Mean,
-            },
+            missing: a.missing.into(),
             ..ReadOptions::default()
         },
         scale: match a.scale {
@@ -177,20 +195,14 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         },
         log1p: a.log1p,
         params,
-        device: DeviceRequest {
-            choice: match a.device.device {
-                DeviceFlag::Auto => DeviceChoice::Auto,
-                DeviceFlag::Cpu => DeviceChoice::Cpu,
-                DeviceFlag::Gpu => DeviceChoice::Gpu,
-            },
-            adapter: a.device.adapter,
-            max_binding_bytes: None,
-        },
+        device: a.device.request(),
         output: a.output.unwrap_or_else(|| out_dir.join("segments.parquet")),
         model: a.model.unwrap_or_else(|| out_dir.join("model.json")),
         profile: a.profile,
         report: a.report,
         money_column: a.money_column,
+        warm_start: a.warm_start,
+        pseudonym: a.pseudonym.key()?,
     };
     let pb = super::spinner("segmenting");
     let outcome = run_segment(&cfg);

@@ -93,9 +93,8 @@ document.addEventListener('DOMContentLoaded', function () {
 });
 "#;
 
-/// The report as one self-contained HTML page.
-pub fn render_html(p: &Profiles, title: &str) -> String {
-    let mut h = String::with_capacity(64 * 1024);
+/// The start of a report page, to its `<h1>`: the inline style and script that every custseg page shares.
+pub(crate) fn page_head(h: &mut String, title: &str) {
     let t = escape(title);
     let _ = write!(
         h,
@@ -103,6 +102,12 @@ pub fn render_html(p: &Profiles, title: &str) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{t}</title>\n\
          <style>{CSS}</style>\n<script>{JS}</script>\n</head>\n<body>\n<h1>{t}</h1>\n"
     );
+}
+
+/// The report as one self-contained HTML page.
+pub fn render_html(p: &Profiles, title: &str) -> String {
+    let mut h = String::with_capacity(64 * 1024);
+    page_head(&mut h, title);
     let money = match &p.money_column {
         Some(m) => format!("revenue shares from <b>{}</b>", escape(m)),
         None => "no money column, so no revenue shares".into(),

@@ -2,6 +2,7 @@
 //! self-contained HTML page. Computed after a fit from the scaled matrix, the scaler and the labels.
 
 mod describe;
+mod flows;
 mod html;
 mod profile;
 mod table;
@@ -10,6 +11,7 @@ mod types;
 use std::path::Path;
 
 pub use describe::{describe, feature_word, MIN_Z};
+pub use flows::render_flows_html;
 pub use html::{escape, render_html};
 pub use profile::{build_profiles, money_feature, DEFAULT_MONEY_COLUMN, DISPLAY_BINS, MEDIAN_BINS, TOP_FEATURES};
 pub use table::render_table;
@@ -31,4 +33,9 @@ pub fn write_html(p: &Profiles, path: &Path) -> Result<()> {
 /// Writes the HTML report with a title, atomically.
 pub fn write_html_titled(p: &Profiles, title: &str, path: &Path) -> Result<()> {
     write_bytes_atomically(path, render_html(p, title).as_bytes())
+}
+
+/// Writes the HTML page of a comparison between two periods, atomically.
+pub fn write_flows_html(c: &crate::compare::Comparison, before: &str, after: &str, path: &Path) -> Result<()> {
+    write_bytes_atomically(path, render_flows_html(c, before, after).as_bytes())
 }
