@@ -51,10 +51,10 @@ fn segment_means(x: &Matrix, scaler: &Scaler, f: usize, labels: &[u32], k: usize
         .into_par_iter()
         .map(|b| {
             let (mut sum, mut count) = (vec![0f64; k], vec![0u64; k]);
-            for i in b * BLOCK..((b + 1) * BLOCK).min(x.n()) {
-                let j = labels[i] as usize;
-                sum[j] += scaler.inverse_value(f, x.row(i)[f] as f64);
-                count[j] += 1;
+            let rows = b * BLOCK..((b + 1) * BLOCK).min(x.n());
+            for (i, &l) in rows.clone().zip(&labels[rows]) {
+                sum[l as usize] += scaler.inverse_value(f, x.row(i)[f] as f64);
+                count[l as usize] += 1;
             }
             (sum, count)
         })

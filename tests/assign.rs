@@ -65,6 +65,7 @@ fn assign_on_the_gpu_reproduces_the_gpus_fit() {
 /// An independent scoring in f64 from model.json alone: log1p, centre and scale each raw value as the scaler
 /// describes, then the nearest centroid by squared Euclidean distance.
 #[test]
+#[allow(clippy::needless_range_loop)] // row `i` is read from several columns and outputs at once
 fn labels_and_distances_agree_with_an_independent_scoring_from_the_model_file() {
     let d = tempfile::tempdir().unwrap();
     fit(d.path(), "cpu");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, StringArray};
 
-use crate::util::{fixtures, read_parquet, run_in, stderr, stdout, write_parquet};
+use crate::util::{fixtures, read_parquet, stderr, stdout, write_parquet};
 
 fn fixture() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(fixtures().join("pseudonyms/pseudonyms.json")).unwrap()).unwrap()
