@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use custseg::assign::{run_assign, AssignConfig, AssignOutcome};
 use custseg::io::resolve_inputs;
+use custseg::jobs::assign::{run_assign, AssignConfig, AssignOutcome};
 
 use super::segment::MissingFlag;
 use super::{DeviceArgs, PseudonymArgs};

@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use custseg::compare::{run_compare, CompareConfig, Comparison};
 use custseg::format::{fmt_count, fmt_pct};
 use custseg::io::resolve_inputs;
+use custseg::jobs::compare::{run_compare, CompareConfig, Comparison};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:

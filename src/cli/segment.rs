@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use custseg::io::{resolve_inputs, Missing, ReadOptions};
+use custseg::jobs::segment::{run_segment, SegmentConfig};
 use custseg::kmeans::{Init, InitSample, KMeansParams};
-use custseg::pipeline::{run_segment, SegmentConfig};
 use custseg::prep::ScaleMethod;
 
 use super::{DeviceArgs, PseudonymArgs};

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 
 use super::html::{escape, page_head};
-use crate::compare::{Comparison, ValueKind};
 use crate::format::{fmt_count, fmt_pct};
+use crate::jobs::compare::{Comparison, ValueKind};
 
 /// Cell size of the heatmap, in pixels.
 const CELL_W: usize = 76;

@@ -36,6 +36,6 @@ pub fn write_html_titled(p: &Profiles, title: &str, path: &Path) -> Result<()> {
 }
 
 /// Writes the HTML page of a comparison between two periods, atomically.
-pub fn write_flows_html(c: &crate::compare::Comparison, before: &str, after: &str, path: &Path) -> Result<()> {
+pub fn write_flows_html(c: &crate::jobs::compare::Comparison, before: &str, after: &str, path: &Path) -> Result<()> {
     write_bytes_atomically(path, render_flows_html(c, before, after).as_bytes())
 }

@@ -1,0 +1,6 @@
+//! The jobs the commands run, one call each: `segment` (fit and write segments), `assign` (score new customers
+//! with a saved model) and `compare` (migration between two periods).
+
+pub mod assign;
+pub mod compare;
+pub mod segment;
