@@ -187,7 +187,7 @@ pub struct Days {
 }
 
 /// Whether values of type `t` can be read as days (a dictionary counts as its value type).
-pub fn is_date_type(t: &DataType) -> bool {
+pub(crate) fn is_date_type(t: &DataType) -> bool {
     use DataType::*;
     match t {
         Date32 | Date64 | Timestamp(..) | Utf8 | LargeUtf8 | Utf8View | Int32 | Int64 | UInt32 => true,
@@ -196,7 +196,7 @@ pub fn is_date_type(t: &DataType) -> bool {
     }
 }
 
-/// Converts a date column (any type accepted by [`is_date_type`]) to days. `Err` is a message for a column
+/// Converts a date column (any type `is_date_type` accepts) to days. `Err` is a message for a column
 /// that cannot be converted at all (e.g. a time zone that is neither an offset nor in the tz database).
 pub fn to_days(a: &dyn Array) -> Result<Days, String> {
     use DataType::*;

@@ -10,7 +10,7 @@ use super::options::FeatureOptions;
 use super::rfm::RfmSummary;
 use crate::error::{Error, Result};
 
-/// What building the features did with the rows (see [`stream`](super::stream) for the order of the checks).
+/// What building the features did with the rows (the order of the checks is in the docs of `features::stream`).
 /// `rows_read` = the drop counts + `rows_used`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FeatureReport {
