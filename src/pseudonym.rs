@@ -21,7 +21,7 @@ pub const MIN_KEY_BYTES: usize = 16;
 const KEEP_BYTES: usize = 16;
 
 /// The secret key. Its `Debug` shows no byte of it.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IdKey(Vec<u8>);
 
 impl std::fmt::Debug for IdKey {

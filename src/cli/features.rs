@@ -10,6 +10,8 @@ use custseg::io::resolve_inputs;
 
 #[derive(Debug, Args)]
 pub struct FeaturesArgs {
+    #[command(flatten)]
+    pub pseudonym: super::PseudonymArgs,
     /// Transactions: a Parquet file, a folder of Parquet files, or a glob.
     #[arg(long)]
     pub transactions: String,
@@ -66,6 +68,7 @@ pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
     opts.columns =
         TxColumns { customer: a.customer, date: a.date, amount: a.amount, order: a.order, category: a.category };
     opts.rfm = rfm;
+    opts.pseudonym = a.pseudonym.key()?;
     let pb = super::spinner("aggregating transactions");
     let t = std::time::Instant::now();
     let report = write_features(&inputs, &opts, &a.output);

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Float64Array, Int32Array, Int64Array, StringArray, UInt8Array};
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -62,7 +62,10 @@ pub fn write_features(paths: &[PathBuf], opts: &FeatureOptions, output: &Path) -
     if paths.iter().any(|p| p.as_path() == output) {
         return Err(Error::Usage(format!("the output {} is also an input", output.display())));
     }
-    let (batch, report) = build_features(paths, opts)?;
+    let (mut batch, report) = build_features(paths, opts)?;
+    if let Some(key) = &opts.pseudonym {
+        batch = with_pseudonyms(batch, &opts.columns.customer, key)?;
+    }
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -80,6 +83,18 @@ pub fn write_features(paths: &[PathBuf], opts: &FeatureOptions, output: &Path) -
         Ok(())
     })?;
     Ok(report)
+}
+
+/// `batch` with its ID column `id` replaced by the pseudonyms of its IDs (text).
+fn with_pseudonyms(batch: RecordBatch, id: &str, key: &crate::pseudonym::IdKey) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut arrays = batch.columns().to_vec();
+    if let Some(i) = fields.iter().position(|f| f.name() == id) {
+        arrays[i] = key.pseudonymize(&arrays[i])?;
+        fields[i] = Field::new(id, DataType::Utf8, fields[i].is_nullable());
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(|e| Error::Data(e.to_string()))
 }
 
 /// The features record batch and, with RFM on, its summary.

@@ -46,12 +46,21 @@ pub struct FeatureOptions {
     pub batch_size: usize,
     /// RFM scores, segments, tiers and CLV: `None` leaves those columns out.
     pub rfm: Option<RfmOptions>,
+    /// The key that replaces every customer ID in the written file by its pseudonym, if any (never serialised).
+    #[serde(skip)]
+    pub pseudonym: Option<crate::pseudonym::IdKey>,
 }
 
 impl FeatureOptions {
     /// The default columns, batch size and RFM scoring, as of `as_of`.
     pub fn new(as_of: i32) -> Self {
-        FeatureOptions { columns: TxColumns::default(), as_of, batch_size: 65_536, rfm: Some(RfmOptions::default()) }
+        FeatureOptions {
+            columns: TxColumns::default(),
+            as_of,
+            batch_size: 65_536,
+            rfm: Some(RfmOptions::default()),
+            pseudonym: None,
+        }
     }
 }
 
