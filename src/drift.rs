@@ -119,15 +119,39 @@ pub fn reference(x: &Matrix, names: &[String], dist2: &[f32]) -> DriftReference 
 /// The drift of `x` (scaled with the model's scaler, columns in the model's order) whose rows lie at squared
 /// distances `dist2` from their centres.
 pub fn measure(reference: &DriftReference, x: &Matrix, dist2: &[f32]) -> Drift {
-    let n = x.n();
-    let features = reference
-        .features
-        .par_iter()
+    const BLOCK: usize = 16 * 1024;
+    let (n, d) = (x.n(), x.d());
+    let bins = reference.features.len().min(d);
+    // Bin counts of every feature, by blocks of rows in parallel (rows are contiguous), summed (integers: exact).
+    let counts = x
+        .as_slice()
+        .par_chunks(BLOCK * d.max(1))
+        .map(|rows| {
+            let mut c: Vec<Vec<u64>> = reference.features[..bins].iter().map(|b| vec![0; b.edges.len() + 1]).collect();
+            for row in rows.chunks_exact(d) {
+                for (f, fb) in reference.features[..bins].iter().enumerate() {
+                    c[f][fb.edges.partition_point(|&e| e < row[f] as f64)] += 1;
+                }
+            }
+            c
+        })
+        .reduce_with(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.iter_mut().zip(y).for_each(|(u, v)| *u += v);
+            }
+            a
+        })
+        .unwrap_or_default();
+    let features = reference.features[..bins]
+        .iter()
         .enumerate()
-        .map(|(f, bins)| {
-            let shares = bin_shares((0..n).map(|i| x.row(i)[f]), n, &bins.edges);
-            let p = psi(&bins.shares, &shares);
-            FeatureDrift { name: bins.name.clone(), psi: p, level: psi_level(p) }
+        .map(|(f, fb)| {
+            let shares: Vec<f64> = match counts.get(f) {
+                Some(c) if n > 0 => c.iter().map(|&v| v as f64 / n as f64).collect(),
+                _ => vec![0.0; fb.edges.len() + 1],
+            };
+            let p = psi(&fb.shares, &shares);
+            FeatureDrift { name: fb.name.clone(), psi: p, level: psi_level(p) }
         })
         .collect();
     let limit = (reference.distance_p99 * reference.distance_p99) as f32;

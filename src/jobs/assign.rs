@@ -64,12 +64,16 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
     if table.x.n() == 0 {
         return Err(Error::Data(format!("no customers left to assign in {}", label(&cfg.inputs))));
     }
+    let clock = Instant::now();
     model.scaler.transform(&mut table.x)?;
+    info!(seconds = clock.elapsed().as_secs_f64(), "scaled features");
     let clock = Instant::now();
     let centroids = model.centroid_matrix();
     let (a, backend) = assign_on_device(&cfg.device, &table.x, centroids.as_slice(), model.k())?;
     info!(backend = %backend, seconds = clock.elapsed().as_secs_f64(), "assigned");
+    let clock = Instant::now();
     let drift = model.drift.as_ref().map(|r| drift::measure(r, &table.x, &a.dist2));
+    info!(seconds = clock.elapsed().as_secs_f64(), "measured drift");
     let mut sizes = vec![0u64; model.k()];
     for &l in &a.labels {
         sizes[l as usize] += 1;
