@@ -50,6 +50,7 @@ mod tests {
 
     use super::*;
     use crate::backend::cpu::kernel_portable::{dist2, dist2_rows};
+    use crate::test_util::rng;
 
     fn kernels() -> Vec<Kernel> {
         [Kernel::Avx2, Kernel::Sgemm].into_iter().filter(|k| k.available()).collect()
@@ -68,13 +69,6 @@ mod tests {
                 best.1
             })
             .collect()
-    }
-
-    fn rng(mut seed: u64) -> impl FnMut() -> f32 {
-        move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
-        }
     }
 
     fn labels(kernel: Kernel, x: &[f32], n: usize, c: &[f32], k: usize, d: usize) -> Vec<u32> {

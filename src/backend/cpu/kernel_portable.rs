@@ -161,13 +161,7 @@ fn argmin_plus(s: &[f32], norms: &[f32]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rng(mut seed: u64) -> impl FnMut() -> f32 {
-        move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
-        }
-    }
+    use crate::test_util::rng;
 
     #[test]
     fn lane_argmin_keeps_the_lowest_index_on_ties_across_lanes_and_tail() {
