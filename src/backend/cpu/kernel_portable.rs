@@ -58,25 +58,23 @@ fn second_smallest(v: impl IntoIterator<Item = f32>) -> f32 {
     b2
 }
 
-/// The fallback: scores by one SGEMM per tile of rows, then an arg-min per row.
-pub(crate) fn nearest_sgemm(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
-    sgemm_rows(x, rows, p, scratch, |i, s| out[i] = argmin_plus(s, &p.norms));
-}
-
-/// [`nearest_sgemm`], and each row's second-smallest score over all `k` centroids into `second`, from the same
-/// scores.
-pub(crate) fn nearest_second_sgemm(
+/// The fallback: scores by one SGEMM per tile of rows, then an arg-min per row; with `second`, also each row's
+/// second-smallest score over all `k` centroids, from the same scores.
+pub(crate) fn nearest_sgemm(
     x: &[f32],
     rows: usize,
     p: &Packed,
     out: &mut [u32],
-    second: &mut [f32],
+    second: Option<&mut [f32]>,
     scratch: &mut Vec<f32>,
 ) {
-    sgemm_rows(x, rows, p, scratch, |i, s| {
-        out[i] = argmin_plus(s, &p.norms);
-        second[i] = second_smallest(s.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
-    });
+    match second {
+        None => sgemm_rows(x, rows, p, scratch, |i, s| out[i] = argmin_plus(s, &p.norms)),
+        Some(second) => sgemm_rows(x, rows, p, scratch, |i, s| {
+            out[i] = argmin_plus(s, &p.norms);
+            second[i] = second_smallest(s.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
+        }),
+    }
 }
 
 /// The fallback's tiles: one SGEMM per tile of rows into `scratch`, then `per_row(i, s)` for each row `i` with its
