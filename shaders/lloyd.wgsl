@@ -4,10 +4,8 @@
 //! Register tiling: each thread takes P points (point p of a round is `r0 + lid + p·WG`, so consecutive threads
 //! read consecutive rows) and every centroid vec4 read from workgroup memory is used for all P of them.
 //! The design (and why the result does not depend on scheduling or on P) is in docs/GPU.md. The uniform blocks
-//! `Part` and `Step` are in prelude.wgsl, which the host prepends.
-
-// Threads per workgroup (a power of two), set by the host.
-override WG: u32 = 256u;
+//! `Part` and `Step`, `WG`, the `partials` buffer (here: [pp block sums | scratch: (hi, lo) inertia partial of each
+//! lloyd workgroup]) and the reduction tree are in prelude.wgsl, which the host prepends.
 // Centroid tile capacity in vec4: tile_k rows of D4 vec4 (pre-multiplied by -2), then tile_k norms.
 override CENT_VEC4: u32 = 1024u;
 // Privatised accumulator capacity in u32 words (every copy of the private sums).
@@ -34,19 +32,14 @@ const BIAS: i32 = 0x40000000;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> out: array<u32>;
-@group(0) @binding(5) var<uniform> part: Part;
 
-@group(1) @binding(0) var<uniform> step: Step;
 // [per-feature exponents as f32 | centroids, k rows of d4*4 | k squared norms, padded]
 @group(1) @binding(1) var<storage, read> cent: array<f32>;
 // [sum pairs (lo, hi), k*d | weight-sum pairs, k (weighted only) | counts, k | changed]
 @group(1) @binding(2) var<storage, read_write> acc: array<atomic<u32>>;
-// [pp block sums | scratch: (hi, lo) inertia partial of each lloyd workgroup]
-@group(1) @binding(3) var<storage, read_write> partials: array<f32>;
 
 var<workgroup> tile: array<vec4<f32>, CENT_VEC4>;
 var<workgroup> wacc: array<atomic<u32>, ACC_CAP>;
-var<workgroup> red: array<vec2<f32>, WG>;
 var<workgroup> wchanged: atomic<u32>;
 
 // Four features of the row that starts at `base`, from 4*f4; features past D read as 0.
@@ -92,23 +85,18 @@ fn add_gl(p: u32, u: u32) {
     }
 }
 
-// (hi, lo) + (hi, lo) with the rounding error of the high parts kept (TwoSum), renormalised.
-fn two_add(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    let s = a.x + b.x;
-    let bb = s - a.x;
-    let e = (a.x - (s - bb)) + (b.x - bb);
-    let l = a.y + b.y + e;
-    let hi = s + l;
-    return vec2<f32>(hi, l - (hi - s));
+// Feature f of this thread's point p, whose row starts at `base` in X: from the registers `xr` when the rows are
+// cached there, else from X.
+fn feature(xr: ptr<function, array<vec4<f32>, XR>>, cached: bool, p: u32, base: u32, f: u32) -> f32 {
+    if cached {
+        return (*xr)[p * D4 + f / 4u][f % 4u];
+    }
+    return x[base + f];
 }
 
 @compute @workgroup_size(WG)
-fn lloyd(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let g = wid.x + wid.y * nwg.x;
+fn lloyd(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+    let g = group_index(grid);
     if g >= part.lloyd_groups {
         return;
     }
@@ -222,13 +210,7 @@ fn lloyd(
             let cw = step.c_off + lj * D4 * 4u;
             var d2 = 0.0;
             for (var f = 0u; f < D; f++) {
-                var xv: f32;
-                if cached {
-                    xv = xr[p * D4 + f / 4u][f % 4u];
-                } else {
-                    xv = x[base + f];
-                }
-                let df = xv - cent[cw + f];
+                let df = feature(&xr, cached, p, base, f) - cent[cw + f];
                 d2 += df * df;
             }
             if (step.mode & MODE_ASSIGN) != 0u {
@@ -251,13 +233,7 @@ fn lloyd(
                 let sb = lj * D * 2u;
                 let pb = copy_base + lj * (2u * D + 1u);
                 for (var f = 0u; f < D; f++) {
-                    var xv: f32;
-                    if cached {
-                        xv = xr[p * D4 + f / 4u][f % 4u];
-                    } else {
-                        xv = x[base + f];
-                    }
-                    let q = i32(round(ldexp(wi * xv, i32(cent[f]))));
+                    let q = i32(round(ldexp(wi * feature(&xr, cached, p, base, f), i32(cent[f]))));
                     let u = bitcast<u32>(q + BIAS);
                     if private_acc {
                         add_wg(pb + 2u * f, u);
@@ -335,16 +311,5 @@ fn lloyd(
     }
 
     // Inertia: a fixed-shape tree over the threads' Kahan sums, in (hi, lo) pairs.
-    red[lid] = vec2<f32>(ks, -kc);
-    for (var h = WG / 2u; h > 0u; h = h / 2u) {
-        workgroupBarrier();
-        if lid < h {
-            red[lid] = two_add(red[lid], red[lid + h]);
-        }
-    }
-    if lid == 0u {
-        let o = step.scratch_off + (part.lloyd_base + g) * 2u;
-        partials[o] = red[0].x;
-        partials[o + 1u] = red[0].y;
-    }
+    reduce_to(lid, vec2<f32>(ks, -kc), step.scratch_off + (part.lloyd_base + g) * 2u);
 }

@@ -43,12 +43,7 @@ pub fn generate_blobs(n: usize, d: usize, k: usize, seed: u64) -> (Matrix, Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn mean_sd(x: &[f64]) -> (f64, f64) {
-        let n = x.len() as f64;
-        let m = x.iter().sum::<f64>() / n;
-        (m, (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt())
-    }
+    use crate::test_util::mean_sd;
 
     #[test]
     fn blobs_have_the_requested_shape() {

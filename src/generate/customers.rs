@@ -288,6 +288,7 @@ fn cents(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::generate::CHUNK_ROWS;
+    use crate::test_util::mean_sd;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Float32Type, Float64Type, Int32Type, Int64Type};
 
@@ -316,12 +317,6 @@ mod tests {
             .iter()
             .flat_map(|a| a.as_string::<i32>().iter().map(|s| s.unwrap().to_string()).collect::<Vec<_>>())
             .collect()
-    }
-
-    fn mean_sd(x: &[f64]) -> (f64, f64) {
-        let n = x.len() as f64;
-        let m = x.iter().sum::<f64>() / n;
-        (m, (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt())
     }
 
     #[test]

@@ -113,12 +113,7 @@ pub(crate) fn fmix64(mut h: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn mean_sd(x: &[f64]) -> (f64, f64) {
-        let n = x.len() as f64;
-        let m = x.iter().sum::<f64>() / n;
-        (m, (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt())
-    }
+    use crate::test_util::mean_sd;
 
     #[test]
     fn samplers_have_the_requested_moments() {

@@ -224,14 +224,10 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray, UInt8Array};
+    use arrow::array::{ArrayRef, UInt8Array};
 
     use crate::io::options::DefaultSelection;
-    use crate::test_util::{batch, write_batch, write_parquet};
-
-    fn ids3() -> ArrayRef {
-        Arc::new(Int64Array::from(vec![1, 2, 3]))
-    }
+    use crate::test_util::{assert_has, batch, err_line, f64s, i32s, i64s, ids3, strs, write_batch, write_parquet};
 
     fn defaults() -> ReadOptions {
         ReadOptions::with_selection(DefaultSelection::default())
@@ -242,15 +238,17 @@ mod tests {
     }
 
     fn plan_err(paths: &[PathBuf], o: &ReadOptions) -> String {
-        let e = plan_files(paths, o).err().expect("should fail").to_string();
-        assert!(!e.contains('\n'), "message is one line: {e}");
-        e
+        err_line(plan_files(paths, o))
     }
 
-    fn assert_has(msg: &str, parts: &[&str]) {
-        for p in parts {
-            assert!(msg.contains(p), "expected {p:?} in: {msg}");
-        }
+    /// The file `name` in `dir` with the IDs 1, 2, 3 and one other column.
+    fn ids_and(dir: &Path, name: &str, column: (&str, ArrayRef)) -> PathBuf {
+        write_parquet(dir, name, vec![("id", ids3()), column])
+    }
+
+    /// The file `name` in `dir` with the columns `id` and `x`.
+    fn id_x(dir: &Path, name: &str, id: ArrayRef, x: ArrayRef) -> PathBuf {
+        write_parquet(dir, name, vec![("id", id), ("x", x)])
     }
 
     #[test]
@@ -258,10 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mk = |name: &str, n: i64, group: usize| {
             let path = dir.path().join(name);
-            let b = batch(vec![
-                ("id", Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())) as ArrayRef),
-                ("x", Arc::new(Float64Array::from(vec![1.0; n as usize]))),
-            ]);
+            let b = batch(vec![("id", i64s((0..n).collect::<Vec<_>>())), ("x", f64s(vec![1.0; n as usize]))]);
             write_batch(&path, &b, Some(group), None);
             path
         };
@@ -280,10 +275,10 @@ mod tests {
             "cust.parquet",
             vec![
                 ("customer_id", ids3()),
-                ("recency_days", Arc::new(Int32Array::from(vec![5, 40, 300]))),
+                ("recency_days", i32s(vec![5, 40, 300])),
                 ("r_score", Arc::new(UInt8Array::from(vec![5, 3, 1]))),
-                ("frequency", Arc::new(Int64Array::from(vec![7, 3, 1]))),
-                ("clv", Arc::new(Float64Array::from(vec![900.0, 200.0, 10.0]))),
+                ("frequency", i64s(vec![7, 3, 1])),
+                ("clv", f64s(vec![900.0, 200.0, 10.0])),
             ],
         );
         let sel = DefaultSelection { derived: vec!["clv".into(), "r_score".into()], ..DefaultSelection::default() };
@@ -299,44 +294,38 @@ mod tests {
         assert!(p.derived.is_empty());
     }
 
-    #[test]
-    fn explicit_features_pick_columns_in_the_given_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
+    /// IDs, the floats `a` and `w`, the strings `s` and the integers `age` and `zip`.
+    fn mixed(dir: &Path) -> PathBuf {
+        write_parquet(
+            dir,
             "a.parquet",
             vec![
                 ("id", ids3()),
-                ("a", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                ("b", Arc::new(Float64Array::from(vec![4.0, 5.0, 6.0]))),
-                ("s", Arc::new(StringArray::from(vec!["p", "q", "r"]))),
+                ("a", f64s(vec![1.0, 2.0, 3.0])),
+                ("w", f64s(vec![1.0, 1.0, 2.0])),
+                ("s", strs(vec!["p", "q", "r"])),
+                ("age", i32s(vec![30, 40, 50])),
+                ("zip", i32s(vec![1, 2, 3])),
             ],
-        );
-        let o = ReadOptions { features: Some(vec!["b".into(), "a".into()]), ..opts() };
-        let p = &plan_files(&[f], &o).unwrap()[0];
-        assert_eq!(p.feature_names, ["b", "a"]);
-        // Decoded in file order (id, a, b), each feature found at its place in the batch.
+        )
+    }
+
+    #[test]
+    fn explicit_features_pick_columns_in_the_given_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = ReadOptions { features: Some(vec!["w".into(), "a".into()]), ..opts() };
+        let p = &plan_files(&[mixed(dir.path())], &o).unwrap()[0];
+        assert_eq!(p.feature_names, ["w", "a"]);
+        // Decoded in file order (id, a, w), each feature found at its place in the batch.
         assert_eq!((&p.roots[..], p.id_pos, &p.feature_pos[..], p.weight_pos), (&[0, 1, 2][..], 0, &[2, 1][..], None));
     }
 
     #[test]
     fn auto_features_skip_id_weight_extra_and_non_numeric_columns() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("a", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                ("w", Arc::new(Float64Array::from(vec![1.0, 1.0, 2.0]))),
-                ("s", Arc::new(StringArray::from(vec!["p", "q", "r"]))),
-                ("age", Arc::new(Int32Array::from(vec![30, 40, 50]))),
-                ("zip", Arc::new(Int32Array::from(vec![1, 2, 3]))),
-            ],
-        );
         let o =
             ReadOptions { weight: Some("w".into()), extra_columns: vec!["zip".into(), "not-there".into()], ..opts() };
-        let p = &plan_files(&[f], &o).unwrap()[0];
+        let p = &plan_files(&[mixed(dir.path())], &o).unwrap()[0];
         assert_eq!(p.feature_names, ["a", "age"]);
         assert_eq!((&p.roots[..], &p.feature_pos[..], p.weight_pos), (&[0, 1, 2, 4][..], &[1, 3][..], Some(2)));
         assert!(p.derived.is_empty());
@@ -345,11 +334,7 @@ mod tests {
     #[test]
     fn missing_column_lists_the_columns() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![("cid", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
-        );
+        let f = write_parquet(dir.path(), "a.parquet", vec![("cid", ids3()), ("x", f64s(vec![1.0, 2.0, 3.0]))]);
         let e = plan_err(&[f], &defaults());
         assert_has(&e, &["a.parquet: no column 'customer_id'; columns are: cid, x"]);
     }
@@ -357,11 +342,7 @@ mod tests {
     #[test]
     fn missing_feature_column_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
-        );
+        let f = ids_and(dir.path(), "a.parquet", ("x", f64s(vec![1.0, 2.0, 3.0])));
         let e = plan_err(&[f], &ReadOptions { features: Some(vec!["x".into(), "spend".into()]), ..opts() });
         assert_has(&e, &["a.parquet", "no column 'spend'"]);
     }
@@ -369,11 +350,7 @@ mod tests {
     #[test]
     fn non_numeric_feature_names_column_and_type() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![("id", ids3()), ("city", Arc::new(StringArray::from(vec!["a", "b", "c"])))],
-        );
+        let f = ids_and(dir.path(), "a.parquet", ("city", strs(vec!["a", "b", "c"])));
         let e = plan_err(&[f], &ReadOptions { features: Some(vec!["city".into()]), ..opts() });
         assert_has(&e, &["a.parquet", "'city'", "Utf8", "not numeric"]);
     }
@@ -381,11 +358,7 @@ mod tests {
     #[test]
     fn no_feature_columns_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![("id", ids3()), ("city", Arc::new(StringArray::from(vec!["a", "b", "c"])))],
-        );
+        let f = ids_and(dir.path(), "a.parquet", ("city", strs(vec!["a", "b", "c"])));
         let e = plan_err(&[f], &opts());
         assert_has(&e, &["a.parquet", "no numeric feature columns", "city (Utf8)"]);
     }
@@ -393,14 +366,7 @@ mod tests {
     #[test]
     fn bad_id_type_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![
-                ("id", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-            ],
-        );
+        let f = id_x(dir.path(), "a.parquet", f64s(vec![1.0, 2.0, 3.0]), f64s(vec![1.0, 2.0, 3.0]));
         let e = plan_err(&[f], &opts());
         assert_has(&e, &["a.parquet", "id column 'id'", "Float64"]);
     }
@@ -408,16 +374,8 @@ mod tests {
     #[test]
     fn files_must_agree_on_id_type() {
         let dir = tempfile::tempdir().unwrap();
-        let a = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
-        );
-        let b = write_parquet(
-            dir.path(),
-            "b.parquet",
-            vec![("id", Arc::new(StringArray::from(vec!["4"]))), ("x", Arc::new(Float64Array::from(vec![1.0])))],
-        );
+        let a = ids_and(dir.path(), "a.parquet", ("x", f64s(vec![1.0, 2.0, 3.0])));
+        let b = id_x(dir.path(), "b.parquet", strs(vec!["4"]), f64s(vec![1.0]));
         let e = plan_err(&[a, b], &opts());
         assert_has(&e, &["b.parquet", "id column 'id'", "Utf8", "Int64", "a.parquet"]);
     }
@@ -425,30 +383,14 @@ mod tests {
     #[test]
     fn files_must_agree_on_feature_columns() {
         let dir = tempfile::tempdir().unwrap();
-        let a = write_parquet(
-            dir.path(),
-            "a.parquet",
-            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
-        );
+        let a = ids_and(dir.path(), "a.parquet", ("x", f64s(vec![1.0, 2.0, 3.0])));
         let b = write_parquet(
             dir.path(),
             "b.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![4]))),
-                ("x", Arc::new(Float64Array::from(vec![1.0]))),
-                ("y", Arc::new(Float64Array::from(vec![1.0]))),
-            ],
+            vec![("id", i64s(vec![4])), ("x", f64s(vec![1.0])), ("y", f64s(vec![1.0]))],
         );
-        let c = write_parquet(
-            dir.path(),
-            "c.parquet",
-            vec![("id", Arc::new(Int64Array::from(vec![5]))), ("z", Arc::new(Float64Array::from(vec![1.0])))],
-        );
-        let d = write_parquet(
-            dir.path(),
-            "d.parquet",
-            vec![("id", Arc::new(Int64Array::from(vec![6]))), ("x", Arc::new(StringArray::from(vec!["1"])))],
-        );
+        let c = write_parquet(dir.path(), "c.parquet", vec![("id", i64s(vec![5])), ("z", f64s(vec![1.0]))]);
+        let d = id_x(dir.path(), "d.parquet", i64s(vec![6]), strs(vec!["1"]));
         assert_has(&plan_err(&[a.clone(), b], &opts()), &["b.parquet", "'y'", "a.parquet"]);
         assert_has(&plan_err(&[a.clone(), c], &opts()), &["c.parquet", "no column 'x'"]);
         assert_has(&plan_err(&[a, d], &opts()), &["d.parquet", "'x'", "Utf8"]);
@@ -460,11 +402,7 @@ mod tests {
         let f = write_parquet(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                ("w", Arc::new(StringArray::from(vec!["1", "2", "3"]))),
-            ],
+            vec![("id", ids3()), ("x", f64s(vec![1.0, 2.0, 3.0])), ("w", strs(vec!["1", "2", "3"]))],
         );
         let e = plan_err(&[f], &ReadOptions { weight: Some("w".into()), ..opts() });
         assert_has(&e, &["a.parquet", "weight column 'w'", "Utf8"]);

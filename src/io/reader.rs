@@ -183,15 +183,11 @@ mod tests {
     use std::path::Path;
     use std::sync::Arc;
 
-    use arrow::array::{AsArray, Float32Array, Float64Array, Int32Array, Int64Array, StringArray, UInt8Array};
+    use arrow::array::{AsArray, Float32Array, UInt8Array};
     use arrow::datatypes::{Int32Type, Int64Type};
 
     use crate::io::options::DefaultSelection;
-    use crate::test_util::{batch, write_batch, write_parquet};
-
-    fn ids3() -> ArrayRef {
-        Arc::new(Int64Array::from(vec![1, 2, 3]))
-    }
+    use crate::test_util::{assert_has, batch, err_line, f64s, i32s, i64s, ids3, strs, write_batch, write_parquet};
 
     /// ID column `id`, nothing left out by name.
     fn opts() -> ReadOptions {
@@ -209,15 +205,7 @@ mod tests {
     }
 
     fn read_err(paths: &[PathBuf], o: &ReadOptions) -> String {
-        let e = read_features(paths, o).expect_err("should fail").to_string();
-        assert!(!e.contains('\n'), "message is one line: {e}");
-        e
-    }
-
-    fn assert_has(msg: &str, parts: &[&str]) {
-        for p in parts {
-            assert!(msg.contains(p), "expected {p:?} in: {msg}");
-        }
+        err_line(read_features(paths, o))
     }
 
     #[test]
@@ -250,10 +238,7 @@ mod tests {
         let f = write_parquet(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![1, 1, 2])) as ArrayRef),
-                ("x", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0)]))),
-            ],
+            vec![("id", i64s(vec![1, 1, 2]) as ArrayRef), ("x", f64s(vec![Some(1.0), None, Some(3.0)]))],
         );
         let mut calls = 0;
         let e = read_features_with(std::slice::from_ref(&f), &opts(), |names, rows| {
@@ -274,9 +259,9 @@ mod tests {
             dir,
             "gaps.parquet",
             vec![
-                ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4]))),
-                ("a", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 6.0]))),
-                ("b", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(f64::NAN), Some(5.0)]))),
+                ("id", i64s(vec![1, 2, 3, 4])),
+                ("a", f64s(vec![1.0, 2.0, 3.0, 6.0])),
+                ("b", f64s(vec![Some(1.0), None, Some(f64::NAN), Some(5.0)])),
                 ("c", Arc::new(Float32Array::from(vec![Some(f32::INFINITY), None, None, Some(2.0)]))),
             ],
         )
@@ -288,19 +273,15 @@ mod tests {
         let a = write_parquet(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![1, 2, 3]))),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                ("y", Arc::new(Int32Array::from(vec![10, 20, 30]))),
-            ],
+            vec![("id", i64s(vec![1, 2, 3])), ("x", f64s(vec![1.0, 2.0, 3.0])), ("y", i32s(vec![10, 20, 30]))],
         );
         // Other column order and other numeric types in the second file: matched by name.
         let b = write_parquet(
             dir.path(),
             "b.parquet",
             vec![
-                ("y", Arc::new(Int64Array::from(vec![40, 50]))),
-                ("id", Arc::new(Int64Array::from(vec![4, 5]))),
+                ("y", i64s(vec![40, 50])),
+                ("id", i64s(vec![4, 5])),
                 ("x", Arc::new(Float32Array::from(vec![4.0, 5.0]))),
             ],
         );
@@ -319,10 +300,7 @@ mod tests {
         let f = write_parquet(
             dir.path(),
             "empty.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(Vec::<i64>::new()))),
-                ("x", Arc::new(Float64Array::from(Vec::<f64>::new()))),
-            ],
+            vec![("id", i64s(Vec::<i64>::new())), ("x", f64s(Vec::<f64>::new()))],
         );
         let e = read_err(&[f], &opts());
         assert_has(&e, &["no rows", "empty.parquet"]);
@@ -332,15 +310,10 @@ mod tests {
     fn a_missing_value_in_a_later_row_group_names_its_file_and_count() {
         let dir = tempfile::tempdir().unwrap();
         let (ok, bad) = (dir.path().join("ok.parquet"), dir.path().join("late.parquet"));
-        let a: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]));
+        let a: ArrayRef = f64s(vec![1.0, 2.0, 3.0]);
         write_batch(&ok, &batch(vec![("id", ids3()), ("a", a)]), Some(2), Some(5));
-        let a: ArrayRef = Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0), Some(3.0), None, Some(f64::NAN)]));
-        write_batch(
-            &bad,
-            &batch(vec![("id", Arc::new(Int64Array::from(vec![4, 5, 6, 7, 8]))), ("a", a)]),
-            Some(2),
-            Some(5),
-        );
+        let a: ArrayRef = f64s(vec![Some(1.0), Some(2.0), Some(3.0), None, Some(f64::NAN)]);
+        write_batch(&bad, &batch(vec![("id", i64s(vec![4, 5, 6, 7, 8])), ("a", a)]), Some(2), Some(5));
         let o = ReadOptions { features: Some(vec!["a".into()]), ..opts() };
         let e = read_err(&[ok, bad], &o);
         assert_has(&e, &["column 'a' has 1 null values and 1 NaN/infinite values", "late.parquet"]);
@@ -364,23 +337,13 @@ mod tests {
         let a = write_parquet(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![1, 2]))),
-                ("x", Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN)]))),
-            ],
+            vec![("id", i64s(vec![1, 2])), ("x", f64s(vec![Some(1.0), Some(f64::NAN)]))],
         );
-        let b = write_parquet(
-            dir.path(),
-            "b.parquet",
-            vec![("id", Arc::new(Int64Array::from(vec![3, 4]))), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0])))],
-        );
+        let b = write_parquet(dir.path(), "b.parquet", vec![("id", i64s(vec![3, 4])), ("x", f64s(vec![1.0, 2.0]))]);
         let c = write_parquet(
             dir.path(),
             "c.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from(vec![5, 6]))),
-                ("x", Arc::new(Float64Array::from(vec![f64::NEG_INFINITY, f64::NAN]))),
-            ],
+            vec![("id", i64s(vec![5, 6])), ("x", f64s(vec![f64::NEG_INFINITY, f64::NAN]))],
         );
         let e = read_err(&[a, b, c], &opts());
         assert_has(&e, &["column 'x' has 3 NaN/infinite values", "a.parquet", "c.parquet"]);
@@ -390,11 +353,8 @@ mod tests {
     #[test]
     fn missing_nulls_only_message() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write_parquet(
-            dir.path(),
-            "n.parquet",
-            vec![("id", ids3()), ("spend", Arc::new(Int32Array::from(vec![Some(1), None, None])))],
-        );
+        let f =
+            write_parquet(dir.path(), "n.parquet", vec![("id", ids3()), ("spend", i32s(vec![Some(1), None, None]))]);
         let e = read_err(&[f], &opts());
         assert_has(&e, &["column 'spend' has 2 null values (in ", "n.parquet); use --missing drop|mean"]);
     }
@@ -406,8 +366,8 @@ mod tests {
             dir.path(),
             "gaps.parquet",
             vec![
-                ("id", Arc::new(StringArray::from(vec!["a", "b", "c", "d"]))),
-                ("x", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0), Some(f64::NAN)]))),
+                ("id", strs(vec!["a", "b", "c", "d"])),
+                ("x", f64s(vec![Some(1.0), None, Some(3.0), Some(f64::NAN)])),
                 ("w", Arc::new(Float32Array::from(vec![0.5, 1.0, 2.0, 3.0]))),
             ],
         );
@@ -425,7 +385,7 @@ mod tests {
         let f = write_parquet(
             dir.path(),
             "all.parquet",
-            vec![("id", ids3()), ("x", Arc::new(Float64Array::from(vec![None, Some(f64::NAN), None])))],
+            vec![("id", ids3()), ("x", f64s(vec![None, Some(f64::NAN), None]))],
         );
         let e = read_err(&[f], &ReadOptions { missing: Missing::Drop, ..opts() });
         assert_has(&e, &["no rows left", "all 3 rows", "all.parquet"]);
@@ -448,11 +408,7 @@ mod tests {
         let f = write_parquet(
             dir.path(),
             "a.parquet",
-            vec![
-                ("id", ids3()),
-                ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
-                ("y", Arc::new(Float64Array::from(vec![None, None, Some(f64::NAN)]))),
-            ],
+            vec![("id", ids3()), ("x", f64s(vec![1.0, 2.0, 3.0])), ("y", f64s(vec![None, None, Some(f64::NAN)]))],
         );
         let e = read_err(&[f], &ReadOptions { missing: Missing::Mean, ..opts() });
         assert_has(&e, &["column 'y'", "no valid values", "3 rows"]);
@@ -463,11 +419,7 @@ mod tests {
         write_parquet(
             dir,
             "w.parquet",
-            vec![
-                ("id", Arc::new(Int64Array::from((0..n).collect::<Vec<_>>()))),
-                ("x", Arc::new(Float64Array::from(vec![1.0; n as usize]))),
-                ("w", Arc::new(Float64Array::from(w))),
-            ],
+            vec![("id", i64s((0..n).collect::<Vec<_>>())), ("x", f64s(vec![1.0; n as usize])), ("w", f64s(w))],
         )
     }
 
@@ -491,12 +443,12 @@ mod tests {
             "cust.parquet",
             vec![
                 ("customer_id", ids3()),
-                ("recency_days", Arc::new(Int32Array::from(vec![5, 40, 300]))),
-                ("frequency", Arc::new(Int64Array::from(vec![7, 3, 1]))),
-                ("days_between_purchases", Arc::new(Float64Array::from(vec![Some(10.0), Some(30.0), None]))),
+                ("recency_days", i32s(vec![5, 40, 300])),
+                ("frequency", i64s(vec![7, 3, 1])),
+                ("days_between_purchases", f64s(vec![Some(10.0), Some(30.0), None])),
                 ("r_score", Arc::new(UInt8Array::from(vec![5, 3, 1]))),
-                ("rfm_code", Arc::new(StringArray::from(vec!["555", "333", "111"]))),
-                ("clv", Arc::new(Float64Array::from(vec![900.0, 200.0, 10.0]))),
+                ("rfm_code", strs(vec!["555", "333", "111"])),
+                ("clv", f64s(vec![900.0, 200.0, 10.0])),
             ],
         )
     }
@@ -563,7 +515,7 @@ mod tests {
         let f = write_parquet(
             dir.path(),
             "a.parquet",
-            vec![("id", ids3()), ("tags", Arc::new(list)), ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])))],
+            vec![("id", ids3()), ("tags", Arc::new(list)), ("x", f64s(vec![1.0, 2.0, 3.0]))],
         );
         let t = read_features(&[f], &opts()).unwrap();
         assert_eq!(t.feature_names, ["x"]);
@@ -578,9 +530,9 @@ mod tests {
             dir.path(),
             "c.parquet",
             vec![
-                ("id", Arc::new(StringArray::from(vec!["a", "b", "c"]))),
-                ("x", Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0)]))),
-                ("y", Arc::new(Int32Array::from(vec![4, 5, 6]))),
+                ("id", strs(vec!["a", "b", "c"])),
+                ("x", f64s(vec![Some(1.0), None, Some(3.0)])),
+                ("y", i32s(vec![4, 5, 6])),
             ],
         );
         let good = std::fs::read(&f).unwrap();

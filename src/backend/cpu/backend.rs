@@ -20,7 +20,7 @@ use super::kernel::nearest_block;
 use super::kernel_portable::dist2;
 use super::packed::{Kernel, Packed};
 use super::pp::{block_commit, block_potentials};
-use super::step::{merge, step_block, Partial, BLOCK_ROWS};
+use super::step::{merge, step_block, Block, Partial, BLOCK_ROWS};
 use crate::error::Result;
 use crate::kmeans::{Assignment, Backend, StepStats};
 use crate::matrix::Matrix;
@@ -131,10 +131,7 @@ impl Backend for CpuBackend<'_> {
             let mut lower = std::mem::take(&mut st.lower);
             self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).zip(lower.par_chunks_mut(BLOCK_ROWS)).for_each(
                 |(((start, p), lab), low)| {
-                    let rows = lab.len();
-                    let xb = &x.as_slice()[start * d..(start + rows) * d];
-                    let wb = w.map(|w| &w[start..start + rows]);
-                    step_block_bounded(p, xb, wb, lab, low, &packed, centroids, &geo);
+                    step_block_bounded(p, Block::at(x, w, start, lab, &packed, centroids), low, &geo);
                 },
             );
             st.lower = lower;
@@ -145,10 +142,7 @@ impl Backend for CpuBackend<'_> {
                 self.bounds = BoundState::default();
             }
             self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
-                let rows = lab.len();
-                let xb = &x.as_slice()[start * d..(start + rows) * d];
-                let wb = w.map(|w| &w[start..start + rows]);
-                step_block(p, xb, wb, lab, &packed, centroids);
+                step_block(p, Block::at(x, w, start, lab, &packed, centroids));
             });
         }
         self.labels = labels;

@@ -63,7 +63,7 @@ use super::kernel_portable::dist2;
 #[cfg(target_arch = "x86_64")]
 use super::packed::Kernel;
 use super::packed::Packed;
-use super::step::{accumulate, Partial, SUB_ROWS};
+use super::step::{accumulate, Block, Partial, SUB_ROWS};
 
 /// `f32` unit roundoff.
 const RHO: f64 = 1.0 / (1u64 << 24) as f64;
@@ -266,59 +266,34 @@ thread_local! {
 }
 
 /// One block of a bounded Lloyd step (see the module doc); `low` is the block's slice of lower bounds.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn step_block_bounded(
-    p: &mut Partial,
-    xb: &[f32],
-    wb: Option<&[f32]>,
-    lab: &mut [u32],
-    low: &mut [f32],
-    packed: &Packed,
-    c: &[f32],
-    g: &Geometry,
-) {
+pub(crate) fn step_block_bounded(p: &mut Partial, b: Block, low: &mut [f32], g: &Geometry) {
     SCRATCH.with_borrow_mut(|s| {
         #[cfg(target_arch = "x86_64")]
-        if packed.kernel == Kernel::Avx2 {
+        if b.packed.kernel == Kernel::Avx2 {
             // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
-            return unsafe { bounded_avx2(p, xb, wb, lab, low, packed, c, g, s) };
+            return unsafe { bounded_avx2(p, b, low, g, s) };
         }
-        bounded_body(p, xb, wb, lab, low, packed, c, g, s, dist2)
+        bounded_body(p, b, low, g, s, dist2)
     })
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn bounded_avx2(
-    p: &mut Partial,
-    xb: &[f32],
-    wb: Option<&[f32]>,
-    lab: &mut [u32],
-    low: &mut [f32],
-    packed: &Packed,
-    c: &[f32],
-    g: &Geometry,
-    s: &mut Scratch,
-) {
+unsafe fn bounded_avx2(p: &mut Partial, b: Block, low: &mut [f32], g: &Geometry, s: &mut Scratch) {
     // SAFETY (of the closure): this function only runs on CPUs with AVX2; callers pass equal-length rows.
-    bounded_body(p, xb, wb, lab, low, packed, c, g, s, |a, b| unsafe { kernel_avx2::dist2(a, b) })
+    bounded_body(p, b, low, g, s, |a, b| unsafe { kernel_avx2::dist2(a, b) })
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn bounded_body(
     p: &mut Partial,
-    xb: &[f32],
-    wb: Option<&[f32]>,
-    lab: &mut [u32],
+    b: Block,
     low: &mut [f32],
-    packed: &Packed,
-    c: &[f32],
     g: &Geometry,
     s: &mut Scratch,
     dist: impl Fn(&[f32], &[f32]) -> f32 + Copy,
 ) {
+    let Block { xb, wb, lab, packed, c } = b;
     let d = packed.d;
     let crow = |j: usize| &c[j * d..(j + 1) * d];
     s.new.resize(SUB_ROWS, 0);

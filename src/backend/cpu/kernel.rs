@@ -7,7 +7,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::kernel_avx2;
-use super::kernel_portable::{nearest_second_sgemm, nearest_sgemm};
+use super::kernel_portable::nearest_sgemm;
 use super::packed::{Kernel, Packed};
 
 /// Labels of the nearest centroid for `rows` consecutive rows of `x` (row-major, `p.d` columns), by `p.kernel`.
@@ -19,7 +19,7 @@ pub(crate) fn nearest_block(x: &[f32], rows: usize, p: &Packed, out: &mut [u32],
         // SAFETY: `Packed::with_kernel` only accepts `Kernel::Avx2` when the CPU has AVX2 and FMA, and the
         // slice lengths were checked above.
         Kernel::Avx2 => unsafe { kernel_avx2::nearest(x, rows, p, out) },
-        _ => nearest_sgemm(x, rows, p, out, scratch),
+        _ => nearest_sgemm(x, rows, p, out, None, scratch),
     }
 }
 
@@ -40,7 +40,7 @@ pub(crate) fn nearest_second_block(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as in `nearest_block`; `second` holds `rows` values (checked above).
         Kernel::Avx2 => unsafe { kernel_avx2::nearest_second(x, rows, p, out, second) },
-        _ => nearest_second_sgemm(x, rows, p, out, second, scratch),
+        _ => nearest_sgemm(x, rows, p, out, Some(second), scratch),
     }
 }
 
@@ -50,6 +50,7 @@ mod tests {
 
     use super::*;
     use crate::backend::cpu::kernel_portable::{dist2, dist2_rows};
+    use crate::test_util::rng;
 
     fn kernels() -> Vec<Kernel> {
         [Kernel::Avx2, Kernel::Sgemm].into_iter().filter(|k| k.available()).collect()
@@ -68,13 +69,6 @@ mod tests {
                 best.1
             })
             .collect()
-    }
-
-    fn rng(mut seed: u64) -> impl FnMut() -> f32 {
-        move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
-        }
     }
 
     fn labels(kernel: Kernel, x: &[f32], n: usize, c: &[f32], k: usize, d: usize) -> Vec<u32> {

@@ -58,25 +58,23 @@ fn second_smallest(v: impl IntoIterator<Item = f32>) -> f32 {
     b2
 }
 
-/// The fallback: scores by one SGEMM per tile of rows, then an arg-min per row.
-pub(crate) fn nearest_sgemm(x: &[f32], rows: usize, p: &Packed, out: &mut [u32], scratch: &mut Vec<f32>) {
-    sgemm_rows(x, rows, p, scratch, |i, s| out[i] = argmin_plus(s, &p.norms));
-}
-
-/// [`nearest_sgemm`], and each row's second-smallest score over all `k` centroids into `second`, from the same
-/// scores.
-pub(crate) fn nearest_second_sgemm(
+/// The fallback: scores by one SGEMM per tile of rows, then an arg-min per row; with `second`, also each row's
+/// second-smallest score over all `k` centroids, from the same scores.
+pub(crate) fn nearest_sgemm(
     x: &[f32],
     rows: usize,
     p: &Packed,
     out: &mut [u32],
-    second: &mut [f32],
+    second: Option<&mut [f32]>,
     scratch: &mut Vec<f32>,
 ) {
-    sgemm_rows(x, rows, p, scratch, |i, s| {
-        out[i] = argmin_plus(s, &p.norms);
-        second[i] = second_smallest(s.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
-    });
+    match second {
+        None => sgemm_rows(x, rows, p, scratch, |i, s| out[i] = argmin_plus(s, &p.norms)),
+        Some(second) => sgemm_rows(x, rows, p, scratch, |i, s| {
+            out[i] = argmin_plus(s, &p.norms);
+            second[i] = second_smallest(s.iter().zip(&p.norms).map(|(&v, &nj)| v + nj));
+        }),
+    }
 }
 
 /// The fallback's tiles: one SGEMM per tile of rows into `scratch`, then `per_row(i, s)` for each row `i` with its
@@ -161,13 +159,7 @@ fn argmin_plus(s: &[f32], norms: &[f32]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rng(mut seed: u64) -> impl FnMut() -> f32 {
-        move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
-        }
-    }
+    use crate::test_util::rng;
 
     #[test]
     fn lane_argmin_keeps_the_lowest_index_on_ties_across_lanes_and_tail() {

@@ -148,13 +148,7 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rng(mut seed: u64) -> impl FnMut() -> f32 {
-        move || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((seed >> 40) as f32 / (1u64 << 24) as f32) * 10.0 - 5.0
-        }
-    }
+    use crate::test_util::rng;
 
     #[test]
     fn every_kernel_gives_the_portable_potentials_to_the_bit() {

@@ -1,5 +1,5 @@
-//! One block of a CPU Lloyd step: its reused partial sums ([`Partial`]), the full scan of its rows
-//! ([`step_block`]), the accumulation shared with the bounded step ([`accumulate`]), and the merge of the blocks'
+//! One block of a CPU Lloyd step: its rows and centroids ([`Block`]), its reused partial sums ([`Partial`]), the
+//! full scan of its rows ([`step_block`]), the accumulation shared with the bounded step ([`accumulate`]), and the merge of the blocks'
 //! partials in block order ([`merge`]).
 //!
 //! Determinism: rows are cut into fixed blocks of [`BLOCK_ROWS`], each block accumulates its own `f64` partial sums
@@ -18,6 +18,7 @@ use super::kernel_portable::dist2_rows;
 use super::packed::Kernel;
 use super::packed::Packed;
 use crate::kmeans::StepStats;
+use crate::matrix::Matrix;
 
 /// Rows per block: the unit of parallel work and of deterministic partial sums.
 pub(crate) const BLOCK_ROWS: usize = 8192;
@@ -73,44 +74,61 @@ impl Partial {
     }
 }
 
+/// One block of a Lloyd step: its rows of X, their weights (if any) and labels, and the step's centroids (`c`, and
+/// packed for the kernel).
+pub(crate) struct Block<'a> {
+    pub(crate) xb: &'a [f32],
+    pub(crate) wb: Option<&'a [f32]>,
+    pub(crate) lab: &'a mut [u32],
+    pub(crate) packed: &'a Packed,
+    pub(crate) c: &'a [f32],
+}
+
+impl<'a> Block<'a> {
+    /// The block of rows `start..start + lab.len()` of `x` (and of `w`), labelled `lab`.
+    pub(crate) fn at(
+        x: &'a Matrix,
+        w: Option<&'a [f32]>,
+        start: usize,
+        lab: &'a mut [u32],
+        packed: &'a Packed,
+        c: &'a [f32],
+    ) -> Self {
+        let (rows, d) = (lab.len(), x.d());
+        Block {
+            xb: &x.as_slice()[start * d..(start + rows) * d],
+            wb: w.map(|w| &w[start..start + rows]),
+            lab,
+            packed,
+            c,
+        }
+    }
+}
+
 /// One block of a Lloyd step that scans every row: assigns each sub-tile of rows, then adds it into the block's
 /// partials.
-pub(crate) fn step_block(p: &mut Partial, xb: &[f32], wb: Option<&[f32]>, lab: &mut [u32], packed: &Packed, c: &[f32]) {
+pub(crate) fn step_block(p: &mut Partial, b: Block) {
     #[cfg(target_arch = "x86_64")]
-    if packed.kernel == Kernel::Avx2 {
+    if b.packed.kernel == Kernel::Avx2 {
         // SAFETY: `Kernel::Avx2` is only ever selected when the CPU has AVX2 and FMA (`Packed::with_kernel`).
-        return unsafe { step_block_avx2(p, xb, wb, lab, packed, c) };
+        return unsafe { step_block_avx2(p, b) };
     }
-    step_block_body(p, xb, wb, lab, packed, c, dist2_rows)
+    step_block_body(p, b, dist2_rows)
 }
 
 /// The same body compiled with AVX2 and FMA, so the accumulation loops vectorise to 256-bit registers, with the
 /// bit-identical AVX2 exact distances (eight rows per reduction).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn step_block_avx2(
-    p: &mut Partial,
-    xb: &[f32],
-    wb: Option<&[f32]>,
-    lab: &mut [u32],
-    packed: &Packed,
-    c: &[f32],
-) {
+unsafe fn step_block_avx2(p: &mut Partial, b: Block) {
     // SAFETY (of the closure): this function only runs on CPUs with AVX2; `step_block_body` passes a sub-tile's rows,
     // its labels (each < k) and an output of one value per row.
-    step_block_body(p, xb, wb, lab, packed, c, |x, d, l, c, o| unsafe { kernel_avx2::dist2_rows(x, d, l, c, o) })
+    step_block_body(p, b, |x, d, l, c, o| unsafe { kernel_avx2::dist2_rows(x, d, l, c, o) })
 }
 
 #[inline(always)]
-fn step_block_body(
-    p: &mut Partial,
-    xb: &[f32],
-    wb: Option<&[f32]>,
-    lab: &mut [u32],
-    packed: &Packed,
-    c: &[f32],
-    dists: impl Fn(&[f32], usize, &[u32], &[f32], &mut [f32]) + Copy,
-) {
+fn step_block_body(p: &mut Partial, b: Block, dists: impl Fn(&[f32], usize, &[u32], &[f32], &mut [f32]) + Copy) {
+    let Block { xb, wb, lab, packed, c } = b;
     let d = packed.d;
     let mut new = std::mem::take(&mut p.scratch);
     new.resize(SUB_ROWS, 0);

@@ -1,10 +1,12 @@
-//! The WGSL sources of the kernels in `shaders/` (compiled in with `include_str!`), each assembled with the shared
-//! prelude of uniform blocks it reads. The backend builds its shader modules from [`Shader::source`], and
-//! `tests/shaders.rs` validates exactly those sources with naga.
+//! The WGSL sources of the kernels in `shaders/` (compiled in with `include_str!`), each K-means kernel assembled
+//! with the prelude it shares with the other (the uniform blocks, the workgroup size, the dispatch grid and the
+//! reduction tree). The backend builds its shader modules from [`Shader::source`], and `tests/shaders.rs` validates
+//! exactly those sources with naga.
 
 use std::borrow::Cow;
 
-/// The uniform blocks `Part` and `Step` (`shaders/prelude.wgsl`), prepended to the kernels that read them.
+/// What the K-means kernels share (`shaders/prelude.wgsl`: the uniform blocks `Part` and `Step`, `WG`, the
+/// dispatch grid and the reduction tree into `partials`), prepended to the kernels that read them.
 pub const PRELUDE: &str = include_str!("../../../shaders/prelude.wgsl");
 const LLOYD: &str = include_str!("../../../shaders/lloyd.wgsl");
 const KMEANSPP: &str = include_str!("../../../shaders/kmeanspp.wgsl");
@@ -43,7 +45,7 @@ impl Shader {
         }
     }
 
-    /// Whether the kernel reads the prelude's uniform blocks (the peak probes have their own).
+    /// Whether the kernel is assembled with the prelude (the peak probes have their own uniform block).
     pub(crate) fn uses_prelude(self) -> bool {
         !matches!(self, Shader::Peak)
     }
