@@ -32,11 +32,11 @@ pub struct AssignArgs {
     pub missing: MissingFlag,
     #[command(flatten)]
     pub device: DeviceArgs,
-    #[command(flatten)]
-    pub pseudonym: PseudonymArgs,
     /// Segments Parquet (id, segment, distance). Default: custseg-out/assigned.parquet.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub pseudonym: PseudonymArgs,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
