@@ -16,3 +16,4 @@ mod parquet_real;
 mod pseudonym;
 mod report;
 mod shaders;
+mod tables;

@@ -8,6 +8,7 @@ use clap::Args;
 use custseg::io::resolve_inputs;
 use custseg::jobs::assign::{run_assign, AssignConfig, AssignOutcome};
 
+use super::csv_args::CsvArgs;
 use super::segment::MissingFlag;
 use super::{DeviceArgs, PseudonymArgs};
 
@@ -20,10 +21,12 @@ pub struct AssignArgs {
     /// The model `custseg segment` wrote (model.json).
     #[arg(long)]
     pub model: PathBuf,
-    /// Customers to score: a Parquet file, a folder of Parquet files, or a glob. Columns are matched to the model's
-    /// features by name.
+    /// Customers to score: a Parquet or CSV (.csv, .csv.gz) file, a folder of them, or a glob. Columns are matched
+    /// to the model's features by name.
     #[arg(long, short)]
     pub input: String,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// The customer ID column. Default: the model's.
     #[arg(long)]
     pub id: Option<String>,
@@ -49,6 +52,7 @@ pub fn run(a: AssignArgs) -> anyhow::Result<()> {
         inputs: resolve_inputs(&a.input)?,
         id_column: a.id,
         missing: a.missing.into(),
+        csv_schema: a.csv.overrides()?,
         device: a.device.request(),
         output: a.output.unwrap_or_else(|| PathBuf::from("custseg-out").join("assigned.parquet")),
         pseudonym: a.pseudonym.key()?,

@@ -4,6 +4,7 @@
 mod assign;
 mod bench;
 mod compare;
+mod csv_args;
 mod devices;
 mod features;
 mod generate;

@@ -9,6 +9,7 @@ use custseg::jobs::segment::{run_segment, SegmentConfig};
 use custseg::kmeans::{Init, InitSample, KMeansParams};
 use custseg::prep::ScaleMethod;
 
+use super::csv_args::CsvArgs;
 use super::{DeviceArgs, PseudonymArgs};
 
 /// The bundled 20k-customer sample (`data/customers_sample.parquet`), embedded so `segment` works from any folder.
@@ -17,9 +18,11 @@ const SAMPLE_NAME: &str = "<bundled sample: data/customers_sample.parquet>";
 
 #[derive(Debug, Args)]
 pub struct SegmentArgs {
-    /// Input: a Parquet file, a folder of Parquet files, or a glob. Default: the bundled sample.
+    /// Input: a Parquet or CSV (.csv, .csv.gz) file, a folder of them, or a glob. Default: the bundled sample.
     #[arg(long, short)]
     pub input: Option<String>,
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// The customer ID column (string or integer; the output keeps its type).
     #[arg(long, default_value = "customer_id")]
     pub id: String,
@@ -185,6 +188,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
             features: a.features,
             weight: a.weight,
             missing: a.missing.into(),
+            csv_schema: a.csv.overrides()?,
             ..ReadOptions::default()
         },
         scale: match a.scale {

@@ -26,9 +26,23 @@ pub(crate) struct FileCounts {
     pub(crate) non_finite: Vec<usize>,
     pub(crate) weight_nulls: usize,
     pub(crate) weight_non_finite: usize,
+    /// Per checked text column (`FilePlan::text_checks`): its non-null values, and whether all are numbers.
+    pub(crate) text_values: Vec<usize>,
+    pub(crate) text_numeric: Vec<bool>,
 }
 
 impl FileCounts {
+    /// Zero counts for `d` features and `texts` checked text columns.
+    pub(crate) fn zero(d: usize, texts: usize) -> Self {
+        FileCounts {
+            nulls: vec![0; d],
+            non_finite: vec![0; d],
+            text_values: vec![0; texts],
+            text_numeric: vec![true; texts],
+            ..FileCounts::default()
+        }
+    }
+
     pub(crate) fn add(&mut self, o: &FileCounts) {
         self.id_nulls += o.id_nulls;
         for (a, b) in self.nulls.iter_mut().zip(&o.nulls) {
@@ -39,6 +53,12 @@ impl FileCounts {
         }
         self.weight_nulls += o.weight_nulls;
         self.weight_non_finite += o.weight_non_finite;
+        for (a, b) in self.text_values.iter_mut().zip(&o.text_values) {
+            *a += b;
+        }
+        for (a, b) in self.text_numeric.iter_mut().zip(&o.text_numeric) {
+            *a &= b;
+        }
     }
 }
 

@@ -7,13 +7,15 @@ use std::path::Path;
 
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use super::checks::FileCounts;
+use super::columns::text_numbers;
 use super::convert::write_column;
 use super::options::ReadOptions;
 use super::parquet::decode_row_group;
-use super::plan::FilePlan;
+use super::plan::{FilePlan, Source};
 use crate::error::{Error, Result};
 
 /// Decodes every row group of `plans` into `data` (`rows × d`, row-major, the files' rows in order) and `weights`
@@ -46,10 +48,7 @@ pub(crate) fn decode_files(
     }
     let outs: Vec<Result<(FileCounts, Vec<ArrayRef>)>> =
         units.par_iter().zip(slices).map(|(&(f, g, _), (x, w))| read_row_group(&plans[f], g, opts, d, x, w)).collect();
-    let mut counts: Vec<FileCounts> = plans
-        .iter()
-        .map(|_| FileCounts { nulls: vec![0; d], non_finite: vec![0; d], ..FileCounts::default() })
-        .collect();
+    let mut counts: Vec<FileCounts> = plans.iter().map(|p| FileCounts::zero(d, p.text_checks.len())).collect();
     let mut id_parts: Vec<ArrayRef> = Vec::new();
     for (&(f, _, _), out) in units.iter().zip(outs) {
         let (c, ids) = out?;
@@ -79,9 +78,9 @@ fn read_row_group(
 ) -> Result<(FileCounts, Vec<ArrayRef>)> {
     let path = plan.path.as_path();
     let want = plan.row_groups[g];
-    let mut counts = FileCounts { nulls: vec![0; d], non_finite: vec![0; d], ..FileCounts::default() };
+    let mut counts = FileCounts::zero(d, plan.text_checks.len());
     let mut ids = Vec::new();
-    decode_row_group(path, &plan.meta, &plan.roots, g, want, opts.batch_size, |batch, at| {
+    let each = |batch: &RecordBatch, at: usize| -> Result<()> {
         let rows = batch.num_rows();
         let dst = &mut x[at * d..(at + rows) * d];
         for (j, &p) in plan.feature_pos.iter().enumerate() {
@@ -105,8 +104,27 @@ fn read_row_group(
         };
         counts.id_nulls += id.null_count();
         ids.push(id);
+        for (t, p) in plan.text_pos.iter().enumerate() {
+            if let Some(p) = *p {
+                let (values, numeric) = if counts.text_numeric[t] {
+                    text_numbers(batch.column(p).as_ref())
+                } else {
+                    (batch.column(p).len() - batch.column(p).logical_null_count(), false)
+                };
+                counts.text_values[t] += values;
+                counts.text_numeric[t] &= numeric;
+            }
+        }
         Ok(())
-    })?;
+    };
+    match &plan.source {
+        Source::Parquet(meta) => decode_row_group(path, meta, &plan.roots, g, want, opts.batch_size, each)?,
+        // A CSV file's row group is one batch its decoding made.
+        Source::Csv { batches, .. } => {
+            let mut each = each;
+            each(&batches[g], 0)?;
+        }
+    }
     Ok((counts, ids))
 }
 

@@ -4,6 +4,9 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use arrow::datatypes::DataType;
+
+use super::csv::is_csv_name;
 use crate::error::{Error, Result};
 
 /// What to do with a missing feature value: null, NaN or ±infinity.
@@ -53,6 +56,9 @@ pub struct ReadOptions {
     pub batch_size: usize,
     /// The columns the default selection leaves out by name (used only when `features` is `None`).
     pub default_selection: DefaultSelection,
+    /// For CSV files: columns read as this type instead of the type inferred from a sample of rows
+    /// (`--csv-schema`, parsed by [`parse_csv_schema`](super::parse_csv_schema)).
+    pub csv_schema: Vec<(String, DataType)>,
 }
 
 impl ReadOptions {
@@ -67,6 +73,7 @@ impl ReadOptions {
             missing: Missing::Fail,
             batch_size: 65536,
             default_selection,
+            csv_schema: Vec::new(),
         }
     }
 }
@@ -78,6 +85,12 @@ pub(crate) fn check_options(paths: &[PathBuf], opts: &ReadOptions) -> Result<()>
     }
     if opts.batch_size == 0 {
         return Err(Error::Usage("batch size must be at least 1".into()));
+    }
+    if !opts.csv_schema.is_empty() && !paths.iter().any(|p| is_csv_name(p)) {
+        return Err(Error::Usage(format!(
+            "--csv-schema applies to CSV files (*.csv, *.csv.gz), and the input is {}; drop it",
+            paths.first().map(|p| p.display().to_string()).unwrap_or_default()
+        )));
     }
     if opts.id_column.is_empty() {
         return Err(Error::Usage("the id column name is empty".into()));
@@ -130,6 +143,10 @@ mod tests {
         }
         assert!(check_options(&[], &opts()).unwrap_err().is_usage());
         assert!(check_options(&f, &opts()).is_ok());
+        let typed = ReadOptions { csv_schema: vec![("x".into(), DataType::Utf8)], ..opts() };
+        let e = check_options(&f, &typed).unwrap_err();
+        assert!(e.is_usage() && e.to_string().contains("--csv-schema applies to CSV files"), "{e}");
+        assert!(check_options(&[PathBuf::from("a.csv.gz")], &typed).is_ok());
     }
 
     #[test]

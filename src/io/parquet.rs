@@ -26,10 +26,16 @@ pub(crate) fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
         return Err(Error::input(path, "is a folder, not a Parquet file"));
     }
     let file = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
-    let meta = guarded(path, || {
-        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| not_parquet(path, e))
-    })?;
-    Ok(meta)
+    let meta =
+        guarded(path, || ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| not_parquet(path, e)));
+    match meta {
+        Err(_) if super::csv::looks_like_csv(path) => Err(Error::input(
+            path,
+            "not a Parquet file: it looks like CSV; name it .csv (or .csv.gz if it is gzipped) and custseg reads it \
+             as CSV",
+        )),
+        m => m,
+    }
 }
 
 /// Decodes row group `g` of the file at `path` (metadata `meta`, `want` rows declared), the root columns `roots`, in
@@ -183,10 +189,26 @@ mod tests {
     fn not_parquet_is_an_input_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("fake.parquet");
-        std::fs::write(&f, b"id,x\n1,2\n").unwrap();
+        std::fs::write(&f, b"hello world\n").unwrap();
         let e = load_metadata(&f).unwrap_err().to_string();
         assert!(e.contains(&f.display().to_string()) && e.contains("not a readable Parquet file"), "{e}");
         assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn a_csv_file_named_parquet_is_told_to_be_named_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("customers.parquet");
+        std::fs::write(&f, b"customer_id,spend,region\n1,20.5,North\n").unwrap();
+        let e = load_metadata(&f).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{}: not a Parquet file: it looks like CSV; name it .csv (or .csv.gz if it is gzipped) and custseg \
+                 reads it as CSV",
+                f.display()
+            )
+        );
     }
 
     #[test]

@@ -1,24 +1,40 @@
 //! The read plan, from the files' metadata before any row is decoded: for each file, its rows and row groups
 //! (so every row group's offset in the matrix is known), the columns to decode and their positions, and the
 //! feature columns, named or chosen by the default selection's first rule; every file is checked against the
-//! first (same ID type, same features).
+//! first (same ID type, same features). A CSV file has no metadata: its schema is inferred from a sample
+//! (`csv`), and its rows are known once [`load_csv`] has decoded its projected columns into batches, which then
+//! stand for its row groups.
 
 use std::path::{Path, PathBuf};
 
-use arrow::datatypes::{DataType, Schema};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+use rayon::prelude::*;
 
+use super::columns::{is_code_name, is_integer, is_text, non_numeric_reason};
 use super::convert::{id_value_type, is_numeric};
+use super::csv::{infer_schema, is_csv_name};
+use super::csv_read::read_csv;
 use super::options::ReadOptions;
 use super::parquet::{load_metadata, not_parquet};
-use super::select::split_derived;
+use super::select::{split_derived, SkipReason};
 use crate::error::{Error, Result};
+
+/// Where a file's rows come from.
+pub(crate) enum Source {
+    /// A Parquet file, through its footer.
+    Parquet(ArrowReaderMetadata),
+    /// A CSV file: its schema (inferred, with the `--csv-schema` overrides) and, once [`load_csv`] has run, its
+    /// projected columns decoded into batches, each one of the plan's row groups.
+    Csv { schema: SchemaRef, batches: Vec<RecordBatch> },
+}
 
 /// One input file after its metadata was read and its schema checked.
 pub(crate) struct FilePlan {
     pub(crate) path: PathBuf,
-    pub(crate) meta: ArrowReaderMetadata,
-    /// Rows declared by the row groups' metadata, in all and per row group.
+    pub(crate) source: Source,
+    /// Rows declared by the row groups' metadata (for CSV, decoded), in all and per row group.
     pub(crate) rows: usize,
     pub(crate) row_groups: Vec<usize>,
     /// Root column indices to decode, ascending (this is also their order in each record batch).
@@ -30,6 +46,15 @@ pub(crate) struct FilePlan {
     pub(crate) feature_names: Vec<String>,
     /// Without named features: the numeric columns left out as derived (select's rule 1), in file order.
     pub(crate) derived: Vec<String>,
+    /// Without named features: the other columns left out from the schema alone (not numeric, or an integer
+    /// code by name), with their types, in file order (`columns`).
+    pub(crate) account: Vec<(String, SkipReason, DataType)>,
+    /// Without named features: the first file's text columns (not codes by name) whose values are checked for
+    /// numbers, and where each is in this file's batches (if it is text here).
+    pub(crate) text_checks: Vec<String>,
+    pub(crate) text_pos: Vec<Option<usize>>,
+    /// Each feature's type in this file.
+    pub(crate) feature_types: Vec<DataType>,
     /// The ID type after decoding a dictionary.
     pub(crate) id_type: DataType,
 }
@@ -38,16 +63,42 @@ pub(crate) struct FilePlan {
 pub(crate) fn plan_files(paths: &[PathBuf], opts: &ReadOptions) -> Result<Vec<FilePlan>> {
     let mut plans: Vec<FilePlan> = Vec::with_capacity(paths.len());
     for path in paths {
-        let meta = load_metadata(path)?;
-        let plan = plan_file(path, meta, opts, plans.first())?;
+        let source = if is_csv_name(path) {
+            Source::Csv { schema: infer_schema(path, &opts.csv_schema)?, batches: Vec::new() }
+        } else {
+            Source::Parquet(load_metadata(path)?)
+        };
+        let plan = plan_file(path, source, opts, plans.first())?;
         plans.push(plan);
     }
     Ok(plans)
 }
 
-/// Finds the columns of `opts` in this file and checks their types (and, after the first file, that they agree
-/// with `first`).
-fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: Option<&FilePlan>) -> Result<FilePlan> {
+/// Whether any plan reads a CSV file (its rows are known only after [`load_csv`]).
+pub(crate) fn any_csv(plans: &[FilePlan]) -> bool {
+    plans.iter().any(|p| matches!(p.source, Source::Csv { .. }))
+}
+
+/// Decodes the projected columns of every CSV file (files in parallel, and each file in parallel pieces), so that
+/// its batches become its row groups. The first error in file order is returned.
+pub(crate) fn load_csv(plans: &mut [FilePlan], opts: &ReadOptions) -> Result<()> {
+    let outs: Vec<Result<()>> = plans
+        .par_iter_mut()
+        .map(|plan| {
+            let Source::Csv { schema, batches } = &mut plan.source else {
+                return Ok(());
+            };
+            *batches = read_csv(&plan.path, schema, &plan.roots, opts.batch_size)?;
+            plan.row_groups = batches.iter().map(|b| b.num_rows()).collect();
+            plan.rows = plan.row_groups.iter().sum();
+            Ok(())
+        })
+        .collect();
+    outs.into_iter().collect()
+}
+
+/// Rows in all and per row group, from a Parquet footer.
+fn parquet_rows(path: &Path, meta: &ArrowReaderMetadata) -> Result<(usize, Vec<usize>)> {
     let mut rows: usize = 0;
     let mut row_groups = Vec::with_capacity(meta.metadata().num_row_groups());
     for rg in meta.metadata().row_groups() {
@@ -56,7 +107,19 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
         rows = rows.checked_add(n).ok_or_else(|| not_parquet(path, "row counts overflow"))?;
         row_groups.push(n);
     }
-    let schema = meta.schema().clone();
+    Ok((rows, row_groups))
+}
+
+/// Finds the columns of `opts` in this file and checks their types (and, after the first file, that they agree
+/// with `first`).
+fn plan_file(path: &Path, source: Source, opts: &ReadOptions, first: Option<&FilePlan>) -> Result<FilePlan> {
+    let (rows, row_groups, schema) = match &source {
+        Source::Parquet(meta) => {
+            let (rows, groups) = parquet_rows(path, meta)?;
+            (rows, groups, meta.schema().clone())
+        }
+        Source::Csv { schema, .. } => (0, Vec::new(), schema.clone()),
+    };
     let find = |name: &str| -> Result<usize> {
         schema.fields().iter().position(|f| f.name() == name).ok_or_else(|| {
             Error::Data(format!("{}: no column '{name}'; columns are: {}", path.display(), column_list(&schema)))
@@ -100,6 +163,7 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
     };
 
     let mut derived: Vec<String> = Vec::new();
+    let mut account: Vec<(String, SkipReason, DataType)> = Vec::new();
     let feature_idx: Vec<usize> = match &opts.features {
         Some(names) => {
             let mut idx = Vec::with_capacity(names.len());
@@ -117,15 +181,38 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
             idx
         }
         None => {
-            let candidates: Vec<usize> = (0..schema.fields().len())
-                .filter(|&i| {
-                    let f = schema.field(i);
-                    i != id_idx
-                        && Some(i) != weight_idx
-                        && !opts.extra_columns.iter().any(|e| e == f.name())
-                        && is_numeric(f.data_type())
-                })
-                .collect();
+            let mut candidates: Vec<usize> = Vec::new();
+            let mut codes: Vec<usize> = Vec::new();
+            for (i, f) in schema.fields().iter().enumerate() {
+                let t = f.data_type();
+                if i == id_idx || Some(i) == weight_idx || opts.extra_columns.iter().any(|e| e == f.name()) {
+                    continue;
+                }
+                if !is_numeric(t) {
+                    account.push((f.name().clone(), non_numeric_reason(t), t.clone()));
+                } else if is_integer(t) && is_code_name(f.name()) {
+                    codes.push(i);
+                } else {
+                    candidates.push(i);
+                }
+            }
+            if candidates.is_empty() && !codes.is_empty() {
+                // Never no feature: the codes stay, said once.
+                if first.is_none() {
+                    let list = codes.iter().map(|&i| schema.field(i).name().as_str()).collect::<Vec<_>>().join(", ");
+                    tracing::warn!(
+                        "default features: clustering on {list} although the name says it is a code: no other \
+                         numeric column; name the features with --features"
+                    );
+                }
+                candidates = std::mem::take(&mut codes);
+                candidates.sort_unstable();
+            }
+            for &i in &codes {
+                let f = schema.field(i);
+                account.push((f.name().clone(), SkipReason::CodeName, f.data_type().clone()));
+            }
+            account.sort_by_key(|(name, _, _)| schema.index_of(name).unwrap_or(usize::MAX));
             let names: Vec<&str> = candidates.iter().map(|&i| schema.field(i).name().as_str()).collect();
             let (kept, left_out) = split_derived(&names, &opts.default_selection);
             let auto: Vec<usize> = kept.iter().map(|&k| candidates[k]).collect();
@@ -173,17 +260,39 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
         }
     };
     let feature_names: Vec<String> = feature_idx.iter().map(|&i| schema.field(i).name().clone()).collect();
+    let feature_types: Vec<DataType> = feature_idx.iter().map(|&i| schema.field(i).data_type().clone()).collect();
+    // The text columns whose values are checked for numbers: the first file's, found in this one.
+    let text_checks: Vec<String> = match first {
+        _ if opts.features.is_some() => Vec::new(),
+        Some(f) => f.text_checks.clone(),
+        None => account
+            .iter()
+            .filter(|(name, reason, _)| *reason == SkipReason::Text && !is_code_name(name))
+            .map(|(name, _, _)| name.clone())
+            .collect(),
+    };
+    let text_idx: Vec<Option<usize>> = text_checks
+        .iter()
+        .map(|name| schema.index_of(name).ok().filter(|&i| is_text(schema.field(i).data_type())))
+        .collect();
 
-    let mut roots: Vec<usize> = feature_idx.iter().copied().chain([id_idx]).chain(weight_idx).collect();
+    let mut roots: Vec<usize> = feature_idx
+        .iter()
+        .copied()
+        .chain([id_idx])
+        .chain(weight_idx)
+        .chain(text_idx.iter().flatten().copied())
+        .collect();
     roots.sort_unstable();
     roots.dedup();
     let pos = |i: usize| roots.binary_search(&i).expect("column is in the projection");
     let id_pos = pos(id_idx);
     let feature_pos = feature_idx.iter().map(|&i| pos(i)).collect();
     let weight_pos = weight_idx.map(pos);
+    let text_pos = text_idx.iter().map(|i| i.map(pos)).collect();
     Ok(FilePlan {
         path: path.to_path_buf(),
-        meta,
+        source,
         rows,
         row_groups,
         roots,
@@ -192,6 +301,10 @@ fn plan_file(path: &Path, meta: ArrowReaderMetadata, opts: &ReadOptions, first: 
         weight_pos,
         feature_names,
         derived,
+        account,
+        text_checks,
+        text_pos,
+        feature_types,
         id_type,
     })
 }

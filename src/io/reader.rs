@@ -1,5 +1,5 @@
-//! Reads customers from Parquet into one contiguous row-major `f32` feature matrix, plus their IDs and weights:
-//! the entry points [`read_features`] and [`read_features_with`].
+//! Reads customers from Parquet or CSV into one contiguous row-major `f32` feature matrix, plus their IDs and
+//! weights: the entry points [`read_features`] and [`read_features_with`].
 //!
 //! Only the needed columns are decoded (a projection). The files' metadata are read first (`plan`), so the matrix
 //! is allocated once at its final size; then every row group of every file is decoded in parallel, batch by batch,
@@ -11,23 +11,26 @@
 use std::path::PathBuf;
 
 use arrow::array::{ArrayRef, BooleanArray};
+use arrow::datatypes::DataType;
 use rayon::prelude::*;
 
-use super::checks::{check_ids, check_no_missing, check_weights, file_list, files_where, impute_means};
+use super::checks::{check_ids, check_no_missing, check_weights, file_list, files_where, impute_means, FileCounts};
+use super::columns::{account_message, all_distinct, is_integer, warns, DISTINCT_MIN_ROWS};
 use super::decode::decode_files;
 use super::options::{check_options, Missing, ReadOptions};
-use super::plan::plan_files;
+use super::plan::{any_csv, load_csv, plan_files};
 use super::select::{derived_message, missing_message, missing_skips, SkipReason};
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 
-/// The customers read from one or more Parquet files.
+/// The customers read from one or more Parquet or CSV files.
 #[derive(Debug, Clone)]
 pub struct FeatureTable {
     pub sources: Vec<PathBuf>,
     pub id_name: String,
     /// The ID column concatenated over the files, in its original Arrow type (a dictionary is decoded to its
-    /// value type), with dropped rows removed. Never null, never duplicated.
+    /// value type; strings are `Utf8`, whatever their flavour in the files), with dropped rows removed. Never
+    /// null, never duplicated.
     pub ids: ArrayRef,
     pub feature_names: Vec<String>,
     /// `n × d`, row-major, every value finite.
@@ -55,29 +58,40 @@ pub fn read_features(paths: &[PathBuf], opts: &ReadOptions) -> Result<FeatureTab
     read_features_with(paths, opts, |_, _| Ok(()))
 }
 
-/// [`read_features`], calling `planned(feature_names, rows)` once every file's metadata has been read and before
-/// any data is decoded, so that work which needs only the shape (opening the GPU) can start beside the decoding,
-/// and flags that name features can be checked first; an error from `planned` ends the read and is returned. The
-/// features are those selected from the schema; the default selection may still leave out columns with missing
-/// values after decoding.
+/// [`read_features`], calling `planned(feature_names, rows)` once every file's metadata (for CSV, its schema) has
+/// been read and before any data is decoded, so that work which needs only the shape (opening the GPU) can start
+/// beside the decoding, and flags that name features can be checked first; an error from `planned` ends the read
+/// and is returned. `rows` is the row count from the Parquet metadata, `None` when a CSV file is read (its rows
+/// are known only once decoded). The features are those selected from the schema; the default selection may
+/// still leave out columns after decoding.
 pub fn read_features_with(
     paths: &[PathBuf],
     opts: &ReadOptions,
-    planned: impl FnOnce(&[String], usize) -> Result<()>,
+    planned: impl FnOnce(&[String], Option<usize>) -> Result<()>,
 ) -> Result<FeatureTable> {
     check_options(paths, opts)?;
 
     // Pass 1: metadata and schema of every file, so the matrix can be allocated once at its final size.
-    let plans = plan_files(paths, opts)?;
+    let mut plans = plan_files(paths, opts)?;
+    let csv = any_csv(&plans);
+    let known_rows: usize = plans.iter().map(|p| p.rows).sum();
+    if !csv && known_rows == 0 {
+        return Err(Error::Data(format!("no rows in {}", file_list(paths))));
+    }
+    planned(&plans[0].feature_names, (!csv).then_some(known_rows))?;
+    // CSV has no metadata: its projected columns are decoded now, and its rows counted.
+    if csv {
+        load_csv(&mut plans, opts)?;
+    }
     let first = &plans[0];
     let mut feature_names = first.feature_names.clone();
-    let derived = first.derived.clone();
+    let feature_types = first.feature_types.clone();
+    let (derived, account, text_checks) = (first.derived.clone(), first.account.clone(), first.text_checks.clone());
     let d = feature_names.len();
     let total_rows: usize = plans.iter().map(|p| p.rows).sum();
     if total_rows == 0 {
         return Err(Error::Data(format!("no rows in {}", file_list(paths))));
     }
-    planned(&feature_names, total_rows)?;
     let cells = total_rows.checked_mul(d).ok_or_else(|| {
         Error::Data(format!("{total_rows} rows x {d} features is too large (in {})", file_list(paths)))
     })?;
@@ -91,6 +105,7 @@ pub fn read_features_with(
 
     // Pass 2: every row group of every file is decoded in parallel, straight into its own rows of the matrix.
     let (mut counts, ids) = decode_files(&plans, opts, d, &mut data, weights.as_deref_mut())?;
+    let ids = plain_strings(ids);
     let mut x = Matrix::from_vec(data, total_rows, d);
 
     check_ids(&ids, &opts.id_column, paths, &counts)?;
@@ -99,29 +114,89 @@ pub fn read_features_with(
     }
 
     let mut report = ReadReport { rows_read: total_rows, ..ReadReport::default() };
-    if !derived.is_empty() {
-        tracing::info!("{}", derived_message(&derived, &opts.default_selection));
-        report.skipped.extend(derived.into_iter().map(|c| (c, SkipReason::Derived)));
-    }
-    // The default selection's second rule needs the counts of missing values, so it applies after decoding.
     if opts.features.is_none() {
+        // The default selection's account: what was used, and each column left out with its reason.
+        let mut lines: Vec<(bool, String)> = Vec::new();
+        if !derived.is_empty() {
+            lines.push((false, derived_message(&derived, &opts.default_selection)));
+            report.skipped.extend(derived.into_iter().map(|c| (c, SkipReason::Derived)));
+        }
+        for (name, reason, t) in &account {
+            let numbers = |c: &FileCounts| {
+                let k = text_checks.iter().position(|n| n == name)?;
+                Some((c.text_values[k], c.text_numeric[k]))
+            };
+            let values: usize = counts.iter().filter_map(numbers).map(|(v, _)| v).sum();
+            let all_numbers = counts.iter().filter_map(numbers).all(|(_, n)| n);
+            let reason = match reason {
+                SkipReason::Text if values > 0 && all_numbers => SkipReason::NumericText,
+                r => *r,
+            };
+            lines.push((warns(reason), account_message(name, reason, t, total_rows)));
+            report.skipped.push((name.clone(), reason));
+        }
+        // The rules that need the decoded values: missing values in null-by-design columns (select's rule 2), and
+        // integers with a different value on every row.
         let nulls: Vec<usize> = (0..d).map(|j| counts.iter().map(|c| c.nulls[j]).sum()).collect();
         let non_finite: Vec<usize> = (0..d).map(|j| counts.iter().map(|c| c.non_finite[j]).sum()).collect();
-        let skips = missing_skips(&feature_names, &nulls, &non_finite, opts.missing, &opts.default_selection);
-        if skips.iter().any(Option::is_some) {
-            for (j, reason) in skips.iter().enumerate() {
-                if let Some(reason) = *reason {
-                    let files = files_where(paths, &counts, |c| c.nulls[j] + c.non_finite[j]);
-                    tracing::info!("{}", missing_message(&feature_names[j], reason, &files, &opts.default_selection));
-                    report.skipped.push((feature_names[j].clone(), reason));
+        let mut skips = missing_skips(&feature_names, &nulls, &non_finite, opts.missing, &opts.default_selection);
+        if total_rows >= DISTINCT_MIN_ROWS {
+            let distinct: Vec<bool> = (0..d)
+                .into_par_iter()
+                .map(|j| skips[j].is_none() && is_integer(&feature_types[j]) && all_distinct(&x, j))
+                .collect();
+            if (0..d).all(|j| skips[j].is_some() || distinct[j]) {
+                let list: Vec<&str> = (0..d).filter(|&j| distinct[j]).map(|j| feature_names[j].as_str()).collect();
+                if !list.is_empty() {
+                    lines.push((
+                        true,
+                        format!(
+                            "default features: clustering on {} although every row has a different value, like an \
+                             ID: no other numeric column; name the features with --features",
+                            list.join(", ")
+                        ),
+                    ));
+                }
+            } else {
+                for j in (0..d).filter(|&j| distinct[j]) {
+                    skips[j] = Some(SkipReason::AllDistinct);
                 }
             }
+        }
+        for (j, reason) in skips.iter().enumerate() {
+            match *reason {
+                Some(reason @ SkipReason::Missing { .. }) => {
+                    let files = files_where(paths, &counts, |c| c.nulls[j] + c.non_finite[j]);
+                    lines.push((false, missing_message(&feature_names[j], reason, &files, &opts.default_selection)));
+                }
+                Some(reason) => {
+                    lines.push((true, account_message(&feature_names[j], reason, &feature_types[j], total_rows)))
+                }
+                None => continue,
+            }
+            report.skipped.push((feature_names[j].clone(), reason.expect("a reason")));
+        }
+        if skips.iter().any(Option::is_some) {
             let keep: Vec<bool> = skips.iter().map(Option::is_none).collect();
             x.retain_columns(&keep);
             retain(&mut feature_names, &keep);
             for c in &mut counts {
                 retain(&mut c.nulls, &keep);
                 retain(&mut c.non_finite, &keep);
+            }
+        }
+        let weight = opts.weight.as_ref().map(|w| format!(", the weight {w} (--weight)")).unwrap_or_default();
+        tracing::info!(
+            "default features: clustering on {} ({} columns); the ID is {} (--id){weight}",
+            feature_names.join(", "),
+            feature_names.len(),
+            opts.id_column
+        );
+        for (warn, line) in lines {
+            if warn {
+                tracing::warn!("{line}");
+            } else {
+                tracing::info!("{line}");
             }
         }
     }
@@ -170,6 +245,16 @@ pub fn read_features_with(
         weights,
         report,
     })
+}
+
+/// String IDs as `Utf8`, whatever their flavour in the input (pandas writes `large_string`, a CSV file reads as
+/// `Utf8`), so that the same table gives the same segments file from either; other IDs, and strings too long for
+/// `Utf8`'s 32-bit offsets, as they are.
+fn plain_strings(ids: ArrayRef) -> ArrayRef {
+    match ids.data_type() {
+        DataType::LargeUtf8 | DataType::Utf8View => arrow::compute::cast(&ids, &DataType::Utf8).unwrap_or(ids),
+        _ => ids,
+    }
 }
 
 fn retain<T>(v: &mut Vec<T>, keep: &[bool]) {
@@ -227,7 +312,7 @@ mod tests {
         .unwrap();
         // The null-by-design column is still a feature at that point; it is left out after decoding.
         let planned = vec!["recency_days".to_string(), "frequency".into(), "days_between_purchases".into()];
-        assert_eq!(seen, [(planned, 3)]);
+        assert_eq!(seen, [(planned, Some(3))]);
         assert_eq!(t.feature_names, ["recency_days", "frequency"]);
     }
 
@@ -243,7 +328,7 @@ mod tests {
         let mut calls = 0;
         let e = read_features_with(std::slice::from_ref(&f), &opts(), |names, rows| {
             calls += 1;
-            assert_eq!((names, rows), (&["x".to_string()][..], 3));
+            assert_eq!((names, rows), (&["x".to_string()][..], Some(3)));
             // ... and a file that is gone: a read that went on would fail to open it.
             std::fs::remove_file(&f).unwrap();
             Err(Error::Usage("--log1p names 'spend', which is not a feature".into()))
@@ -465,6 +550,7 @@ mod tests {
             [
                 ("r_score".to_string(), SkipReason::Derived),
                 ("clv".to_string(), SkipReason::Derived),
+                ("rfm_code".to_string(), SkipReason::Text),
                 ("days_between_purchases".to_string(), SkipReason::Missing { nulls: 1, non_finite: 0 }),
             ]
         );
@@ -478,7 +564,7 @@ mod tests {
         assert_eq!(t.feature_names, ["recency_days", "frequency", "days_between_purchases"]);
         assert_eq!(t.x.row(2), &[300.0, 1.0, 20.0]);
         assert_eq!(t.report.imputed, [("days_between_purchases".to_string(), 1)]);
-        assert_eq!(t.report.skipped.len(), 2);
+        assert_eq!(t.report.skipped.len(), 3);
     }
 
     #[test]

@@ -16,12 +16,16 @@
 //!
 //! Neither rule ever leaves no feature: if it would, it leaves nothing out. Named features (`--features`) are
 //! taken as given, so a named column with missing values is still an error without `--missing`.
+//!
+//! Every other column is accounted for too (`columns`): text, true/false, dates and other types are left out with
+//! the flag that would use them, and two more rules leave out integers that are identifiers rather than amounts
+//! (a code by name, or a different value on every row), with a warning.
 
 use std::fmt;
 
 use super::options::{DefaultSelection, Missing};
 
-/// Why the default selection left a numeric column out.
+/// Why the default selection left a column out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SkipReason {
     /// Rule 1: a derived column (`DefaultSelection::derived`).
@@ -29,6 +33,20 @@ pub enum SkipReason {
     /// Rule 2: a null-by-design column (`DefaultSelection::null_by_design`) with this many nulls and
     /// NaN/infinite values, read with `Missing::Fail`.
     Missing { nulls: usize, non_finite: usize },
+    /// A text column (string, large string, string view, or a dictionary of them).
+    Text,
+    /// A text column whose every value is a number (and whose name does not say it is a code).
+    NumericText,
+    /// A true/false column.
+    Boolean,
+    /// A date, time or timestamp column.
+    Date,
+    /// A column of a type no flag reads (lists, structs, binary...).
+    Unsupported,
+    /// An integer column whose name says it is a code (`*_id`, `*code`, `zip`, `postcode`).
+    CodeName,
+    /// An integer column with a different value on every row (of at least `columns::DISTINCT_MIN_ROWS`).
+    AllDistinct,
 }
 
 impl fmt::Display for SkipReason {
@@ -36,6 +54,13 @@ impl fmt::Display for SkipReason {
         match *self {
             SkipReason::Derived => f.write_str("derived from the other columns"),
             SkipReason::Missing { nulls, non_finite } => f.write_str(&missing_counts(nulls, non_finite)),
+            SkipReason::Text => f.write_str("text"),
+            SkipReason::NumericText => f.write_str("text whose values are all numbers"),
+            SkipReason::Boolean => f.write_str("true/false"),
+            SkipReason::Date => f.write_str("a date or time"),
+            SkipReason::Unsupported => f.write_str("of a type custseg does not read"),
+            SkipReason::CodeName => f.write_str("an integer whose name says it is a code"),
+            SkipReason::AllDistinct => f.write_str("an integer with a different value on every row"),
         }
     }
 }

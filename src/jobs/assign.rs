@@ -25,6 +25,8 @@ pub struct AssignConfig {
     /// The ID column; `None` takes the model's.
     pub id_column: Option<String>,
     pub missing: Missing,
+    /// For CSV input: columns read as these types instead of the inferred ones (`--csv-schema`).
+    pub csv_schema: Vec<(String, arrow::datatypes::DataType)>,
     pub device: DeviceRequest,
     pub output: PathBuf,
     /// The key that replaces every customer ID in the output by its pseudonym, if any.
@@ -56,6 +58,7 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
         id_column: cfg.id_column.clone().unwrap_or_else(|| model.input.id_column.clone()),
         features: Some(model.features.clone()),
         missing: cfg.missing,
+        csv_schema: cfg.csv_schema.clone(),
         ..ReadOptions::default()
     };
     let clock = Instant::now();

@@ -3,20 +3,19 @@
 //! streamed) and counts the transitions, the customers who entered or left, and each segment's retention.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array, StringArray};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::arrow::ArrowWriter;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::format::fmt_count;
 use crate::io::atomic::{check_writable, write_atomically};
+use crate::io::TableFile;
 use crate::pseudonym::IdKey;
 
 /// A validated `compare` job.
@@ -308,10 +307,9 @@ fn stream(
     r: &mut Reader,
     mut each: impl FnMut(Vec<Id>, &StringArray) -> Result<()>,
 ) -> Result<()> {
-    let file = File::open(path).map_err(|e| Error::input(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| Error::input(path, format!("not a readable Parquet file: {e}")))?;
-    let schema = builder.schema().clone();
+    // Parquet or CSV, by the file's name.
+    let table = TableFile::open(path, &[])?;
+    let schema = table.schema().clone();
     let mut cols = Vec::new();
     for name in [&cfg.id_column, &cfg.column] {
         match schema.fields().iter().position(|f| f.name() == name) {
@@ -325,15 +323,13 @@ fn stream(
             }
         }
     }
-    let mask = ProjectionMask::roots(builder.parquet_schema(), cols);
-    let reader = builder.with_projection(mask).build().map_err(|e| Error::input(path, e))?;
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::input(path, e))?;
+    cols.sort_unstable();
+    cols.dedup();
+    table.stream(&cols, |batch| {
         let ids = id_values(path, &cfg.id_column, batch.column_by_name(&cfg.id_column).expect("projected"), r)?;
         let values = segment_values(path, &cfg.column, batch.column_by_name(&cfg.column).expect("projected"), r)?;
-        each(ids, &values)?;
-    }
-    Ok(())
+        each(ids, &values)
+    })
 }
 
 fn nulls_error(path: &Path, column: &str, n: usize) -> Error {
