@@ -127,8 +127,10 @@ pub(crate) fn not_csv(path: &Path, reason: impl std::fmt::Display) -> Error {
 /// sample read as text, then the `overrides` (each must name a column of the file).
 pub(crate) fn infer_schema(path: &Path, overrides: &[(String, DataType)]) -> Result<SchemaRef> {
     let reader = open(path)?;
-    let (schema, _) =
-        Format::default().with_header(true).infer_schema(reader, Some(SAMPLE_ROWS)).map_err(|e| not_csv(path, e))?;
+    let (schema, _) = Format::default()
+        .with_header(true)
+        .infer_schema(reader, Some(SAMPLE_ROWS))
+        .map_err(|e| inference_error(path, &e.to_string()))?;
     if schema.fields().is_empty() || (schema.fields().len() == 1 && schema.field(0).name().is_empty()) {
         return Err(not_csv(path, "no header line"));
     }
@@ -154,6 +156,27 @@ pub(crate) fn infer_schema(path: &Path, overrides: &[(String, DataType)]) -> Res
         *f = Field::new(col, t.clone(), true);
     }
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// An error of arrow's schema inference (the `csv` crate reads the sample) as one line: a line with the wrong
+/// number of fields and a line that is not UTF-8 are named (the crate counts lines from 1, the header's), anything
+/// else is "not a readable CSV file".
+fn inference_error(path: &Path, msg: &str) -> Error {
+    let after = |pat: &str| -> Option<usize> {
+        let rest = &msg[msg.find(pat)? + pat.len()..];
+        rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())].parse().ok()
+    };
+    let line = after("at line ");
+    if let (Some(expected), Some(got), Some(line)) = (after("Expected "), after("found "), line) {
+        return Error::Usage(format!(
+            "{}: line {line} has {got} fields, but the header has {expected}; every line needs one value per column",
+            path.display()
+        ));
+    }
+    if let (true, Some(line)) = (msg.contains("UTF-8"), line) {
+        return Error::Usage(format!("{}: line {line} is not valid UTF-8; save the file as UTF-8", path.display()));
+    }
+    not_csv(path, msg)
 }
 
 /// Whether the start of a file that failed to open as Parquet looks like CSV text: no Parquet magic, no NUL byte,
@@ -278,6 +301,21 @@ mod tests {
         text.push_str("99999999,2.5\n");
         let f = write(dir.path(), "late.csv", &text);
         assert_eq!(infer_schema(&f, &[]).unwrap().field(1).data_type(), &DataType::Int64);
+    }
+
+    #[test]
+    fn a_short_line_in_the_sample_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(dir.path(), "short.csv", "id,x,y\n1,2,3\n2,3\n");
+        let e = infer_schema(&f, &[]).unwrap_err();
+        assert!(e.is_usage(), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: line 3 has 2 fields, but the header has 3; every line needs one value per column",
+                f.display()
+            )
+        );
     }
 
     #[test]

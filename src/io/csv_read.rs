@@ -206,7 +206,8 @@ fn parse_error(path: &Path, schema: &SchemaRef, e: &ArrowError, before: usize) -
             type_name(&t)
         ));
     }
-    if let (Some(expected), Some(got)) = (number_after(&msg, "expected "), number_after(&msg, " got ")) {
+    let got = number_after(&msg, "got more than ").or_else(|| number_after(&msg, " got "));
+    if let (Some(expected), Some(got)) = (number_after(&msg, "expected "), got) {
         let more = if msg.contains("got more than") { "more than " } else { "" };
         return Error::Usage(format!(
             "{}: {} has {more}{got} fields, but the header has {expected}; every line needs one value per column",
@@ -358,12 +359,18 @@ mod tests {
     #[test]
     fn a_short_or_long_line_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let f = write(dir.path(), "short.csv", "id,x,y\n1,2,3\n2,3\n");
-        let e = read_all(&f, 10).unwrap_err().to_string();
-        assert!(e.contains("short.csv: line 3 has 2 fields, but the header has 3"), "{e}");
-        let f = write(dir.path(), "long.csv", "id,x\n1,2\n2,3\n3,4,5\n");
-        let e = read_all(&f, 10).unwrap_err().to_string();
-        assert!(e.contains("long.csv: line 4 has"), "{e}");
+        // Past the sample, so that arrow's decoder (not the inference) finds them.
+        let mut good = String::from("id,x,y\n");
+        for i in 0..SAMPLE_ROWS + 3 {
+            good.push_str(&format!("{i},2,3\n"));
+        }
+        let line = SAMPLE_ROWS + 3 + 2;
+        let f = write(dir.path(), "short.csv", &format!("{good}7,8\n"));
+        let e = read_all(&f, 1000).unwrap_err().to_string();
+        assert!(e.contains(&format!("short.csv: line {line} has 2 fields, but the header has 3")), "{e}");
+        let f = write(dir.path(), "long.csv", &format!("{good}7,8,9,10\n"));
+        let e = read_all(&f, 1000).unwrap_err().to_string();
+        assert!(e.contains(&format!("long.csv: line {line} has more than 3 fields")), "{e}");
         assert!(!e.contains('\n'));
     }
 
