@@ -178,7 +178,10 @@ impl Pieces {
 /// column, with what to do.
 fn parse_error(path: &Path, schema: &SchemaRef, e: &ArrowError, before: usize) -> Error {
     let msg = e.to_string();
-    let line = number_after(&msg, "at line ").or_else(|| number_after(&msg, "for line ")).map(|n| before + n + 1);
+    // A value's error counts data lines from the header's 0; a record's (field count, UTF-8) from the header's 1.
+    let line = number_after(&msg, "at line ")
+        .map(|n| before + n + 1)
+        .or_else(|| number_after(&msg, "for line ").map(|n| before + n));
     let column = number_after(&msg, "for column ")
         .or_else(|| number_after(&msg, "Error parsing column "))
         .and_then(|i| schema.fields().get(i))

@@ -440,7 +440,9 @@ mod tests {
             ReadOptions { weight: Some("w".into()), extra_columns: vec!["zip".into(), "not-there".into()], ..opts() };
         let p = &plan_files(&[mixed(dir.path())], &o).unwrap()[0];
         assert_eq!(p.feature_names, ["a", "age"]);
-        assert_eq!((&p.roots[..], &p.feature_pos[..], p.weight_pos), (&[0, 1, 2, 4][..], &[1, 3][..], Some(2)));
+        // The text column `s` is decoded too, to check whether its values are all numbers.
+        assert_eq!((&p.roots[..], &p.feature_pos[..], p.weight_pos), (&[0, 1, 2, 3, 4][..], &[1, 4][..], Some(2)));
+        assert_eq!((&p.text_checks[..], &p.text_pos[..]), (&["s".to_string()][..], &[Some(3)][..]));
         assert!(p.derived.is_empty());
     }
 
