@@ -197,16 +197,17 @@ fn a_bad_csv_cell_names_the_file_line_and_column_and_writes_nothing() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("bad.csv");
     let mut text = String::from("customer_id,spend,visits\n");
-    for i in 0..50 {
+    // Past the 10,000 rows the types are inferred from (within them, `visits` would just be read as text).
+    for i in 0..10_000 {
         text.push_str(&format!("c{i},{}.5,{}\n", i, i % 4));
     }
-    text.push_str("c50,12.5,three\n");
+    text.push_str("c10000,12.5,three\n");
     std::fs::write(&f, text).unwrap();
     let (code, err, left) = fails(d.path(), &["--input", f.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains(&format!(
-            "{}: line 52, column 'visits': cannot read 'three' as int64 (the type inferred from the first 10000 \
+            "{}: line 10002, column 'visits': cannot read 'three' as int64 (the type inferred from the first 10000 \
              rows); fix the value, or give the column's type with --csv-schema visits:utf8",
             f.display()
         )),
