@@ -20,6 +20,7 @@ pub mod matrix;
 pub mod model;
 pub mod numbering;
 pub mod prep;
+pub mod previous;
 pub mod pseudonym;
 pub mod report;
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod model;
 mod numbering;
 mod oracle;
 mod parquet_real;
+mod previous;
 mod pseudonym;
 mod report;
 mod shaders;

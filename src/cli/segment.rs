@@ -86,6 +86,15 @@ pub struct SegmentArgs {
     /// last period's, so that the new segments start where the old ones were.
     #[arg(long, value_name = "MODEL")]
     pub warm_start: Option<PathBuf>,
+    /// The previous period's model: each new segment whose centroid is within the match radius of one of its
+    /// segments (optimal one-to-one matching) keeps that segment's number; the others get fresh numbers, and
+    /// segments that vanished are listed. Needs the same features.
+    #[arg(long, value_name = "MODEL")]
+    pub previous: Option<PathBuf>,
+    /// With --previous: the largest centroid distance that still counts as the same segment, in units of the new
+    /// fit's RMS distance from a customer to its centre (scaled units).
+    #[arg(long, default_value_t = custseg::previous::DEFAULT_MATCH_RADIUS, value_parser = parse_radius)]
+    pub match_radius: f64,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -121,6 +130,13 @@ pub enum InitFlag {
     #[value(name = "kmeans++", alias = "k-means++")]
     KMeansPlusPlus,
     Random,
+}
+
+fn parse_radius(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err(format!("expected a distance ≥ 0 (in RMS customer-to-centre distances), got '{s}'")),
+    }
 }
 
 fn parse_init_sample(s: &str) -> Result<InitSample, String> {
@@ -202,6 +218,8 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         report: a.report,
         money_column: a.money_column,
         warm_start: a.warm_start,
+        previous: a.previous,
+        match_radius: a.match_radius,
         pseudonym: a.pseudonym.key()?,
     };
     let pb = super::spinner("segmenting");
@@ -211,9 +229,12 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.json {
-        super::table::write_json(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+        super::table::write_json(&mut out, &outcome.model, outcome.matching.as_ref(), &cfg.output, &cfg.model)?;
     } else {
         super::table::write_table(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+        if let (Some(m), Some(prev)) = (&outcome.matching, &cfg.previous) {
+            super::table::write_matching(&mut out, m, prev)?;
+        }
         if let Some(p) = &outcome.profiles {
             use std::io::Write;
             write!(out, "{}", custseg::report::render_table(p))?;

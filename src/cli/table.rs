@@ -5,15 +5,17 @@ use std::path::Path;
 
 use custseg::format::fmt_num;
 use custseg::model::Model;
+use custseg::previous::Matching;
 
 pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
     let mut header = vec!["segment".to_string(), "size".into(), "share".into()];
     header.extend(m.features.iter().cloned());
     let mut rows = vec![header];
+    let numbers = m.numbers();
     for (j, c) in m.centroids.iter().enumerate() {
         let mut r = vec![
-            j.to_string(),
+            numbers[j].to_string(),
             m.sizes[j].to_string(),
             format!("{:.1}%", 100.0 * m.sizes[j] as f64 / total.max(1) as f64),
         ];
@@ -42,8 +44,29 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     Ok(())
 }
 
-pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
+/// How the segments matched the previous model's (`segment --previous`).
+pub fn write_matching(out: &mut impl Write, m: &Matching, prev: &Path) -> anyhow::Result<()> {
+    let kept: Vec<String> = m.matched.iter().flatten().map(|(n, d)| format!("{n} (moved {d:.3})")).collect();
+    let new: Vec<String> =
+        m.matched.iter().zip(&m.numbers).filter(|(x, _)| x.is_none()).map(|(_, n)| n.to_string()).collect();
+    let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let vanished: Vec<String> = m.vanished.iter().map(u32::to_string).collect();
+    writeln!(out, "against the previous model {} (match radius {}):", prev.display(), fmt_num(m.max_distance))?;
+    writeln!(out, "  kept their numbers: {}", list(&kept))?;
+    writeln!(out, "  new segments:       {}", list(&new))?;
+    writeln!(out, "  vanished:           {}", list(&vanished))?;
+    Ok(())
+}
+
+pub fn write_json(
+    out: &mut impl Write,
+    m: &Model,
+    matching: Option<&Matching>,
+    seg_path: &Path,
+    model_path: &Path,
+) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
+    let numbers = m.numbers();
     let segments: Vec<serde_json::Value> = m
         .centroids
         .iter()
@@ -52,7 +75,7 @@ pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: 
             let centroid: serde_json::Map<String, serde_json::Value> =
                 m.features.iter().cloned().zip(c.iter().map(|&v| serde_json::json!(v))).collect();
             serde_json::json!({
-                "segment": j,
+                "segment": numbers[j],
                 "size": m.sizes[j],
                 "share": m.sizes[j] as f64 / total.max(1) as f64,
                 "centroid": centroid,
@@ -72,6 +95,15 @@ pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: 
         "model_file": model_path,
         "input": m.input,
     });
+    let mut v = v;
+    if let Some(x) = matching {
+        v["previous"] = serde_json::json!({
+            "kept": x.matched.iter().flatten().map(|(n, d)| serde_json::json!({"segment": n, "distance": d})).collect::<Vec<_>>(),
+            "new": x.matched.iter().zip(&x.numbers).filter(|(y, _)| y.is_none()).map(|(_, n)| *n).collect::<Vec<_>>(),
+            "vanished": x.vanished,
+            "max_distance": x.max_distance,
+        });
+    }
     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::matrix::Matrix;
 use crate::model::{FitParams, InputSummary, Model};
 use crate::numbering;
 use crate::prep::{check_log1p_columns, ScaleMethod, Scaler};
+use crate::previous::{match_previous, rms_radius, Matching};
 use crate::pseudonym::IdKey;
 use crate::report::{build_profiles, money_feature, write_html, write_profile_json, Profiles};
 
@@ -46,6 +47,10 @@ pub struct SegmentConfig {
     /// The money column that orders the segments and gives the profiles' revenue shares (default: `monetary` where
     /// it is a feature).
     pub money_column: Option<String>,
+    /// The previous period's model: new segments that match its segments keep their numbers.
+    pub previous: Option<PathBuf>,
+    /// A new segment matches a previous one only within this many RMS customer-to-centre distances.
+    pub match_radius: f64,
 }
 
 /// What a finished job produced.
@@ -56,6 +61,8 @@ pub struct SegmentOutcome {
     pub fit: FitResult,
     /// The profiles, when `profile` or `report` asked for them.
     pub profiles: Option<Profiles>,
+    /// How the segments matched the `previous` model's, when there was one.
+    pub matching: Option<Matching>,
 }
 
 fn init_name(i: &Init) -> &'static str {
@@ -86,6 +93,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
             )));
         }
     }
+    let previous = cfg.previous.as_deref().map(Model::load).transpose()?;
     let clock = Instant::now();
     // Once the files' metadata give the shape, the GPU (if one was asked for) opens on another thread while the
     // rows are decoded and scaled.
@@ -102,6 +110,18 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
                     w.features.join(","),
                     names.join(","),
                     w.features.join(",")
+                )));
+            }
+        }
+        if let Some(p) = &previous {
+            if names != p.features.as_slice() {
+                return Err(Error::Usage(format!(
+                    "--previous {} was fitted on the features {}, this run has {}: segments can only be matched on \
+                     the same features; pass --features {} or drop --previous",
+                    cfg.previous.as_ref().expect("previous").display(),
+                    p.features.join(","),
+                    names.join(","),
+                    p.features.join(",")
                 )));
             }
         }
@@ -126,6 +146,25 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let money = money_feature(&table.feature_names, cfg.money_column.as_deref())?;
     let order = numbering::canonical_order(&fit, &table.x, &scaler, money);
     numbering::renumber(&mut fit, &order);
+    let matching = match &previous {
+        Some(prev) => {
+            let m = match_previous(prev, &fit.centroids, &scaler, cfg.match_radius * rms_radius(&fit.dist2))?;
+            // Positions follow the numbers, so the model and the tables read in number order.
+            let mut by_number: Vec<usize> = (0..m.numbers.len()).collect();
+            by_number.sort_by_key(|&j| m.numbers[j]);
+            numbering::renumber(&mut fit, &by_number);
+            Some(Matching {
+                numbers: by_number.iter().map(|&j| m.numbers[j]).collect(),
+                matched: by_number.iter().map(|&j| m.matched[j]).collect(),
+                ..m
+            })
+        }
+        None => None,
+    };
+    let numbers: Vec<u32> = match &matching {
+        Some(m) if m.numbers.iter().enumerate().any(|(j, &n)| n != j as u32) => m.numbers.clone(),
+        _ => Vec::new(),
+    };
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
     let profiles = if profiling {
@@ -139,6 +178,12 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
             cfg.money_column.as_deref(),
         )?;
         info!(seconds = clock.elapsed().as_secs_f64(), "built profiles");
+        let mut p = p;
+        if !numbers.is_empty() {
+            for s in &mut p.segments {
+                s.segment = numbers[s.segment as usize];
+            }
+        }
         Some(p)
     } else {
         None
@@ -149,7 +194,12 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         Some(key) => key.pseudonymize(&table.ids)?,
         None => table.ids.clone(),
     };
-    write_segments(&cfg.output, &table.id_name, &ids, &fit.labels, &distances)?;
+    if numbers.is_empty() {
+        write_segments(&cfg.output, &table.id_name, &ids, &fit.labels, &distances)?;
+    } else {
+        let labels: Vec<u32> = fit.labels.par_iter().map(|&l| numbers[l as usize]).collect();
+        write_segments(&cfg.output, &table.id_name, &ids, &labels, &distances)?;
+    }
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     let p = params;
     let params = FitParams {
@@ -180,6 +230,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         rows_clustered: table.x.n(),
     };
     let mut model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
+    model.numbers = numbers;
     model.drift = Some(drift::reference(&table.x, &table.feature_names, &fit.dist2));
     write_bytes_atomically(&cfg.model, model.to_json().as_bytes())?;
     if let (Some(path), Some(p)) = (&cfg.profile, &profiles) {
@@ -188,7 +239,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     if let (Some(path), Some(p)) = (&cfg.report, &profiles) {
         write_html(p, path)?;
     }
-    Ok(SegmentOutcome { model, table, fit, profiles })
+    Ok(SegmentOutcome { model, table, fit, profiles, matching })
 }
 
 /// `params` with the warm-start model's centroids, mapped into this run's scaled units, as the one initial

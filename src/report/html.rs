@@ -387,7 +387,9 @@ fn distribution_chart(h: &mut String, p: &Profiles, f: usize, hist: &FeatureHist
     let bx = |b: f64| pad_l + plot_w * b / nb as f64;
     let by = |v: f64| plot_h - (plot_h - 6.0) * v / ymax;
     for (j, fr) in fractions.iter().enumerate() {
-        let c = colour(j);
+        // Histograms are by position; the segment's number (kept across periods) names and colours it.
+        let num = p.segments.get(j).map_or(j as u32, |s| s.segment);
+        let c = colour(num as usize);
         // A step outline over the bins, closed along the baseline for a light fill.
         let mut d = format!("M{:.2},{:.2}", bx(0.0), plot_h);
         for (b, &v) in fr.iter().enumerate() {
@@ -397,14 +399,14 @@ fn distribution_chart(h: &mut String, p: &Profiles, f: usize, hist: &FeatureHist
         let median = p.segments.get(j).and_then(|s| s.features.get(f)).map_or(f64::NAN, |s| s.median);
         let _ = writeln!(
             h,
-            "<g class=\"seg\" data-seg=\"{j}\"><path d=\"{d}\" fill=\"{c}\" fill-opacity=\"0.12\" stroke=\"{c}\" \
-             stroke-width=\"1.5\"><title>Segment {j}</title></path>"
+            "<g class=\"seg\" data-seg=\"{num}\"><path d=\"{d}\" fill=\"{c}\" fill-opacity=\"0.12\" stroke=\"{c}\" \
+             stroke-width=\"1.5\"><title>Segment {num}</title></path>"
         );
         if median.is_finite() {
             let mx = pad_l + plot_w * axis_position(&hist.edges, median);
             let _ = writeln!(
                 h,
-                "<path d=\"M{mx:.2},{:.2} l-5,8 h10 Z\" fill=\"{c}\"><title>Segment {j} median: {}</title></path>",
+                "<path d=\"M{mx:.2},{:.2} l-5,8 h10 Z\" fill=\"{c}\"><title>Segment {num} median: {}</title></path>",
                 plot_h - 8.0,
                 fmt_num(median)
             );
