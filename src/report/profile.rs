@@ -135,7 +135,7 @@ fn binned_median(count: &[u64], lo: &[f32], hi: &[f32], inverse: impl Fn(f64) ->
         return f64::NAN;
     }
     let a = inverse(order_statistic(count, lo, hi, (n - 1) / 2));
-    let b = if n % 2 == 0 { inverse(order_statistic(count, lo, hi, n / 2)) } else { a };
+    let b = if n.is_multiple_of(2) { inverse(order_statistic(count, lo, hi, n / 2)) } else { a };
     (a + b) / 2.0
 }
 
