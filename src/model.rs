@@ -36,6 +36,9 @@ pub struct InputSummary {
     pub rows_read: usize,
     pub rows_dropped: usize,
     pub rows_clustered: usize,
+    /// With `--missing mean`: each column where values were imputed, with how many.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imputed: Vec<(String, usize)>,
 }
 
 /// A fitted segmentation model.
@@ -63,6 +66,9 @@ pub struct Model {
     /// The training data's deciles and distance percentile, against which `assign` measures drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftReference>,
+    /// What the fit should be read with, e.g. segments under `--min-segment-share`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Model {
@@ -86,6 +92,7 @@ impl Model {
             runs: fit.runs.clone(),
             best_run: fit.best_run,
             drift: None,
+            warnings: Vec::new(),
         }
     }
 

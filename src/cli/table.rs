@@ -32,6 +32,12 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
         m.n_iter,
         if m.converged { ", converged" } else { ", not converged (raise --max-iter)" }
     )?;
+    for line in missing_lines(m) {
+        writeln!(out, "{line}")?;
+    }
+    for w in &m.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
     writeln!(out, "centroids in original units:")?;
     for r in &rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:>w$}")).collect();
@@ -40,6 +46,24 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     writeln!(out, "segments: {}", seg_path.display())?;
     writeln!(out, "model:    {}", model_path.display())?;
     Ok(())
+}
+
+/// What `--missing` did, for people: the rows dropped, the values imputed per column.
+fn missing_lines(m: &Model) -> Vec<String> {
+    let i = &m.input;
+    let mut lines = Vec::new();
+    if i.rows_dropped > 0 {
+        lines.push(format!(
+            "{} of {} rows dropped for missing feature values (--missing drop): {} clustered",
+            i.rows_dropped, i.rows_read, i.rows_clustered
+        ));
+    }
+    if !i.imputed.is_empty() {
+        let cols: Vec<String> = i.imputed.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let total: usize = i.imputed.iter().map(|(_, n)| n).sum();
+        lines.push(format!("{total} missing values replaced by the column mean (--missing mean): {}", cols.join(", ")));
+    }
+    lines
 }
 
 pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
@@ -71,6 +95,9 @@ pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: 
         "segments_file": seg_path,
         "model_file": model_path,
         "input": m.input,
+        "rows_dropped": m.input.rows_dropped,
+        "values_imputed": m.input.imputed.iter().map(|(c, n)| (c.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+        "warnings": m.warnings,
     });
     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     Ok(())
