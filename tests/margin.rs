@@ -1,7 +1,7 @@
 //! `custseg features --cost/--window-days` against a pandas group-by (`tests/fixtures/margin/make_fixtures.py`),
 //! its warnings, and the default `features` → `segment` path on generated logs (no segment under 1%).
 
-use arrow::array::{Array, AsArray};
+use arrow::array::AsArray;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde_json::Value;
 
