@@ -130,7 +130,10 @@ fn the_default_features_to_segment_path_leaves_no_segment_under_one_percent() {
         let dir = tempfile::tempdir().unwrap();
         let o = run_in(dir.path(), &["generate", "--transactions", "150000", "--seed", seed, "-o", "tx.parquet"]);
         assert!(o.status.success(), "{}", stderr(&o));
-        let o = run_in(dir.path(), &["features", "--transactions", "tx.parquet", "--as-of", "2026-11-01", "-o", "f.parquet"]);
+        let o = run_in(
+            dir.path(),
+            &["features", "--transactions", "tx.parquet", "--as-of", "2026-11-01", "-o", "f.parquet"],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
         for k in 4..=8 {
             let s = smallest_share(dir.path(), k);

@@ -58,7 +58,18 @@ fn clip_limits_are_numpys_quantiles_and_assign_applies_them() {
     let dir = tempfile::tempdir().unwrap();
     let o = segment(
         dir.path(),
-        &["--features", "spend,visits", "--clip", "spend", "--clip-quantiles", "1,99", "--signed-log", "spend", "-k", "4"],
+        &[
+            "--features",
+            "spend,visits",
+            "--clip",
+            "spend",
+            "--clip-quantiles",
+            "1,99",
+            "--signed-log",
+            "spend",
+            "-k",
+            "4",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let m = model(dir.path());
@@ -99,14 +110,26 @@ fn clip_limits_are_numpys_quantiles_and_assign_applies_them() {
 #[test]
 fn signed_log_profiles_report_original_units() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["--features", "spend,visits", "--signed-log", "spend", "-k", "4", "--profile", "p.json", "--money-column", "spend"];
+    let args = [
+        "--features",
+        "spend,visits",
+        "--signed-log",
+        "spend",
+        "-k",
+        "4",
+        "--profile",
+        "p.json",
+        "--money-column",
+        "spend",
+    ];
     let o = segment(dir.path(), &args);
     assert!(o.status.success(), "{}", stderr(&o));
     let p: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("p.json")).unwrap()).unwrap();
     let mean = p["overall"][0]["mean"].as_f64().unwrap();
     let want = expected()["spend_mean"].as_f64().unwrap();
     assert!((mean - want).abs() <= 1e-4 * want.abs(), "mean spend {mean}, NumPy {want}");
-    let shares: f64 = p["segments"].as_array().unwrap().iter().map(|s| s["revenue_share"].as_f64().unwrap_or(0.0)).sum();
+    let shares: f64 =
+        p["segments"].as_array().unwrap().iter().map(|s| s["revenue_share"].as_f64().unwrap_or(0.0)).sum();
     assert!((shares - 1.0).abs() < 1e-6, "revenue shares sum to {shares}");
 }
 
@@ -142,7 +165,10 @@ fn missing_rows_dropped_and_values_imputed_are_in_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let o = segment(dir.path(), &["--features", "visits,age", "--missing", "drop", "-k", "3"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let want = format!("{nulls} of {rows} rows dropped for missing feature values (--missing drop): {} clustered", rows - nulls);
+    let want = format!(
+        "{nulls} of {rows} rows dropped for missing feature values (--missing drop): {} clustered",
+        rows - nulls
+    );
     assert!(stdout(&o).contains(&want), "{}", stdout(&o));
     let o = segment(dir.path(), &["--features", "visits,age", "--missing", "drop", "-k", "3", "--json"]);
     let j: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -151,7 +177,8 @@ fn missing_rows_dropped_and_values_imputed_are_in_the_summary() {
     let j: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(j["values_imputed"]["age"], nulls, "{j}");
     let o = segment(dir.path(), &["--features", "visits,age", "--missing", "mean", "-k", "3"]);
-    assert!(stdout(&o).contains(&format!("{nulls} missing values replaced by the column mean (--missing mean): age {nulls}")));
+    assert!(stdout(&o)
+        .contains(&format!("{nulls} missing values replaced by the column mean (--missing mean): age {nulls}")));
 }
 
 #[test]
@@ -183,7 +210,8 @@ fn the_default_log_is_for_people_and_verbose_keeps_the_detail() {
     assert!(o.status.success());
     let e = stderr(&o);
     let long_float = |s: &str| {
-        s.split(|c: char| !(c.is_ascii_digit() || c == '.')).any(|t| t.split_once('.').is_some_and(|(_, f)| f.len() > 4))
+        s.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .any(|t| t.split_once('.').is_some_and(|(_, f)| f.len() > 4))
     };
     assert!(e.contains("seconds="), "{e}");
     assert!(!long_float(&e), "no long floats at the default level: {e}");

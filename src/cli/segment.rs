@@ -216,12 +216,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
             ScaleFlag::Robust => ScaleMethod::Robust,
             ScaleFlag::None => ScaleMethod::None,
         },
-        prep: ColumnPrep {
-            log1p: a.log1p,
-            signed_log: a.signed_log,
-            clip: a.clip,
-            clip_quantiles: a.clip_quantiles,
-        },
+        prep: ColumnPrep { log1p: a.log1p, signed_log: a.signed_log, clip: a.clip, clip_quantiles: a.clip_quantiles },
         default_prep: (!a.no_auto_prep).then(custseg::features::default_prep),
         min_segment_share: a.min_segment_share,
         params,

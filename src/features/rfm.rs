@@ -598,7 +598,8 @@ mod tests {
     fn tiers_pareto_and_clv_follow_the_value_not_monetary() {
         let monetary = [900.0, 20.0, 150.0, 80.0, 400.0];
         let margin = [10.0, 15.0, 100.0, 20.0, 5.0];
-        let c = score(&[0, 1, 2, 3, 4], &[1; 5], &monetary, &[400; 5], (&margin, "gross_margin"), &RfmOptions::default());
+        let c =
+            score(&[0, 1, 2, 3, 4], &[1; 5], &monetary, &[400; 5], (&margin, "gross_margin"), &RfmOptions::default());
         assert_eq!(c.m, [5, 1, 3, 2, 4], "M still scores spend");
         assert_eq!(c.tier[2], "top 1%", "the biggest margin, not the biggest spend");
         assert_eq!(c.summary.value_basis, "gross_margin");

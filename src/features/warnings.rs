@@ -100,7 +100,11 @@ mod tests {
         let r = |above| FeatureReport { rows_used: 1000, cost_above_amount_rows: above, ..FeatureReport::default() };
         assert!(warnings(&r(10), &c, 0, Some(0)).is_empty());
         let w = warnings(&r(25), &c, 0, Some(0));
-        assert!(w[0].starts_with("cost column 'cogs': 25 of 1000 lines (2.5%) cost more than their amount 'amount'"), "{}", w[0]);
+        assert!(
+            w[0].starts_with("cost column 'cogs': 25 of 1000 lines (2.5%) cost more than their amount 'amount'"),
+            "{}",
+            w[0]
+        );
         assert!(warnings(&r(25), &cols(), 0, Some(0)).is_empty(), "no cost column, no warning");
     }
 }

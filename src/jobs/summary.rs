@@ -13,7 +13,9 @@ pub fn check_min_segment_share(share: f64) -> Result<()> {
     if (0.0..1.0).contains(&share) {
         Ok(())
     } else {
-        Err(Error::Usage(format!("--min-segment-share {share}: need a share of the customers from 0 to below 1, e.g. 0.01")))
+        Err(Error::Usage(format!(
+            "--min-segment-share {share}: need a share of the customers from 0 to below 1, e.g. 0.01"
+        )))
     }
 }
 

@@ -6,5 +6,6 @@ mod tails;
 
 pub use scaler::{check_log1p_columns, ColumnScale, ScaleMethod, Scaler};
 pub use tails::{
-    check_prep_columns, parse_clip_quantiles, signed_log, signed_log_inverse, ColumnPrep, DefaultPrep, DEFAULT_CLIP_QUANTILES,
+    check_prep_columns, parse_clip_quantiles, signed_log, signed_log_inverse, ColumnPrep, DefaultPrep,
+    DEFAULT_CLIP_QUANTILES,
 };

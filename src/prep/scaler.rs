@@ -73,15 +73,19 @@ impl Scaler {
 
     /// [`Scaler::fit_transform`] with every per-column step of `prep`: clipping to fitted quantiles, then `log1p`
     /// or the signed log, then scaling (see [`super::tails`]).
-    pub fn fit_transform_prep(x: &mut Matrix, names: &[String], method: ScaleMethod, prep: &ColumnPrep) -> Result<Scaler> {
+    pub fn fit_transform_prep(
+        x: &mut Matrix,
+        names: &[String],
+        method: ScaleMethod,
+        prep: &ColumnPrep,
+    ) -> Result<Scaler> {
         let (n, d) = (x.n(), x.d());
         assert_eq!(names.len(), d);
         check_prep_columns(names, prep)?;
         let logs: Vec<bool> = names.iter().map(|nm| prep.log1p.contains(nm)).collect();
         let signed: Vec<bool> = names.iter().map(|nm| prep.signed_log.contains(nm)).collect();
-        let clips: Vec<Option<[f64; 2]>> = (0..d)
-            .map(|f| prep.clip.contains(&names[f]).then(|| fit_clip_limits(x, f, prep.clip_quantiles)))
-            .collect();
+        let clips: Vec<Option<[f64; 2]>> =
+            (0..d).map(|f| prep.clip.contains(&names[f]).then(|| fit_clip_limits(x, f, prep.clip_quantiles))).collect();
         apply_clip(x, &clips);
         check_log1p(x, &logs, names)?;
         apply_log1p(x, &logs);

@@ -84,12 +84,12 @@ impl DefaultPrep {
                 said.push(format!("{flag} {}", l.join(",")));
             }
         }
+        if !clip.is_empty() {
+            said.push(format!("(--clip-quantiles {},{})", out.clip_quantiles.0, out.clip_quantiles.1));
+        }
         tracing::info!(
-            "a features file: heavy-tailed columns prepared by default with {} (--clip-quantiles {},{}); \
-             --no-auto-prep turns this off",
-            said.join(" "),
-            out.clip_quantiles.0,
-            out.clip_quantiles.1
+            "a features file: heavy-tailed columns prepared by default with {}; --no-auto-prep turns this off",
+            said.join(" ")
         );
         out.log1p.extend(log1p);
         out.signed_log.extend(signed);
@@ -102,9 +102,7 @@ impl DefaultPrep {
 fn name_matches(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == name,
-        Some((pre, post)) => {
-            name.len() > pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post)
-        }
+        Some((pre, post)) => name.len() > pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post),
     }
 }
 
@@ -130,7 +128,10 @@ pub fn parse_clip_quantiles(s: &str) -> std::result::Result<(f64, f64), String> 
 pub fn check_prep_columns(names: &[String], prep: &ColumnPrep) -> Result<()> {
     for (flag, list) in [("--log1p", &prep.log1p), ("--signed-log", &prep.signed_log), ("--clip", &prep.clip)] {
         if let Some(l) = list.iter().find(|l| !names.contains(l)) {
-            return Err(Error::Usage(format!("{flag} column '{l}' is not a feature; features are: {}", names.join(", "))));
+            return Err(Error::Usage(format!(
+                "{flag} column '{l}' is not a feature; features are: {}",
+                names.join(", ")
+            )));
         }
     }
     if let Some(c) = prep.log1p.iter().find(|c| prep.signed_log.contains(c)) {
