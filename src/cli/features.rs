@@ -11,12 +11,11 @@ use custseg::io::resolve_inputs;
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   custseg features --transactions tx.parquet --as-of 2026-11-01 -o customers.parquet
-      RFM features as of a date, then `custseg segment -i customers.parquet`
-  custseg features --transactions 'logs/*.parquet' --as-of 2026-11-01 --order order_id --category dept \\
+      RFM features as of a date; then: custseg segment -i customers.parquet
+  custseg features --transactions 'logs/*.parquet' --as-of 2026-11-01 --order order_id \\
       --cost cogs --window-days 365 -o customers.parquet
-      frequency by order, n_categories, gross_margin (value tiers, Pareto and CLV on margin), last-year figures
-  custseg features --transactions tx.parquet --as-of 2026-11-01 --no-rfm --json -o f.parquet
-      the behavioural columns only, and the row report as JSON")]
+      gross_margin (value tiers, Pareto, CLV on margin) and last-year figures
+  custseg features --transactions tx.parquet --as-of 2026-11-01 --no-rfm --json -o f.parquet")]
 pub struct FeaturesArgs {
     #[command(flatten)]
     pub pseudonym: super::PseudonymArgs,

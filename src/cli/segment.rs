@@ -18,8 +18,8 @@ const SAMPLE_NAME: &str = "<bundled sample: data/customers_sample.parquet>";
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   custseg segment --report report.html
-  custseg segment -i customers.parquet -k 6 --features recency_days,frequency,monetary --signed-log monetary
-  custseg segment -i 'data/*.parquet' --clip spend --clip-quantiles 1,99 --missing mean --profile p.json --json")]
+  custseg segment -i customers.parquet -k 6 --signed-log monetary --clip returns_share
+  custseg segment -i 'data/*.parquet' --missing mean --profile p.json --json")]
 pub struct SegmentArgs {
     /// Input: a Parquet file, a folder of Parquet files, or a glob. Default: the bundled sample.
     #[arg(long, short)]
