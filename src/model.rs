@@ -36,6 +36,9 @@ pub struct InputSummary {
     pub rows_read: usize,
     pub rows_dropped: usize,
     pub rows_clustered: usize,
+    /// With `--missing mean`: each column where values were imputed, with how many.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imputed: Vec<(String, usize)>,
 }
 
 /// A fitted segmentation model.
@@ -67,6 +70,9 @@ pub struct Model {
     /// previous model's numbers for the segments it matched. Empty means 0, 1, 2, ...
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub numbers: Vec<u32>,
+    /// What the fit should be read with, e.g. segments under `--min-segment-share`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Model {
@@ -91,6 +97,7 @@ impl Model {
             best_run: fit.best_run,
             drift: None,
             numbers: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@ mod compare;
 mod devices;
 mod features;
 mod generate;
+mod logging;
 mod segment;
 mod table;
 
@@ -108,20 +109,7 @@ pub fn parse() -> Cli {
 }
 
 pub fn init_logging(cli: &Cli) {
-    let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "warn",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,custseg={level}")));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    logging::init(cli);
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -147,7 +135,7 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A spinner on stderr, shown only when stderr is a terminal.
+/// A spinner on stderr, shown only when stderr is a terminal; K-means progress becomes its message.
 pub fn spinner(msg: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -155,6 +143,9 @@ pub fn spinner(msg: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new_spinner();
     pb.set_message(msg.to_string());
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    if let Ok(mut bar) = logging::BAR.lock() {
+        *bar = Some(pb.clone());
+    }
     pb
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 use custseg::io::{resolve_inputs, Missing, ReadOptions};
 use custseg::jobs::segment::{run_segment, SegmentConfig};
 use custseg::kmeans::{Init, InitSample, KMeansParams};
-use custseg::prep::ScaleMethod;
+use custseg::prep::{ColumnPrep, ScaleMethod};
 
 use super::{DeviceArgs, PseudonymArgs};
 
@@ -16,6 +16,10 @@ const SAMPLE: &[u8] = include_bytes!("../../data/customers_sample.parquet");
 const SAMPLE_NAME: &str = "<bundled sample: data/customers_sample.parquet>";
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  custseg segment --report report.html
+  custseg segment -i customers.parquet -k 6 --signed-log monetary --clip returns_share
+  custseg segment -i 'data/*.parquet' --missing mean --profile p.json --json")]
 pub struct SegmentArgs {
     /// Input: a Parquet file, a folder of Parquet files, or a glob. Default: the bundled sample.
     #[arg(long, short)]
@@ -37,6 +41,24 @@ pub struct SegmentArgs {
     /// Columns to log1p before scaling (heavy-tailed money columns), comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub log1p: Vec<String>,
+    /// Columns to map through sign(x)·ln(1+|x|) before scaling: a log for columns with returns (net spend can be
+    /// negative); centroids are mapped back.
+    #[arg(long, value_delimiter = ',')]
+    pub signed_log: Vec<String>,
+    /// Columns to winsorise before scaling: values beyond the --clip-quantiles are set to them. The limits are
+    /// kept in the model and applied again by `assign`.
+    #[arg(long, value_delimiter = ',')]
+    pub clip: Vec<String>,
+    /// The lower and upper percentile of --clip (exact, NumPy's linear interpolation).
+    #[arg(long, default_value = "0.5,99.5", value_name = "LO,HI", value_parser = custseg::prep::parse_clip_quantiles)]
+    pub clip_quantiles: (f64, f64),
+    /// On a `custseg features` file, leave the money and count columns raw instead of the default
+    /// preparation (--signed-log on monetary and avg_order_value, --log1p on frequency, see docs/RFM.md).
+    #[arg(long)]
+    pub no_auto_prep: bool,
+    /// Warn about every segment holding less than this share of the customers.
+    #[arg(long, default_value_t = custseg::jobs::summary::DEFAULT_MIN_SEGMENT_SHARE, value_name = "SHARE")]
+    pub min_segment_share: f64,
     /// A column of sample weights.
     #[arg(long)]
     pub weight: Option<String>,
@@ -160,6 +182,7 @@ impl Drop for TempSample {
 
 pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     super::set_threads(a.device.threads)?;
+    custseg::jobs::summary::check_min_segment_share(a.min_segment_share)?;
     let init = match a.init {
         InitFlag::KMeansPlusPlus => Init::KMeansPlusPlus,
         InitFlag::Random => Init::Random,
@@ -209,7 +232,9 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
             ScaleFlag::Robust => ScaleMethod::Robust,
             ScaleFlag::None => ScaleMethod::None,
         },
-        log1p: a.log1p,
+        prep: ColumnPrep { log1p: a.log1p, signed_log: a.signed_log, clip: a.clip, clip_quantiles: a.clip_quantiles },
+        default_prep: (!a.no_auto_prep).then(custseg::features::default_prep),
+        min_segment_share: a.min_segment_share,
         params,
         device: a.device.request(),
         output: a.output.unwrap_or_else(|| out_dir.join("segments.parquet")),

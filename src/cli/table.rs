@@ -34,6 +34,12 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
         m.n_iter,
         if m.converged { ", converged" } else { ", not converged (raise --max-iter)" }
     )?;
+    for line in missing_lines(m) {
+        writeln!(out, "{line}")?;
+    }
+    for w in &m.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
     writeln!(out, "centroids in original units:")?;
     for r in &rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:>w$}")).collect();
@@ -56,6 +62,24 @@ pub fn write_matching(out: &mut impl Write, m: &Matching, prev: &Path) -> anyhow
     writeln!(out, "  new segments:       {}", list(&new))?;
     writeln!(out, "  vanished:           {}", list(&vanished))?;
     Ok(())
+}
+
+/// What `--missing` did, for people: the rows dropped, the values imputed per column.
+fn missing_lines(m: &Model) -> Vec<String> {
+    let i = &m.input;
+    let mut lines = Vec::new();
+    if i.rows_dropped > 0 {
+        lines.push(format!(
+            "{} of {} rows dropped for missing feature values (--missing drop): {} clustered",
+            i.rows_dropped, i.rows_read, i.rows_clustered
+        ));
+    }
+    if !i.imputed.is_empty() {
+        let cols: Vec<String> = i.imputed.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let total: usize = i.imputed.iter().map(|(_, n)| n).sum();
+        lines.push(format!("{total} missing values replaced by the column mean (--missing mean): {}", cols.join(", ")));
+    }
+    lines
 }
 
 pub fn write_json(
@@ -94,6 +118,9 @@ pub fn write_json(
         "segments_file": seg_path,
         "model_file": model_path,
         "input": m.input,
+        "rows_dropped": m.input.rows_dropped,
+        "values_imputed": m.input.imputed.iter().map(|(c, n)| (c.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+        "warnings": m.warnings,
     });
     let mut v = v;
     if let Some(x) = matching {

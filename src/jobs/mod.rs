@@ -4,3 +4,4 @@
 pub mod assign;
 pub mod compare;
 pub mod segment;
+pub mod summary;

@@ -18,7 +18,7 @@ use crate::kmeans::{FitResult, Init, ValidParams};
 use crate::matrix::Matrix;
 use crate::model::{FitParams, InputSummary, Model};
 use crate::numbering;
-use crate::prep::{check_log1p_columns, ScaleMethod, Scaler};
+use crate::prep::{check_prep_columns, ColumnPrep, DefaultPrep, ScaleMethod, Scaler};
 use crate::previous::{match_previous, rms_radius, Matching};
 use crate::pseudonym::IdKey;
 use crate::report::{build_profiles, money_feature, write_html, write_profile_json, Profiles};
@@ -31,7 +31,13 @@ pub struct SegmentConfig {
     pub input_label: Vec<String>,
     pub read: ReadOptions,
     pub scale: ScaleMethod,
-    pub log1p: Vec<String>,
+    /// Clipping, `log1p` and the signed log by column (`--clip`, `--log1p`, `--signed-log`).
+    pub prep: ColumnPrep,
+    /// The preparation of a features file's money and count columns that applies where `prep` names none of
+    /// them (see [`DefaultPrep`]); `None` turns it off.
+    pub default_prep: Option<DefaultPrep>,
+    /// Segments under this share of the customers get a warning (`--min-segment-share`).
+    pub min_segment_share: f64,
     pub params: ValidParams,
     pub device: DeviceRequest,
     pub output: PathBuf,
@@ -77,6 +83,7 @@ fn init_name(i: &Init) -> &'static str {
 /// money column) as soon as the files' metadata give the features, before any row is decoded. Nothing is written
 /// until the fit and the profiles have succeeded; every output is written atomically.
 pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
+    super::summary::check_min_segment_share(cfg.min_segment_share)?;
     for path in [Some(&cfg.output), Some(&cfg.model), cfg.profile.as_ref(), cfg.report.as_ref()].into_iter().flatten() {
         check_writable(path)?;
     }
@@ -100,7 +107,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let mut early = EarlyGpu::none();
     let weighted = cfg.read.weight.is_some();
     let mut table = read_features_with(&cfg.inputs, &cfg.read, |names, _| {
-        check_log1p_columns(names, &cfg.log1p)?;
+        check_prep_columns(names, &cfg.prep)?;
         money_feature(names, cfg.money_column.as_deref())?;
         if let Some(w) = &warm {
             if names != w.features.as_slice() {
@@ -131,7 +138,12 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let seconds = clock.elapsed().as_secs_f64();
     info!(rows = table.x.n(), features = table.x.d(), dropped = table.report.rows_dropped, seconds, "read input");
     let clock = Instant::now();
-    let scaler = Scaler::fit_transform(&mut table.x, &table.feature_names, cfg.scale, &cfg.log1p)?;
+    let prep = match &cfg.default_prep {
+        Some(d) => d.apply(&table.feature_names, &cfg.prep),
+        None => cfg.prep.clone(),
+    };
+    let scaler = Scaler::fit_transform_prep(&mut table.x, &table.feature_names, cfg.scale, &prep)
+        .map_err(|e| super::summary::in_files(e, &cfg.input_label))?;
     info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
     let warm_params;
     let params = match &warm {
@@ -167,7 +179,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     };
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
-    let profiles = if profiling {
+    let mut profiles = if profiling {
         let clock = Instant::now();
         let p = build_profiles(
             &table.x,
@@ -228,11 +240,16 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         rows_read: table.report.rows_read,
         rows_dropped: table.report.rows_dropped,
         rows_clustered: table.x.n(),
+        imputed: table.report.imputed.clone(),
     };
     let mut model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
     model.numbers = numbers;
+    model.warnings = super::summary::small_segments(&model.sizes, &model.numbers(), cfg.min_segment_share);
     model.drift = Some(drift::reference(&table.x, &table.feature_names, &fit.dist2));
     write_bytes_atomically(&cfg.model, model.to_json().as_bytes())?;
+    if let Some(p) = &mut profiles {
+        p.warnings = model.warnings.clone();
+    }
     if let (Some(path), Some(p)) = (&cfg.profile, &profiles) {
         write_profile_json(p, path)?;
     }

@@ -40,6 +40,7 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neu
 h1 { font-size: 1.6em; margin-bottom: 4px; }
 h2 { font-size: 1.2em; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 p.meta, p.note { color: #555; margin-top: 4px; }
+p.warning { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 6px 10px; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -121,6 +122,9 @@ pub fn render_html(p: &Profiles, title: &str) -> String {
         env!("CARGO_PKG_VERSION")
     );
     h.push_str("<pre id=\"report-errors\"></pre>\n");
+    for w in &p.warnings {
+        let _ = writeln!(h, "<p class=\"warning\">⚠ {}</p>", escape(w));
+    }
 
     summary_table(&mut h, p);
     h.push_str("<h2>Segment sizes and revenue shares</h2>\n");
@@ -168,7 +172,10 @@ fn summary_table(h: &mut String, p: &Profiles) {
             s.segment,
             s.size,
             fmt_pct(Some(s.share)),
-            fmt_pct(s.revenue_share),
+            match s.margin_share {
+                Some(m) => format!("{} · margin {}", fmt_pct(s.revenue_share), fmt_pct(Some(m))),
+                None => fmt_pct(s.revenue_share),
+            },
             escape(&s.description),
             top.join(", ")
         );
