@@ -63,6 +63,9 @@ pub struct Model {
     /// The training data's deciles and distance percentile, against which `assign` measures drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftReference>,
+    /// Each segment's name, in segment order (`explain::names`); empty in models written before names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 impl Model {
@@ -86,6 +89,7 @@ impl Model {
             runs: fit.runs.clone(),
             best_run: fit.best_run,
             drift: None,
+            names: Vec::new(),
         }
     }
 

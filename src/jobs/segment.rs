@@ -11,6 +11,7 @@ use tracing::info;
 use crate::device::{fit_on_device_early, open_early, DeviceRequest, EarlyGpu};
 use crate::drift;
 use crate::error::{Error, Result};
+use crate::explain::{self, Explanation, RawSample};
 use crate::io::atomic::{check_writable, write_bytes_atomically};
 use crate::io::writer::write_segments;
 use crate::io::{read_features_with, FeatureTable, ReadOptions};
@@ -56,6 +57,8 @@ pub struct SegmentOutcome {
     pub fit: FitResult,
     /// The profiles, when `profile` or `report` asked for them.
     pub profiles: Option<Profiles>,
+    /// The segments' names and rules (with the report's views when `report` asked for them).
+    pub explanation: Explanation,
 }
 
 fn init_name(i: &Init) -> &'static str {
@@ -110,6 +113,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     })?;
     let seconds = clock.elapsed().as_secs_f64();
     info!(rows = table.x.n(), features = table.x.d(), dropped = table.report.rows_dropped, seconds, "read input");
+    let raw_sample = RawSample::take(&table.x, cfg.params.seed());
     let clock = Instant::now();
     let scaler = Scaler::fit_transform(&mut table.x, &table.feature_names, cfg.scale, &cfg.log1p)?;
     info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
@@ -128,7 +132,24 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     numbering::renumber(&mut fit, &order);
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
-    let profiles = if profiling {
+    let clock = Instant::now();
+    let rfm_file = explain::use_rfm(&table.feature_names, explain::crosstab::inputs_have_rfm_segment(&cfg.inputs)?);
+    let mut explanation =
+        explain::explain(&raw_sample, &table.x, &scaler, &table.feature_names, &fit.labels, fit.sizes.len(), rfm_file);
+    if cfg.report.is_some() {
+        explanation.map =
+            Some(explain::pca_view(&table.x, &fit.labels, &fit.centroids, &table.feature_names, cfg.params.seed()));
+        if rfm_file && explain::crosstab::inputs_have_rfm_segment(&cfg.inputs)? {
+            let (ids, k) = (&table.ids, fit.sizes.len());
+            // The crosstab is a view of the report: a column it cannot read is a warning, not a failed run.
+            match explain::crosstab::rfm_crosstab(&cfg.inputs, &table.id_name, ids, &fit.labels, k) {
+                Ok(c) => explanation.rfm_crosstab = Some(c),
+                Err(e) => tracing::warn!("{e}; the report has no crosstab"),
+            }
+        }
+    }
+    info!(fidelity = explanation.rules.fidelity, seconds = clock.elapsed().as_secs_f64(), "named and explained");
+    let mut profiles = if profiling {
         let clock = Instant::now();
         let p = build_profiles(
             &table.x,
@@ -181,6 +202,11 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     };
     let mut model = Model::new(&fit, scaler, table.feature_names.clone(), params, input);
     model.drift = Some(drift::reference(&table.x, &table.feature_names, &fit.dist2));
+    model.names = explanation.name_list();
+    explanation.settings = Some(explain::RunSettings::from_model(&model));
+    if let Some(p) = &mut profiles {
+        p.explanation = Some(explanation.clone());
+    }
     write_bytes_atomically(&cfg.model, model.to_json().as_bytes())?;
     if let (Some(path), Some(p)) = (&cfg.profile, &profiles) {
         write_profile_json(p, path)?;
@@ -188,7 +214,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     if let (Some(path), Some(p)) = (&cfg.report, &profiles) {
         write_html(p, path)?;
     }
-    Ok(SegmentOutcome { model, table, fit, profiles })
+    Ok(SegmentOutcome { model, table, fit, profiles, explanation })
 }
 
 /// `params` with the warm-start model's centroids, mapped into this run's scaled units, as the one initial

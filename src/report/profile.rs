@@ -352,6 +352,7 @@ pub fn build_profiles(
         overall,
         segments,
         histograms,
+        explanation: None,
     })
 }
 

@@ -100,6 +100,7 @@ mod tests {
                 },
             ],
             histograms: vec![],
+            explanation: None,
         }
     }
 

@@ -94,6 +94,9 @@ pub struct Profiles {
     pub segments: Vec<SegmentProfile>,
     /// Per feature, in feature order.
     pub histograms: Vec<FeatureHistogram>,
+    /// Names, rules, settings and the RFM crosstab (`explain`), where the job computed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::explain::Explanation>,
 }
 
 impl Profiles {
