@@ -209,7 +209,13 @@ fn leaf_rules(tree: &Tree, names: &[String], integer: &[bool], counts: &[u64], s
         .collect()
 }
 
-/// The rules as text for the terminal: a heading with the fidelity, then one line per rule, with segment names.
+/// Rules that select less than this share of their segment are left out of the terminal and the report (they
+/// stay in `--json` and the profiles): a depth-3 tree spends leaves on a handful of customers, which reads as
+/// noise.
+pub const MIN_RECALL_SHOWN: f64 = 0.05;
+
+/// The rules as text for the terminal: a heading with the fidelity, then one line per rule with recall at least
+/// [`MIN_RECALL_SHOWN`], with segment names.
 pub fn render_rules(r: &Rules, names: &[String]) -> String {
     let mut out = format!(
         "rules (a depth-{} decision tree fitted on {} customers; it puts {} of all {} customers in their segment):\n",
@@ -218,13 +224,24 @@ pub fn render_rules(r: &Rules, names: &[String]) -> String {
         fmt_pct(Some(r.fidelity)),
         fmt_count(r.customers),
     );
-    for rule in &r.rules {
+    for rule in r.rules.iter().filter(|x| x.recall >= MIN_RECALL_SHOWN) {
         let name = names.get(rule.segment as usize).map(|n| format!(" [{n}]")).unwrap_or_default();
         out.push_str(&format!("  {}{name}\n", rule.text));
     }
     for j in &r.unexplained {
         let name = names.get(*j as usize).map(|n| format!(" [{n}]")).unwrap_or_default();
         out.push_str(&format!("  segment {j}{name}: no rule of depth {} singles it out\n", r.max_depth));
+    }
+    let small: Vec<&Rule> = r.rules.iter().filter(|x| x.recall < MIN_RECALL_SHOWN).collect();
+    if !small.is_empty() {
+        let customers: u64 = small.iter().map(|x| x.customers).sum();
+        out.push_str(&format!(
+            "  ({} more rule{} for {} customers, each under {:.0}% of its segment: in --json)\n",
+            small.len(),
+            if small.len() == 1 { "" } else { "s" },
+            fmt_count(customers),
+            MIN_RECALL_SHOWN * 100.0
+        ));
     }
     out
 }

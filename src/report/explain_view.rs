@@ -17,6 +17,11 @@ pub(crate) fn segment_label(p: &Profiles, j: usize) -> String {
     }
 }
 
+/// The segment's name, escaped, or "" without names.
+fn name_of(p: &Profiles, j: usize) -> String {
+    p.explanation.as_ref().and_then(|e| e.names.get(j)).map_or(String::new(), |n| escape(&n.name))
+}
+
 /// The names, why each was given, and the rules: one row per segment.
 pub(crate) fn names_and_rules(h: &mut String, p: &Profiles) {
     let Some(e) = &p.explanation else { return };
@@ -27,7 +32,8 @@ pub(crate) fn names_and_rules(h: &mut String, p: &Profiles) {
         "<p class=\"note\">Names come from where each segment's median customer stands among all customers (the rule \
          table is in docs/NAMING.md). Rules come from a decision tree of depth {} fitted on {} customers: it puts \
          <b>{}</b> of all {} customers in their segment. Precision: of the customers a rule selects, the share in \
-         the segment; recall: of the segment, the share the rule selects.</p>",
+         the segment; recall: of the segment, the share the rule selects. Rules that select under 5% of \
+         their segment are left out here (they are in the profiles' JSON).</p>",
         r.max_depth,
         fmt_count(r.sample_rows as u64),
         fmt_pct(Some(r.fidelity)),
@@ -38,7 +44,11 @@ pub(crate) fn names_and_rules(h: &mut String, p: &Profiles) {
          <th class=\"num\">Precision</th><th class=\"num\">Recall</th></tr>\n",
     );
     for (j, n) in e.names.iter().enumerate() {
-        let rules: Vec<_> = r.rules.iter().filter(|x| x.segment as usize == j).collect();
+        let rules: Vec<_> = r
+            .rules
+            .iter()
+            .filter(|x| x.segment as usize == j && x.recall >= crate::explain::rules::MIN_RECALL_SHOWN)
+            .collect();
         let span = rules.len().max(1);
         let why = if n.basis.is_empty() {
             "–".into()
@@ -83,6 +93,25 @@ fn loadings(v: &[f64], names: &[String]) -> String {
         .join(", ")
 }
 
+/// An axis range: from the 0.5th to the 99.5th percentile of `points`, widened to hold every centre.
+fn frame(points: impl Iterator<Item = f64>, centres: impl Iterator<Item = f64>) -> (f64, f64) {
+    let mut v: Vec<f64> = points.filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let (mut lo, mut hi) = match v.len() {
+        0 => (f64::INFINITY, f64::NEG_INFINITY),
+        n => (v[n * 5 / 1000], v[(n - 1) - n * 5 / 1000]),
+    };
+    for c in centres.filter(|x| x.is_finite()) {
+        lo = lo.min(c);
+        hi = hi.max(c);
+    }
+    if lo > hi {
+        (0.0, 1.0)
+    } else {
+        (lo, hi)
+    }
+}
+
 /// The map: sampled customers as dots coloured by segment, centroids as numbered discs.
 pub(crate) fn map(h: &mut String, p: &Profiles) {
     let Some(Explanation { map: Some(m), .. }) = &p.explanation else { return };
@@ -95,18 +124,19 @@ pub(crate) fn map(h: &mut String, p: &Profiles) {
         h,
         "<p class=\"note\">{} customers drawn at random, placed on the two directions along which the scaled \
          features vary most (principal components); they hold {} of the variance. Discs mark the segments' centres. \
-         Close segments are alike; the axes are mixes of features, named below.</p>",
+         Close segments are alike; the axes are mixes of features, named below. The few customers \
+         beyond the frame are drawn on its edge.</p>",
         fmt_count(points.len() as u64),
         fmt_pct(Some(share(0) + share(1)))
     );
     let (w, ht, pad) = (760.0, 520.0, 28.0);
-    let xs = points.iter().map(|q| q.0 as f64).chain(centroids.iter().map(|c| c.0));
-    let ys = points.iter().map(|q| q.1 as f64).chain(centroids.iter().map(|c| c.1));
-    let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    // The frame holds the middle 99% of the points on each axis and every centre; the few points beyond it are
+    // drawn on its edge, so that outliers do not squeeze the segments into a corner.
+    let (x0, x1) = frame(points.iter().map(|q| q.0 as f64), centroids.iter().map(|c| c.0));
+    let (y0, y1) = frame(points.iter().map(|q| q.1 as f64), centroids.iter().map(|c| c.1));
     let (sx, sy) = ((x1 - x0).max(1e-9), (y1 - y0).max(1e-9));
-    let px = |x: f64| pad + (w - 2.0 * pad) * (x - x0) / sx;
-    let py = |y: f64| ht - pad - (ht - 2.0 * pad) * (y - y0) / sy;
+    let px = |x: f64| pad + (w - 2.0 * pad) * ((x - x0) / sx).clamp(0.0, 1.0);
+    let py = |y: f64| ht - pad - (ht - 2.0 * pad) * ((y - y0) / sy).clamp(0.0, 1.0);
     let _ = writeln!(
         h,
         "<svg data-chart=\"map\" width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\" role=\"img\" \
@@ -128,13 +158,17 @@ pub(crate) fn map(h: &mut String, p: &Profiles) {
             h,
             "<g class=\"seg\" data-seg=\"{j}\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"11\" fill=\"{}\" stroke=\"#222\" \
              stroke-width=\"1.5\"><title>{}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" \
-             style=\"fill:#fff;font-weight:700\">{j}</text></g>",
+             style=\"fill:#fff;font-weight:700\">{j}</text><text x=\"{:.1}\" y=\"{:.1}\" \
+             style=\"font-weight:600;paint-order:stroke;stroke:#fff;stroke-width:3px\">{}</text></g>",
             px(c.0),
             py(c.1),
             colour(j),
             segment_label(p, j),
             px(c.0),
-            py(c.1) + 4.0
+            py(c.1) + 4.0,
+            px(c.0) + 14.0,
+            py(c.1) + 4.0,
+            name_of(p, j)
         );
     }
     let axis = |i: usize| pca.components.get(i).map_or(String::new(), |v| loadings(v, feature_names));
@@ -175,11 +209,15 @@ pub(crate) fn rfm_crosstab(h: &mut String, p: &Profiles) {
         let total: u64 = row.iter().sum();
         let _ = write!(
             h,
-            "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>",
+            "<tr><td style=\"white-space:nowrap\"><span class=\"swatch\" style=\"background:{}\"></span>{}</td>",
             colour(j),
             segment_label(p, j)
         );
         for &v in row {
+            if v == 0 {
+                h.push_str("<td class=\"num\" style=\"color:#bbb\">–</td>");
+                continue;
+            }
             let s = if total > 0 { v as f64 / total as f64 } else { 0.0 };
             let ink = if s > 0.55 { "#fff" } else { "#222" };
             let _ = write!(
