@@ -74,17 +74,18 @@ fn best_split(data: &Data, rows: &[u32], counts: &[u64]) -> Option<(usize, f64, 
         }
         let mut left = vec![0u64; counts.len()];
         let (mut sq_left, mut sq_right) = (0f64, counts.iter().map(|&c| (c * c) as f64).sum::<f64>());
-        for p in 1..pairs.len() {
-            let c = pairs[p - 1].1 as usize;
+        // Moving row i (the lower of each window) to the left side, then scoring the cut after it.
+        for (i, w) in pairs.windows(2).enumerate() {
+            let c = w[0].1 as usize;
             let right_c = counts[c] - left[c];
             sq_right -= (2 * right_c - 1) as f64;
             sq_left += (2 * left[c] + 1) as f64;
             left[c] += 1;
-            let (prev, next) = (pairs[p - 1].0 as f64, pairs[p].0 as f64);
+            let (prev, next) = (w[0].0 as f64, w[1].0 as f64);
             if next <= prev + FEATURE_THRESHOLD {
                 continue;
             }
-            let n_left = p as f64;
+            let n_left = (i + 1) as f64;
             let proxy = sq_left / n_left + sq_right / (n - n_left);
             if best.is_none_or(|(b, _, _)| proxy > b) {
                 let mut t = prev / 2.0 + next / 2.0;

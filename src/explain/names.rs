@@ -112,7 +112,8 @@ fn holds(test: Test, p: &Position) -> bool {
 /// A fact for people about one feature of a median customer.
 fn fact(feature: &str, p: &Position) -> String {
     let (word, share) = if p.below >= p.above { ("higher", p.below) } else { ("lower", p.above) };
-    format!("{feature} median {}: {word} than {:.0}% of customers", fmt_num(p.median), share * 100.0)
+    // Rounded down: a median above 99.6% of customers is "higher than 99%", never "than 100%".
+    format!("{feature} median {}: {word} than {:.0}% of customers", fmt_num(p.median), (share * 100.0).floor())
 }
 
 /// Names every segment. `positions[j][f]` is segment `j`'s median customer on feature `f` (named `features[f]`);
