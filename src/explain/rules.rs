@@ -301,6 +301,6 @@ mod tests {
         let s = simplify(&[(0, 10.0, false), (1, 5.0, true), (0, 90.0, true), (0, 50.0, true)]);
         assert_eq!(s, vec![(0, Some(10.0), Some(50.0)), (1, None, Some(5.0))]);
         assert_eq!(threshold_text(30.5, true), "30");
-        assert_eq!(threshold_text(1850.25, false), "1850");
+        assert_eq!(threshold_text(1850.25, false), "1,850");
     }
 }
