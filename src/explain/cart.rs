@@ -35,6 +35,9 @@ pub struct Node {
     pub depth: usize,
 }
 
+/// One step of a path from the root: (feature, threshold, whether the path goes left, i.e. `value ≤ threshold`).
+pub type Step = (usize, f64, bool);
+
 /// A fitted tree; `nodes[0]` is the root, nodes are numbered depth first, left before right.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tree {
@@ -146,7 +149,7 @@ impl Tree {
     }
 
     /// Each leaf's path from the root: (leaf, [(feature, threshold, went_left)]), leaves in depth-first order.
-    pub fn paths(&self) -> Vec<(usize, Vec<(usize, f64, bool)>)> {
+    pub fn paths(&self) -> Vec<(usize, Vec<Step>)> {
         let mut out = Vec::new();
         let mut stack = vec![(0usize, Vec::new())];
         while let Some((id, path)) = stack.pop() {
