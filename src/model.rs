@@ -73,6 +73,9 @@ pub struct Model {
     /// What the fit should be read with, e.g. segments under `--min-segment-share`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Each segment's name, in segment order (`explain::names`); empty in models written before names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 impl Model {
@@ -98,6 +101,7 @@ impl Model {
             drift: None,
             numbers: Vec::new(),
             warnings: Vec::new(),
+            names: Vec::new(),
         }
     }
 

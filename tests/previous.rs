@@ -99,6 +99,9 @@ fn previous_keeps_numbers_when_the_data_changes_a_little() {
     let seg_numbers: Vec<u64> =
         v["segments"].as_array().unwrap().iter().map(|s| s["segment"].as_u64().unwrap()).collect();
     assert_eq!(seg_numbers, [0, 1, 2, 3]);
+    let model =
+        |f: &str| -> serde_json::Value { serde_json::from_slice(&std::fs::read(d.path().join(f)).unwrap()).unwrap() };
+    assert_eq!(model("m2.json")["names"], model("m1.json")["names"], "kept segments keep their names");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod assign;
 mod bad_input;
 mod cli;
 mod compare;
+mod explain;
 mod features;
 mod generate;
 mod gpu;

@@ -254,14 +254,23 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.json {
-        super::table::write_json(&mut out, &outcome.model, outcome.matching.as_ref(), &cfg.output, &cfg.model)?;
+        super::table::write_json(
+            &mut out,
+            &outcome.model,
+            outcome.matching.as_ref(),
+            Some(&outcome.explanation.rules),
+            &cfg.output,
+            &cfg.model,
+        )?;
     } else {
+        use std::io::Write;
         super::table::write_table(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+        let names = outcome.explanation.names_by_number();
+        write!(out, "{}", custseg::explain::render_rules(&outcome.explanation.rules, &names))?;
         if let (Some(m), Some(prev)) = (&outcome.matching, &cfg.previous) {
             super::table::write_matching(&mut out, m, prev)?;
         }
         if let Some(p) = &outcome.profiles {
-            use std::io::Write;
             write!(out, "{}", custseg::report::render_table(p))?;
             for (what, path) in [("profiles", &cfg.profile), ("report", &cfg.report)] {
                 if let Some(path) = path {

@@ -3,26 +3,29 @@
 use std::io::Write;
 use std::path::Path;
 
+use custseg::explain::Rules;
 use custseg::format::fmt_num;
 use custseg::model::Model;
 use custseg::previous::Matching;
 
 pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
-    let mut header = vec!["segment".to_string(), "size".into(), "share".into()];
+    let mut header = vec!["segment".to_string(), "name".into(), "size".into(), "share".into()];
     header.extend(m.features.iter().cloned());
     let mut rows = vec![header];
     let numbers = m.numbers();
     for (j, c) in m.centroids.iter().enumerate() {
         let mut r = vec![
             numbers[j].to_string(),
+            m.names.get(j).cloned().unwrap_or_default(),
             m.sizes[j].to_string(),
             format!("{:.1}%", 100.0 * m.sizes[j] as f64 / total.max(1) as f64),
         ];
         r.extend(c.iter().map(|&v| fmt_num(v)));
         rows.push(r);
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(
         out,
         "{} customers, {} features, k = {} ({}), inertia {:.6e}, {} iterations{}",
@@ -42,7 +45,13 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     }
     writeln!(out, "centroids in original units:")?;
     for r in &rows {
-        let line: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:>w$}")).collect();
+        // The name is text: left-aligned; numbers right-aligned.
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (s, w))| if c == 1 { format!("{s:<w$}") } else { format!("{s:>w$}") })
+            .collect();
         writeln!(out, "{}", line.join("  "))?;
     }
     writeln!(out, "segments: {}", seg_path.display())?;
@@ -86,6 +95,7 @@ pub fn write_json(
     out: &mut impl Write,
     m: &Model,
     matching: Option<&Matching>,
+    rules: Option<&Rules>,
     seg_path: &Path,
     model_path: &Path,
 ) -> anyhow::Result<()> {
@@ -100,6 +110,7 @@ pub fn write_json(
                 m.features.iter().cloned().zip(c.iter().map(|&v| serde_json::json!(v))).collect();
             serde_json::json!({
                 "segment": numbers[j],
+                "name": m.names.get(j),
                 "size": m.sizes[j],
                 "share": m.sizes[j] as f64 / total.max(1) as f64,
                 "centroid": centroid,
@@ -115,6 +126,7 @@ pub fn write_json(
         "n_iter": m.n_iter,
         "converged": m.converged,
         "segments": segments,
+        "rules": rules,
         "segments_file": seg_path,
         "model_file": model_path,
         "input": m.input,

@@ -11,6 +11,7 @@ use tracing::info;
 use crate::device::{fit_on_device_early, open_early, DeviceRequest, EarlyGpu};
 use crate::drift;
 use crate::error::{Error, Result};
+use crate::explain::{self, Explanation, RawSample};
 use crate::io::atomic::{check_writable, write_bytes_atomically};
 use crate::io::writer::write_segments;
 use crate::io::{read_features_with, FeatureTable, ReadOptions};
@@ -69,6 +70,8 @@ pub struct SegmentOutcome {
     pub profiles: Option<Profiles>,
     /// How the segments matched the `previous` model's, when there was one.
     pub matching: Option<Matching>,
+    /// The segments' names and rules (with the report's views when `report` asked for them).
+    pub explanation: Explanation,
 }
 
 fn init_name(i: &Init) -> &'static str {
@@ -137,6 +140,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     })?;
     let seconds = clock.elapsed().as_secs_f64();
     info!(rows = table.x.n(), features = table.x.d(), dropped = table.report.rows_dropped, seconds, "read input");
+    let raw_sample = RawSample::take(&table.x, cfg.params.seed());
     let clock = Instant::now();
     let prep = match &cfg.default_prep {
         Some(d) => d.apply(&table.feature_names, &cfg.prep),
@@ -179,6 +183,29 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     };
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
+    let clock = Instant::now();
+    let rfm_file = explain::use_rfm(&table.feature_names, explain::crosstab::inputs_have_rfm_segment(&cfg.inputs)?);
+    let mut explanation =
+        explain::explain(&raw_sample, &table.x, &scaler, &table.feature_names, &fit.labels, fit.sizes.len(), rfm_file);
+    if cfg.report.is_some() {
+        explanation.map =
+            Some(explain::pca_view(&table.x, &fit.labels, &fit.centroids, &table.feature_names, cfg.params.seed()));
+        if rfm_file && explain::crosstab::inputs_have_rfm_segment(&cfg.inputs)? {
+            let (ids, k) = (&table.ids, fit.sizes.len());
+            // The crosstab is a view of the report: a column it cannot read is a warning, not a failed run.
+            match explain::crosstab::rfm_crosstab(&cfg.inputs, &table.id_name, ids, &fit.labels, k) {
+                Ok(c) => explanation.rfm_crosstab = Some(c),
+                Err(e) => tracing::warn!("{e}; the report has no crosstab"),
+            }
+        }
+    }
+    if !numbers.is_empty() {
+        explanation.renumber(&numbers);
+    }
+    if let (Some(m), Some(prev)) = (&matching, &previous) {
+        explanation.keep_names(m, prev);
+    }
+    info!(fidelity = explanation.rules.fidelity, seconds = clock.elapsed().as_secs_f64(), "named and explained");
     let mut profiles = if profiling {
         let clock = Instant::now();
         let p = build_profiles(
@@ -246,6 +273,11 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     model.numbers = numbers;
     model.warnings = super::summary::small_segments(&model.sizes, &model.numbers(), cfg.min_segment_share);
     model.drift = Some(drift::reference(&table.x, &table.feature_names, &fit.dist2));
+    model.names = explanation.name_list();
+    explanation.settings = Some(explain::RunSettings::from_model(&model));
+    if let Some(p) = &mut profiles {
+        p.explanation = Some(explanation.clone());
+    }
     write_bytes_atomically(&cfg.model, model.to_json().as_bytes())?;
     if let Some(p) = &mut profiles {
         p.warnings = model.warnings.clone();
@@ -256,7 +288,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     if let (Some(path), Some(p)) = (&cfg.report, &profiles) {
         write_html(p, path)?;
     }
-    Ok(SegmentOutcome { model, table, fit, profiles, matching })
+    Ok(SegmentOutcome { model, table, fit, profiles, matching, explanation })
 }
 
 /// `params` with the warm-start model's centroids, mapped into this run's scaled units, as the one initial

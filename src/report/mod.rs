@@ -2,6 +2,7 @@
 //! self-contained HTML page. Computed after a fit from the scaled matrix, the scaler and the labels.
 
 mod describe;
+mod explain_view;
 mod flows;
 mod html;
 mod profile;

@@ -366,6 +366,7 @@ pub fn build_profiles(
         segments,
         histograms,
         warnings: Vec::new(),
+        explanation: None,
     })
 }
 

@@ -106,6 +106,7 @@ mod tests {
             ],
             histograms: vec![],
             warnings: vec![],
+            explanation: None,
         }
     }
 

@@ -101,6 +101,9 @@ pub struct Profiles {
     /// Warnings on the fit, e.g. segments under `--min-segment-share` (shown at the top of the report).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Names, rules, settings and the RFM crosstab (`explain`), where the job computed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::explain::Explanation>,
 }
 
 impl Profiles {
