@@ -27,4 +27,4 @@ pub mod report;
 mod test_util;
 
 pub use error::{Error, Result};
-pub use matrix::Matrix;
+pub use matrix::{Matrix, SharedRows};

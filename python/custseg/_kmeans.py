@@ -96,7 +96,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     # -- input -------------------------------------------------------------------------------------------------
 
     def _check_X(self, X, reset):
-        """X as a C-contiguous float32 matrix (no copy when it already is one), and X's dtype for outputs."""
+        """X as validated (float32 or float64) and as a C-contiguous float32 matrix (the same array when X already
+        is one)."""
         if is_arrow_like(X):
             columns = None if reset else getattr(self, "feature_names_in_", None)
             X32, names = arrow_matrix(X, None if columns is None else list(columns))
@@ -109,7 +110,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                     f"{self.n_features_in_} features as input"
                 )
             check_finite(X32, names)
-            return X32, np.dtype(np.float32)
+            return X32, X32
         if is_pandas(X):
             check_pandas_columns(X)
             fitted = getattr(self, "feature_names_in_", None)
@@ -125,7 +126,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                         ) from None
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
         check_finite(X, getattr(self, "feature_names_in_", None))
-        return as_float32(X), X.dtype
+        return X, as_float32(X)
 
     def _init_args(self, n_features):
         if isinstance(self.init, str):
@@ -145,7 +146,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Fits the clustering to X (array-like, DataFrame or Arrow object), with optional sample weights."""
-        X32, dtype = self._check_X(X, reset=True)
+        Xv, X32 = self._check_X(X, reset=True)
         n, d = X32.shape
         if n < self.n_clusters:
             raise ValueError(
@@ -165,7 +166,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             X32, w, int(self.n_clusters), init, centres, n_init, int(self.max_iter), float(self.tol), seed,
             self.device,
         )
-        self.cluster_centers_ = c.astype(dtype, copy=False)
+        self.cluster_centers_ = c.astype(Xv.dtype, copy=False)
         self.labels_ = labels
         self.inertia_ = float(inertia)
         self.n_iter_ = int(n_iter)
@@ -177,22 +178,22 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def _assign(self, X):
         check_is_fitted(self)
-        X32, dtype = self._check_X(X, reset=False)
+        X32 = self._check_X(X, reset=False)[1]
         labels, dist2 = _native.assign(X32, as_float32(self.cluster_centers_))
-        return X32, dtype, labels, dist2
+        return X32, labels, dist2
 
     def predict(self, X):
         """The nearest centre of each row (the lowest index on exact ties)."""
-        return self._assign(X)[2]
+        return self._assign(X)[1]
 
     def transform(self, X):
         """Euclidean distances of each row to every centre, shape (n_samples, n_clusters)."""
         check_is_fitted(self)
-        X32, dtype = self._check_X(X, reset=False)
-        return euclidean_distances(X32.astype(dtype, copy=False), self.cluster_centers_)
+        Xv = self._check_X(X, reset=False)[0]
+        return euclidean_distances(Xv, self.cluster_centers_.astype(Xv.dtype, copy=False))
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the (weighted) sum of squared distances of the rows of X to their nearest centre."""
-        X32, _, _, dist2 = self._assign(X)
+        X32, _, dist2 = self._assign(X)
         w = _check_sample_weight(sample_weight, X32, dtype=np.float64)
         return -float(np.dot(w, dist2.astype(np.float64)))

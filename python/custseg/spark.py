@@ -137,7 +137,7 @@ class KMeans:
 
         names, k, d = self.features, centres.shape[0], centres.shape[1]
         c32 = np.ascontiguousarray(centres, dtype=np.float32)
-        fields = [("cluster", "int"), ("count", "bigint")]
+        fields = [("cluster", "int"), ("n", "bigint")]
         fields += [(f"s{f}_{w}", "bigint") for f in range(d) for w in ("hi", "lo")]
         fields += [("inertia_hi", "bigint"), ("inertia_lo", "bigint"), ("inertia_exp", "int")]
         schema = ", ".join(f"{a} {t}" for a, t in fields)
@@ -149,7 +149,7 @@ class KMeans:
             counts, sh, sl, ih, il, ie = _native.partial_step(x, c32, x_max)
             cols = [pa.array(np.arange(k, dtype=np.int32)), pa.array(counts)]
             for f in range(d):
-                cols += [pa.array(sh[:, f]), pa.array(sl[:, f])]
+                cols += [pa.array(np.ascontiguousarray(sh[:, f])), pa.array(np.ascontiguousarray(sl[:, f]))]
             # The partition's inertia travels once, on cluster 0's row.
             first = np.arange(k) == 0
             cols += [pa.array(np.where(first, ih, 0).astype(np.int64)),
@@ -162,7 +162,7 @@ class KMeans:
         inertia = 0
         for r in rows:
             j = r["cluster"]
-            counts[j] += r["count"]
+            counts[j] += r["n"]
             for f in range(d):
                 sums[j * d + f] += _word(r[f"s{f}_hi"], r[f"s{f}_lo"])
             inertia += _word(r["inertia_hi"], r["inertia_lo"])
@@ -191,7 +191,9 @@ class KMeans:
         from ._kmeans import KMeans as LocalKMeans
 
         names, k, seed = self.features, self.n_clusters, self.seed
-        first = feats.sample(withReplacement=False, fraction=1.0, seed=seed).limit(1).collect()
+        from pyspark.sql import functions as F
+
+        first = feats.orderBy(F.rand(seed)).limit(1).collect()
         centres = np.array([[float(first[0][c]) for c in names]], dtype=np.float32)
         ell = 2.0 * k
         for step in range(self.init_steps):
@@ -210,7 +212,7 @@ class KMeans:
                 keep = rng.random(x.shape[0]) < np.minimum(1.0, ell * d2 / cost)
                 chosen = x[keep]
                 yield pa.RecordBatch.from_arrays(
-                    [pa.array(chosen[:, j]) for j in range(len(names))], names=list(names)
+                    [pa.array(np.ascontiguousarray(chosen[:, j])) for j in range(len(names))], names=list(names)
                 )
 
             schema = ", ".join(f"`{n}` float" for n in names)

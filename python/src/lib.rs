@@ -8,6 +8,8 @@
 mod errors;
 mod spark;
 
+use std::sync::Arc;
+
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
@@ -15,15 +17,39 @@ use custseg::backend::cpu::CpuBackend;
 use custseg::device::{fit_on_device_or, DeviceChoice, DeviceRequest};
 use custseg::exact::fit_exact;
 use custseg::kmeans::{Backend, Init, InitSample, KMeansParams};
-use custseg::Matrix;
+use custseg::{Matrix, SharedRows};
 
 use errors::to_py;
 
-/// A row-major matrix from a C-contiguous 2-D array (one copy into the library's matrix).
+/// A NumPy array's rows, read in place by the library ([`Matrix::shared`]).
+#[derive(Debug)]
+struct NumpyRows {
+    ptr: *const f32,
+    len: usize,
+    _owner: Py<PyAny>,
+}
+
+// SAFETY: the rows are only ever read. `_owner` keeps the array alive, and each `NumpyRows` lives within one call
+// to this module, for which the caller holds a read-only borrow of the array (the numpy crate's borrow checking
+// refuses a writable borrow from Rust meanwhile). As for every extension that releases the GIL over a NumPy
+// buffer, Python code that writes into the array from another thread during the call would race with the fit.
+unsafe impl Send for NumpyRows {}
+unsafe impl Sync for NumpyRows {}
+
+impl SharedRows for NumpyRows {
+    fn values(&self) -> &[f32] {
+        // SAFETY: `ptr` and `len` come from the array's contiguous slice, alive and unchanged (see above).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+/// The library's matrix over a C-contiguous 2-D `float32` array, without a copy. It must not outlive `x`'s borrow:
+/// every caller drops it before returning.
 pub(crate) fn matrix(x: &PyReadonlyArray2<'_, f32>) -> PyResult<Matrix> {
     let (n, d) = (x.shape()[0], x.shape()[1]);
     let s = x.as_slice().map_err(|_| pyo3::exceptions::PyValueError::new_err("X must be C-contiguous float32"))?;
-    Ok(Matrix::from_vec(s.to_vec(), n, d))
+    let rows = NumpyRows { ptr: s.as_ptr(), len: s.len(), _owner: (**x).clone().into_any().unbind() };
+    Ok(Matrix::shared(Arc::new(rows), n, d))
 }
 
 /// The device request of `device="cpu"|"gpu"|"auto"`.
