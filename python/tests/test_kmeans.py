@@ -107,7 +107,7 @@ def test_nan_is_a_value_error_naming_the_column_and_count():
 
 def test_object_column_is_a_value_error_naming_it():
     pd = pytest.importorskip("pandas")
-    df = pd.DataFrame({"spend": [1.0, 2.0, 3.0], "city": ["a", "b", "c"]})
+    df = pd.DataFrame({"spend": [1.0, 2.0, 3.0], "city": pd.Series(["a", "b", "c"], dtype=object)})
     with pytest.raises(ValueError, match=r"^column 'city' is object, not numeric \(in X\)"):
         custseg.KMeans(n_clusters=2, device="cpu").fit(df)
 
