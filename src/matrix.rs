@@ -123,7 +123,7 @@ impl Matrix {
     }
     /// Size of the matrix in bytes.
     pub fn bytes(&self) -> usize {
-        self.as_slice().len() * std::mem::size_of::<f32>()
+        std::mem::size_of_val(self.as_slice())
     }
 }
 

@@ -124,13 +124,16 @@ fn fit<'py>(
     Ok((centres, labels, PyArray1::from_vec(py, r.dist2), r.inertia, r.n_iter, r.backend))
 }
 
+/// Labels and squared distances, as NumPy arrays.
+type Labels<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
+
 /// Each row's nearest centre (lowest index on ties) and squared distance to it, on the CPU.
 #[pyfunction]
 fn assign<'py>(
     py: Python<'py>,
     x: PyReadonlyArray2<'py, f32>,
     centres: PyReadonlyArray2<'py, f32>,
-) -> PyResult<(Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>)> {
+) -> PyResult<Labels<'py>> {
     let m = matrix(&x)?;
     let c = matrix(&centres)?;
     if c.d() != m.d() {
