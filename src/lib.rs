@@ -10,6 +10,7 @@ pub mod bench;
 pub mod device;
 pub mod drift;
 pub mod error;
+pub mod exact;
 pub mod explain;
 pub mod features;
 pub mod format;
@@ -28,4 +29,4 @@ pub mod report;
 mod test_util;
 
 pub use error::{Error, Result};
-pub use matrix::Matrix;
+pub use matrix::{Matrix, SharedRows};
