@@ -42,7 +42,13 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     Ok(())
 }
 
-pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
+pub fn write_json(
+    out: &mut impl Write,
+    m: &Model,
+    seg_path: &Path,
+    model_path: &Path,
+    choice: Option<&custseg::evaluate::choose::KChoice>,
+) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
     let segments: Vec<serde_json::Value> = m
         .centroids
@@ -59,7 +65,7 @@ pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: 
             })
         })
         .collect();
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "customers": total,
         "k": m.k(),
         "features": m.features,
@@ -72,6 +78,10 @@ pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: 
         "model_file": model_path,
         "input": m.input,
     });
+    if let Some(c) = choice {
+        // `--k auto`: which k, why, and every k's row, as `choose-k --json` prints them.
+        v["k_choice"] = serde_json::to_value(c)?;
+    }
     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     Ok(())
 }

@@ -2,5 +2,6 @@
 //! with a saved model) and `compare` (migration between two periods).
 
 pub mod assign;
+pub mod choose_k;
 pub mod compare;
 pub mod segment;
