@@ -118,7 +118,7 @@ fn write_rows(out: &mut impl Write, c: &KChoice) -> anyhow::Result<()> {
         (0..rows[0].len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     for (r, note) in rows.iter().zip(&notes) {
         let line: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:>w$}")).collect();
-        writeln!(out, "{}  {note}", line.join("  ").trim_end())?;
+        writeln!(out, "{}", format!("{}  {note}", line.join("  ")).trim_end())?;
     }
     Ok(())
 }
