@@ -6,7 +6,21 @@ use std::fmt::Write;
 
 use super::html::{escape, page_head};
 use crate::evaluate::choose::{KChoice, KRow, MIN_STABILITY};
-use crate::format::{fmt_num, fmt_pct};
+use crate::format::{fmt_count, fmt_num, fmt_pct};
+
+/// A value for people: thousands separators from 1,000 (inertia and Calinski-Harabasz run to millions).
+fn fmt_value(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1000.0 {
+        let s = fmt_count(v.abs().round() as u64);
+        if v < 0.0 {
+            format!("-{s}")
+        } else {
+            s
+        }
+    } else {
+        fmt_num(v)
+    }
+}
 
 const LINE: &str = "#4e79a7";
 const MARK: &str = "#e15759";
@@ -165,7 +179,7 @@ fn panel(h: &mut String, c: &KChoice, p: &Panel) {
         );
     }
     for v in [lo + pad, (lo + hi) / 2.0, hi - pad] {
-        let label = if p.pct { fmt_pct(Some(v)) } else { fmt_num(v) };
+        let label = if p.pct { fmt_pct(Some(v)) } else { fmt_value(v) };
         let _ =
             writeln!(h, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text>", left - 4.0, py(v) + 4.0);
     }
@@ -201,7 +215,7 @@ fn panel(h: &mut String, c: &KChoice, p: &Panel) {
         let _ = writeln!(h, "<path d=\"{}\" stroke=\"{LINE}\" stroke-width=\"2\" fill=\"none\"/>", d.join(" "));
         for (k, v) in &pts {
             let chosen = Some(*k) == c.recommended_k;
-            let label = if p.pct { fmt_pct(Some(*v)) } else { fmt_num(*v) };
+            let label = if p.pct { fmt_pct(Some(*v)) } else { fmt_value(*v) };
             let _ = writeln!(
                 h,
                 "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{}\" fill=\"{}\"><title>k = {k}: {label}</title></circle>",
@@ -221,7 +235,7 @@ fn table(h: &mut String, c: &KChoice) {
          <th class=\"num\">Silhouette</th><th class=\"num\">Davies-Bouldin</th><th class=\"num\">Calinski-Harabasz</th>\
          <th class=\"num\">Smallest segment</th><th class=\"num\">Stability</th><th></th></tr>\n",
     );
-    let num = |v: Option<f64>| v.map_or("–".to_string(), fmt_num);
+    let num = |v: Option<f64>| v.map_or("–".to_string(), fmt_value);
     for r in &c.rows {
         let chosen = Some(r.k) == c.recommended_k;
         let note = match (&r.error, chosen) {
