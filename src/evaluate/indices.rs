@@ -24,8 +24,8 @@ pub struct ClusterIndices {
 fn block_sums(x: &Matrix, labels: &[u32], k: usize, lo: usize, hi: usize) -> (Vec<u64>, Vec<f64>) {
     let d = x.d();
     let (mut count, mut sum) = (vec![0u64; k], vec![0f64; k * d]);
-    for i in lo..hi {
-        let l = labels[i] as usize;
+    for (i, &l) in (lo..hi).zip(&labels[lo..hi]) {
+        let l = l as usize;
         count[l] += 1;
         for (s, &v) in sum[l * d..(l + 1) * d].iter_mut().zip(x.row(i)) {
             *s += v as f64;
@@ -60,8 +60,8 @@ pub fn cluster_indices(x: &Matrix, labels: &[u32], k: usize) -> Option<ClusterIn
         .par_iter()
         .map(|&(lo, hi)| {
             let (mut dist, mut dist2) = (vec![0f64; k], vec![0f64; k]);
-            for i in lo..hi {
-                let l = labels[i] as usize;
+            for (i, &l) in (lo..hi).zip(&labels[lo..hi]) {
+                let l = l as usize;
                 let c = &mean[l * d..(l + 1) * d];
                 let e: f64 = x.row(i).iter().zip(c).map(|(&v, &m)| (v as f64 - m) * (v as f64 - m)).sum();
                 dist[l] += e.sqrt();

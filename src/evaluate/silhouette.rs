@@ -136,8 +136,8 @@ mod tests {
         let mut total = 0.0;
         for i in 0..n {
             let mut by: std::collections::BTreeMap<u32, (f64, usize)> = Default::default();
-            for j in 0..n {
-                let e = by.entry(labels[j]).or_default();
+            for (j, &lj) in labels.iter().enumerate() {
+                let e = by.entry(lj).or_default();
                 e.1 += 1;
                 if j != i {
                     e.0 += dist(i, j);
