@@ -10,6 +10,7 @@ pub mod bench;
 pub mod device;
 pub mod drift;
 pub mod error;
+pub mod evaluate;
 pub mod exact;
 pub mod explain;
 pub mod features;

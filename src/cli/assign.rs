@@ -8,7 +8,7 @@ use clap::Args;
 use custseg::io::resolve_inputs;
 use custseg::jobs::assign::{run_assign, AssignConfig, AssignOutcome};
 
-use super::segment::MissingFlag;
+use super::data_args::MissingFlag;
 use super::{DeviceArgs, PseudonymArgs};
 
 #[derive(Debug, Args)]

@@ -3,7 +3,9 @@
 
 mod assign;
 mod bench;
+mod choose_k;
 mod compare;
+mod data_args;
 mod devices;
 mod features;
 mod generate;
@@ -33,6 +35,9 @@ pub struct Cli {
 pub enum Command {
     /// Cluster customers into segments (runs on the bundled 20k-customer sample when --input is not given).
     Segment(segment::SegmentArgs),
+    /// Choose the number of segments: fit each k of a range and report inertia, silhouette, Davies-Bouldin,
+    /// Calinski-Harabasz, the smallest segment's share and stability, with one k recommended and why.
+    ChooseK(choose_k::ChooseKArgs),
     /// Score new customers with a saved model: each one's segment and distance, the segment shares against the
     /// training's, and drift.
     Assign(assign::AssignArgs),
@@ -115,6 +120,7 @@ pub fn init_logging(cli: &Cli) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Segment(a) => segment::run(a),
+        Command::ChooseK(a) => choose_k::run(a),
         Command::Assign(a) => assign::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Features(a) => features::run(a),

@@ -98,6 +98,7 @@ pub fn write_json(
     rules: Option<&Rules>,
     seg_path: &Path,
     model_path: &Path,
+    choice: Option<&custseg::evaluate::choose::KChoice>,
 ) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
     let numbers = m.numbers();
@@ -117,7 +118,7 @@ pub fn write_json(
             })
         })
         .collect();
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "customers": total,
         "k": m.k(),
         "features": m.features,
@@ -134,7 +135,6 @@ pub fn write_json(
         "values_imputed": m.input.imputed.iter().map(|(c, n)| (c.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
         "warnings": m.warnings,
     });
-    let mut v = v;
     if let Some(x) = matching {
         v["previous"] = serde_json::json!({
             "kept": x.matched.iter().flatten().map(|(n, d)| serde_json::json!({"segment": n, "distance": d})).collect::<Vec<_>>(),
@@ -142,6 +142,10 @@ pub fn write_json(
             "vanished": x.vanished,
             "max_distance": x.max_distance,
         });
+    }
+    if let Some(c) = choice {
+        // `--k auto`: which k, why, and every k's row, as `choose-k --json` prints them.
+        v["k_choice"] = serde_json::to_value(c)?;
     }
     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     Ok(())

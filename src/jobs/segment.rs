@@ -58,6 +58,9 @@ pub struct SegmentConfig {
     pub previous: Option<PathBuf>,
     /// A new segment matches a previous one only within this many RMS customer-to-centre distances.
     pub match_radius: f64,
+    /// `--k auto`: K is chosen by `choose-k`'s rule over these options' values of k (their `params` are this
+    /// run's) before the fit, and `params.k` is replaced by the K chosen.
+    pub choose_k: Option<crate::evaluate::choose::ChooseOptions>,
 }
 
 /// What a finished job produced.
@@ -72,6 +75,8 @@ pub struct SegmentOutcome {
     pub matching: Option<Matching>,
     /// The segments' names and rules (with the report's views when `report` asked for them).
     pub explanation: Explanation,
+    /// How K was chosen, with `--k auto`.
+    pub choice: Option<crate::evaluate::choose::KChoice>,
 }
 
 fn init_name(i: &Init) -> &'static str {
@@ -149,13 +154,27 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let scaler = Scaler::fit_transform_prep(&mut table.x, &table.feature_names, cfg.scale, &prep)
         .map_err(|e| super::summary::in_files(e, &cfg.input_label))?;
     info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
-    let warm_params;
-    let params = match &warm {
-        Some(w) => {
+    let (warm_params, chosen_params);
+    let mut choice = None;
+    let params = match (&warm, &cfg.choose_k) {
+        (Some(w), _) => {
             warm_params = warm_start_params(&cfg.params, w, &scaler)?;
             &warm_params
         }
-        None => &cfg.params,
+        (None, Some(o)) => {
+            let (c, k) = crate::jobs::choose_k::choose_for_segment(
+                &cfg.device,
+                &table.x,
+                table.weights.as_deref(),
+                o,
+                &cfg.input_label,
+            )?;
+            info!(k, reason = %c.reason, "chose k");
+            choice = Some(c);
+            chosen_params = ValidParams { k, ..cfg.params.clone() };
+            &chosen_params
+        }
+        (None, None) => &cfg.params,
     };
     let clock = Instant::now();
     let mut fit = fit_on_device_early(&cfg.device, early, params, &table.x, table.weights.as_deref())?;
@@ -213,7 +232,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
             &scaler,
             &table.feature_names,
             &fit.labels,
-            cfg.params.k(),
+            params.k(),
             cfg.money_column.as_deref(),
         )?;
         info!(seconds = clock.elapsed().as_secs_f64(), "built profiles");
@@ -286,9 +305,12 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         write_profile_json(p, path)?;
     }
     if let (Some(path), Some(p)) = (&cfg.report, &profiles) {
-        write_html(p, path)?;
+        match (&choice, &cfg.choose_k) {
+            (Some(c), Some(o)) => crate::report::write_html_with_choice(p, c, o.min_segment_share, path)?,
+            _ => write_html(p, path)?,
+        }
     }
-    Ok(SegmentOutcome { model, table, fit, profiles, matching, explanation })
+    Ok(SegmentOutcome { model, table, fit, profiles, matching, explanation, choice })
 }
 
 /// `params` with the warm-start model's centroids, mapped into this run's scaled units, as the one initial

@@ -92,7 +92,7 @@ fn check_data(x: &Matrix, w: Option<&[f32]>, k: usize) -> Result<()> {
 }
 
 /// Counts distinct rows (with weight > 0), stopping as soon as `limit` have been seen.
-fn count_distinct_rows(x: &Matrix, w: Option<&[f32]>, limit: usize) -> usize {
+pub(crate) fn count_distinct_rows(x: &Matrix, w: Option<&[f32]>, limit: usize) -> usize {
     let mut seen: HashSet<Vec<u32>> = HashSet::new();
     let mut key = Vec::with_capacity(x.d());
     for i in 0..x.n() {
