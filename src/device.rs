@@ -105,6 +105,18 @@ pub fn fit_on_device_early(
     with_fallback(req, |hardware_only| fit_gpu(req, early, hardware_only, params, x, w), || fit_cpu(params, x, w))
 }
 
+/// [`fit_on_device`] with another CPU fit (the Python package's exact sums, `exact::fit_exact`): the GPU as `req`
+/// asks, with the same fall-back, and `cpu` where the CPU runs.
+pub fn fit_on_device_or(
+    req: &DeviceRequest,
+    params: &ValidParams,
+    x: &Matrix,
+    w: Option<&[f32]>,
+    cpu: impl FnOnce() -> Result<FitResult>,
+) -> Result<FitResult> {
+    with_fallback(req, |hardware_only| fit_gpu(req, EarlyGpu::none(), hardware_only, params, x, w), cpu)
+}
+
 /// Runs `gpu` (told whether only a hardware adapter will do) or `cpu`, as `req` asks: with `auto`, a GPU that cannot
 /// be opened or fails during the work falls back to the CPU, with a warning where a device had been opened.
 fn with_fallback<T>(

@@ -1,21 +1,27 @@
 //! How numbers are written for people, the same on stdout, in profiles' tables and in the HTML report.
 
-/// A number in at most ~4 significant figures, without exponent for everyday magnitudes or trailing zeros; "–"
-/// when not finite.
+/// A number for people, never with an exponent: from 1,000 a whole number with thousands separators
+/// ("25,000,000"), from 10 one decimal, below that three, without trailing zeros ("18.2", "7.5", "0.043"); a value
+/// that rounds to zero is "0" (so float noise such as `-7.062e-9` reads "0"); "–" when not finite.
 pub fn fmt_num(v: f64) -> String {
     let a = v.abs();
     if !v.is_finite() {
         "–".into()
-    } else if a == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{v:.3e}")
-    } else if a >= 1000.0 {
-        format!("{v:.0}")
+    } else if a >= 999.5 {
+        let whole = fmt_count(a.round() as u64);
+        if v < 0.0 {
+            format!("-{whole}")
+        } else {
+            whole
+        }
     } else {
-        // 1 decimal from 10, else 3, without trailing zeros: "14", "18.2", "1", "7.5", "0.043".
-        let s = if a >= 10.0 { format!("{v:.1}") } else { format!("{v:.3}") };
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        let s = if a >= 9.95 { format!("{v:.1}") } else { format!("{v:.3}") };
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "-0" {
+            "0".into()
+        } else {
+            s.to_string()
+        }
     }
 }
 
@@ -40,7 +46,7 @@ pub fn fmt_count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -55,14 +61,17 @@ mod tests {
     #[test]
     fn everyday_numbers_have_no_exponent_and_no_trailing_zeros() {
         let got: Vec<String> =
-            [1234.4, 12.345, 1.0, 14.0, 200.0, 7.5, 0.0431, -2.5].iter().map(|&v| fmt_num(v)).collect();
-        assert_eq!(got, ["1234", "12.3", "1", "14", "200", "7.5", "0.043", "-2.5"]);
+            [1234.4, 12.345, 1.0, 14.0, 200.0, 7.5, 0.0431, -2.5, 9.99, 999.7].iter().map(|&v| fmt_num(v)).collect();
+        assert_eq!(got, ["1,234", "12.3", "1", "14", "200", "7.5", "0.043", "-2.5", "10", "1,000"]);
     }
 
     #[test]
     fn tiny_huge_and_missing_numbers() {
         assert_eq!(fmt_num(0.0), "0");
-        assert_eq!(fmt_num(2.5e7), "2.500e7");
+        assert_eq!(fmt_num(2.5e7), "25,000,000");
+        assert_eq!(fmt_num(-1234567.8), "-1,234,568");
+        assert_eq!(fmt_num(-7.062e-9), "0");
+        assert_eq!(fmt_num(0.0004), "0");
         assert_eq!(fmt_num(f64::NAN), "–");
         assert_eq!(fmt_pct(Some(0.1234)), "12.3%");
         assert_eq!(fmt_pct(None), "–");

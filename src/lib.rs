@@ -10,6 +10,9 @@ pub mod bench;
 pub mod device;
 pub mod drift;
 pub mod error;
+pub mod evaluate;
+pub mod exact;
+pub mod explain;
 pub mod features;
 pub mod format;
 pub mod generate;
@@ -20,10 +23,11 @@ pub mod matrix;
 pub mod model;
 pub mod numbering;
 pub mod prep;
+pub mod previous;
 pub mod pseudonym;
 pub mod report;
 #[cfg(test)]
 mod test_util;
 
 pub use error::{Error, Result};
-pub use matrix::Matrix;
+pub use matrix::{Matrix, SharedRows};

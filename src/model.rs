@@ -36,6 +36,9 @@ pub struct InputSummary {
     pub rows_read: usize,
     pub rows_dropped: usize,
     pub rows_clustered: usize,
+    /// With `--missing mean`: each column where values were imputed, with how many.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imputed: Vec<(String, usize)>,
 }
 
 /// A fitted segmentation model.
@@ -63,6 +66,16 @@ pub struct Model {
     /// The training data's deciles and distance percentile, against which `assign` measures drift.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DriftReference>,
+    /// Each segment's number, by position, where it is not the position itself: `segment --previous` keeps the
+    /// previous model's numbers for the segments it matched. Empty means 0, 1, 2, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbers: Vec<u32>,
+    /// What the fit should be read with, e.g. segments under `--min-segment-share`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Each segment's name, in segment order (`explain::names`); empty in models written before names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 impl Model {
@@ -86,11 +99,31 @@ impl Model {
             runs: fit.runs.clone(),
             best_run: fit.best_run,
             drift: None,
+            numbers: Vec::new(),
+            warnings: Vec::new(),
+            names: Vec::new(),
         }
     }
 
     pub fn k(&self) -> usize {
         self.centroids_scaled.len()
+    }
+
+    /// Each segment's number, by position (the position itself unless `numbers` says otherwise).
+    pub fn numbers(&self) -> Vec<u32> {
+        if self.numbers.is_empty() {
+            (0..self.k() as u32).collect()
+        } else {
+            self.numbers.clone()
+        }
+    }
+
+    /// Turns labels that are positions (what the kernels return) into segment numbers, in place.
+    pub fn number_labels(&self, labels: &mut [u32]) {
+        if !self.numbers.is_empty() {
+            use rayon::prelude::*;
+            labels.par_iter_mut().for_each(|l| *l = self.numbers[*l as usize]);
+        }
     }
 
     /// Serialises to pretty JSON.
@@ -117,11 +150,13 @@ impl Model {
                 format!("the model was written by '{}', which this engine ({ours}) cannot use: refit it with `custseg segment`", m.engine),
             ));
         }
-        if m.features.len() != m.scaler.columns.len() || m.centroids_scaled.iter().any(|c| c.len() != m.features.len())
+        if m.features.len() != m.scaler.columns.len()
+            || m.centroids_scaled.iter().any(|c| c.len() != m.features.len())
+            || !(m.numbers.is_empty() || m.numbers.len() == m.k())
         {
             return Err(Error::input(
                 path,
-                "not a custseg model: its features, scaler and centroids disagree in width",
+                "not a custseg model: its features, scaler, centroids and segment numbers disagree in width",
             ));
         }
         Ok(m)

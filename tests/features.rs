@@ -36,6 +36,7 @@ fn opts_of(doc: &Value) -> FeatureOptions {
             amount: s("amount").unwrap(),
             order: s("order"),
             category: s("category"),
+            ..TxColumns::default()
         },
         as_of: parse_date(o["as_of"].as_str().unwrap()).unwrap(),
         batch_size: 100,

@@ -68,7 +68,7 @@ fn profiles_of_a_fit_are_consistent_and_written() {
 }
 
 /// Chromium, or `None` when it is missing outside CI (the test then skips). In CI (`CI=true`) it must exist.
-fn chromium() -> Option<PathBuf> {
+pub fn chromium() -> Option<PathBuf> {
     let path = PathBuf::from(CHROMIUM);
     if path.exists() {
         return Some(path);
@@ -81,7 +81,7 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Runs headless Chromium on `page` with `extra` arguments; returns (stdout, stderr).
-fn run_chromium(chromium: &Path, profile_dir: &Path, page: &Path, extra: &[String]) -> (String, String) {
+pub fn run_chromium(chromium: &Path, profile_dir: &Path, page: &Path, extra: &[String]) -> (String, String) {
     let out = Command::new(chromium)
         .args([
             "--headless",
@@ -107,7 +107,7 @@ fn run_chromium(chromium: &Path, profile_dir: &Path, page: &Path, extra: &[Strin
 }
 
 /// The value of attribute `name` on the `<body>` tag of a DOM dump.
-fn body_attribute(dom: &str, name: &str) -> Option<String> {
+pub fn body_attribute(dom: &str, name: &str) -> Option<String> {
     let start = dom.find("<body")?;
     let tag = &dom[start..start + dom[start..].find('>')?];
     let key = format!("{name}=\"");

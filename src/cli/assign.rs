@@ -9,7 +9,7 @@ use custseg::io::resolve_inputs;
 use custseg::jobs::assign::{run_assign, AssignConfig, AssignOutcome};
 
 use super::csv_args::CsvArgs;
-use super::segment::MissingFlag;
+use super::data_args::MissingFlag;
 use super::{DeviceArgs, PseudonymArgs};
 
 #[derive(Debug, Args)]
@@ -100,10 +100,12 @@ fn write_table(out: &mut impl Write, o: &AssignOutcome, cfg: &AssignConfig) -> a
         }
     )?;
     writeln!(out, "{:>7}  {:>10}  {:>7}  {:>10}  {:>7}", "segment", "customers", "share", "fit share", "change")?;
+    let numbers = o.model.numbers();
     for (j, (now, then)) in shares(o).iter().enumerate() {
         writeln!(
             out,
-            "{j:>7}  {:>10}  {:>6.1}%  {:>9.1}%  {:>+6.1}pp",
+            "{:>7}  {:>10}  {:>6.1}%  {:>9.1}%  {:>+6.1}pp",
+            numbers[j],
             o.sizes[j],
             100.0 * now,
             100.0 * then,
@@ -126,10 +128,11 @@ fn write_table(out: &mut impl Write, o: &AssignOutcome, cfg: &AssignConfig) -> a
 }
 
 fn summary_json(o: &AssignOutcome, cfg: &AssignConfig) -> serde_json::Value {
+    let numbers = o.model.numbers();
     let segments: Vec<serde_json::Value> = shares(o)
         .iter()
         .enumerate()
-        .map(|(j, (now, then))| serde_json::json!({"segment": j, "customers": o.sizes[j], "share": now, "fit_share": then}))
+        .map(|(j, (now, then))| serde_json::json!({"segment": numbers[j], "customers": o.sizes[j], "share": now, "fit_share": then}))
         .collect();
     serde_json::json!({
         "customers": o.customers,

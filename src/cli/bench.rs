@@ -7,6 +7,10 @@ use clap::Args;
 use custseg::bench::{launch_label, run_bench, BenchBackend, BenchConfig, BenchReport, LaunchSweep};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  custseg bench --n 1000000 --d 16 --k 64
+  custseg bench --backends cpu,cpu-sgemm --n 2000000 --d 8,32 --k 8,256 --json
+  custseg bench --backends gpu --gpu-points 1,2,4 --gpu-workgroup 128,256")]
 pub struct BenchArgs {
     /// Rows, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]

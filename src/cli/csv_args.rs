@@ -4,7 +4,7 @@ use arrow::datatypes::DataType;
 use clap::Args;
 
 /// The flags that say how CSV input is read.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct CsvArgs {
     /// For CSV input (*.csv, *.csv.gz): read these columns as these types instead of the types inferred from the
     /// first 10,000 rows of each file, e.g. zip:utf8,spend:float64. Types: int64, int32, float64, float32, utf8,

@@ -3,6 +3,10 @@
 use clap::Args;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  custseg devices
+  custseg devices --json
+  custseg segment --device gpu --adapter nvidia    (an adapter by a part of its name)")]
 pub struct DevicesArgs {
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -9,6 +9,13 @@ use custseg::features::{parse_date, write_features, FeatureOptions, RfmBins, Rfm
 use custseg::io::resolve_inputs;
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  custseg features --transactions tx.parquet --as-of 2026-11-01 -o customers.parquet
+      RFM features as of a date; then: custseg segment -i customers.parquet
+  custseg features --transactions 'logs/*.parquet' --as-of 2026-11-01 --order order_id \\
+      --cost cogs --window-days 365 -o customers.parquet
+      gross_margin (value tiers, Pareto, CLV on margin) and last-year figures
+  custseg features --transactions tx.parquet --as-of 2026-11-01 --no-rfm --json -o f.parquet")]
 pub struct FeaturesArgs {
     #[command(flatten)]
     pub pseudonym: super::PseudonymArgs,
@@ -36,6 +43,17 @@ pub struct FeaturesArgs {
     /// Category column: adds n_categories.
     #[arg(long)]
     pub category: Option<String>,
+    /// Cost of goods per line (same currency as the amount): adds gross_margin = sum of (amount − cost); value
+    /// tiers, the Pareto share and CLV are then computed on margin.
+    #[arg(long, conflicts_with = "margin")]
+    pub cost: Option<String>,
+    /// Margin per line: adds gross_margin = its sum (instead of --cost).
+    #[arg(long)]
+    pub margin: Option<String>,
+    /// Also compute monetary, frequency and gross margin over the last N days up to --as-of, as columns
+    /// monetary_Nd, frequency_Nd and gross_margin_Nd.
+    #[arg(long, value_name = "N")]
+    pub window_days: Option<u32>,
     /// Explicit RFM score thresholds instead of quintiles, e.g. "r=30,90,180,365;f=2,3,5,10;m=100,250,500,1000".
     #[arg(long)]
     pub rfm_bins: Option<String>,
@@ -65,8 +83,16 @@ pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
     };
     let inputs = resolve_inputs(&a.transactions)?;
     let mut opts = FeatureOptions::new(as_of);
-    opts.columns =
-        TxColumns { customer: a.customer, date: a.date, amount: a.amount, order: a.order, category: a.category };
+    opts.columns = TxColumns {
+        customer: a.customer,
+        date: a.date,
+        amount: a.amount,
+        order: a.order,
+        category: a.category,
+        cost: a.cost,
+        margin: a.margin,
+    };
+    opts.window_days = a.window_days;
     opts.rfm = rfm;
     opts.pseudonym = a.pseudonym.key()?;
     let pb = super::spinner("aggregating transactions");
@@ -88,6 +114,8 @@ pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
             ("null date (dropped)", r.null_date_rows),
             ("unparsable date (dropped)", r.unparsable_dates),
             ("null order id (dropped)", r.null_order_rows),
+            ("null cost or margin (dropped)", r.null_profit_rows),
+            ("cost above the amount (kept)", r.cost_above_amount_rows),
             ("null category (kept, not counted as a category)", r.null_category_rows),
             ("zero amount (kept)", r.zero_amount_rows),
             ("negative amount = returns (kept)", r.negative_amount_rows),
@@ -105,13 +133,21 @@ pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
             for s in &rfm.segments {
                 writeln!(out, "  {:<20} {:>10}  {:>5.1}%", s.name, s.customers, 100.0 * s.customers as f64 / total)?;
             }
-            writeln!(out, "value tiers (by monetary):")?;
+            let basis = if rfm.value_basis == "monetary" { "net spend, monetary" } else { "gross margin" };
+            writeln!(out, "value tiers (by {basis}):")?;
             for s in &rfm.tiers {
                 writeln!(out, "  {:<20} {:>10}  {:>5.1}%", s.name, s.customers, 100.0 * s.customers as f64 / total)?;
             }
             if let Some(p) = rfm.pareto_share {
-                writeln!(out, "{:.1}% of customers make 80% of revenue", 100.0 * p)?;
+                let of = if rfm.value_basis == "monetary" { "revenue" } else { "gross margin" };
+                writeln!(out, "{:.1}% of customers make 80% of {of}", 100.0 * p)?;
             }
+            if rfm.value_basis != "monetary" {
+                writeln!(out, "value tiers, the Pareto share and clv are computed on {}", rfm.value_basis)?;
+            }
+        }
+        for w in &report.warnings {
+            writeln!(out, "warning: {w}")?;
         }
         writeln!(out, "features: {}", a.output.display())?;
     }

@@ -6,6 +6,10 @@ use clap::Args;
 use custseg::generate::{write_customers, GenerateOptions};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  custseg generate --customers 200000 -o customers.parquet
+  custseg generate --customers 50000 --segments 8 --seed 7 -o demo.parquet
+  custseg generate --transactions 2000000 --as-of 2026-11-01 -o tx.parquet")]
 pub struct GenerateArgs {
     /// Number of customers (a customers table with planted segments).
     #[arg(long, required_unless_present = "transactions", conflicts_with = "transactions")]

@@ -3,11 +3,14 @@
 
 mod assign;
 mod bench;
+mod choose_k;
 mod compare;
 mod csv_args;
+mod data_args;
 mod devices;
 mod features;
 mod generate;
+mod logging;
 mod segment;
 mod table;
 
@@ -33,6 +36,9 @@ pub struct Cli {
 pub enum Command {
     /// Cluster customers into segments (runs on the bundled 20k-customer sample when --input is not given).
     Segment(segment::SegmentArgs),
+    /// Choose the number of segments: fit each k of a range and report inertia, silhouette, Davies-Bouldin,
+    /// Calinski-Harabasz, the smallest segment's share and stability, with one k recommended and why.
+    ChooseK(choose_k::ChooseKArgs),
     /// Score new customers with a saved model: each one's segment and distance, the segment shares against the
     /// training's, and drift.
     Assign(assign::AssignArgs),
@@ -109,25 +115,13 @@ pub fn parse() -> Cli {
 }
 
 pub fn init_logging(cli: &Cli) {
-    let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "warn",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,custseg={level}")));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    logging::init(cli);
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Segment(a) => segment::run(a),
+        Command::ChooseK(a) => choose_k::run(a),
         Command::Assign(a) => assign::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Features(a) => features::run(a),
@@ -148,7 +142,7 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A spinner on stderr, shown only when stderr is a terminal.
+/// A spinner on stderr, shown only when stderr is a terminal; K-means progress becomes its message.
 pub fn spinner(msg: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -156,6 +150,9 @@ pub fn spinner(msg: &str) -> indicatif::ProgressBar {
     let pb = indicatif::ProgressBar::new_spinner();
     pb.set_message(msg.to_string());
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    if let Ok(mut bar) = logging::BAR.lock() {
+        *bar = Some(pb.clone());
+    }
     pb
 }
 

@@ -2,69 +2,33 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use custseg::io::{resolve_inputs, Missing, ReadOptions};
+use custseg::evaluate::choose::{check_options, parse_k_range, ChooseOptions};
+use custseg::io::ReadOptions;
 use custseg::jobs::segment::{run_segment, SegmentConfig};
-use custseg::kmeans::{Init, InitSample, KMeansParams};
-use custseg::prep::ScaleMethod;
 
-use super::csv_args::CsvArgs;
+use super::data_args::{ChooseArgs, DataArgs, FitArgs};
 use super::{DeviceArgs, PseudonymArgs};
 
-/// The bundled 20k-customer sample (`data/customers_sample.parquet`), embedded so `segment` works from any folder.
-const SAMPLE: &[u8] = include_bytes!("../../data/customers_sample.parquet");
-const SAMPLE_NAME: &str = "<bundled sample: data/customers_sample.parquet>";
-
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  custseg segment --report report.html
+  custseg segment -i customers.parquet -k 6 --signed-log monetary --clip returns_share
+  custseg segment -i 'data/*.parquet' --missing mean --profile p.json --json")]
 pub struct SegmentArgs {
-    /// Input: a Parquet or CSV (.csv, .csv.gz) file, a folder of them, or a glob. Default: the bundled sample.
-    #[arg(long, short)]
-    pub input: Option<String>,
     #[command(flatten)]
-    pub csv: CsvArgs,
-    /// The customer ID column (string or integer; the output keeps its type).
-    #[arg(long, default_value = "customer_id")]
-    pub id: String,
-    /// Feature columns, comma-separated. Default: every numeric column except the ID and the weight, less a
-    /// features file's derived columns (BG/NBD inputs, R/F/M scores, CLV) and, with --missing fail, its
-    /// null-by-design columns (days_between_purchases, returns_share) where they have nulls; the log says which.
-    #[arg(long, value_delimiter = ',')]
-    pub features: Option<Vec<String>>,
-    /// Number of segments. Default: 8, or the --warm-start model's.
-    #[arg(long, short)]
-    pub k: Option<usize>,
-    /// Column scaling: zscore, minmax, robust (median and IQR) or none.
-    #[arg(long, value_enum, default_value = "zscore")]
-    pub scale: ScaleFlag,
-    /// Columns to log1p before scaling (heavy-tailed money columns), comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub log1p: Vec<String>,
-    /// A column of sample weights.
-    #[arg(long)]
-    pub weight: Option<String>,
-    /// What to do with null, NaN or infinite feature values: fail, drop the row, or use the column mean.
-    #[arg(long, value_enum, default_value = "fail")]
-    pub missing: MissingFlag,
-    /// Initialisation: k-means++ (greedy, as scikit-learn) or random rows.
-    #[arg(long, value_enum, default_value = "kmeans++")]
-    pub init: InitFlag,
-    /// Rows k-means++ seeds from: auto (all rows up to max(100000, 256·k), a uniform sample of that size
-    /// above), full (every row, as scikit-learn), or a number of rows.
-    #[arg(long, default_value = "auto", value_parser = parse_init_sample)]
-    pub init_sample: InitSample,
-    /// Restarts; the run with the lowest inertia is kept. Default: 1 for k-means++, 10 for random.
-    #[arg(long)]
-    pub n_init: Option<usize>,
-    /// Maximum Lloyd iterations per run.
-    #[arg(long, default_value_t = 300)]
-    pub max_iter: usize,
-    /// Convergence tolerance, relative to the mean feature variance (as scikit-learn).
-    #[arg(long, default_value_t = 1e-4)]
-    pub tol: f64,
-    /// Random seed: the same seed gives the same segments, whatever the thread count.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub data: DataArgs,
+    /// Number of segments, or auto: chosen by choose-k's rule over --k-range (see `custseg choose-k --help`).
+    /// Default: auto, or the --warm-start model's.
+    #[arg(long, short, value_parser = parse_k)]
+    pub k: Option<KFlag>,
+    /// With --k auto: the values of k to choose from, a range (2..12) or a list (3,5,8).
+    #[arg(long, value_name = "RANGE")]
+    pub k_range: Option<String>,
+    #[command(flatten)]
+    pub fit: FitArgs,
+    #[command(flatten)]
+    pub choose: ChooseArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]
@@ -89,115 +53,101 @@ pub struct SegmentArgs {
     /// last period's, so that the new segments start where the old ones were.
     #[arg(long, value_name = "MODEL")]
     pub warm_start: Option<PathBuf>,
+    /// The previous period's model: each new segment whose centroid is within the match radius of one of its
+    /// segments (optimal one-to-one matching) keeps that segment's number; the others get fresh numbers, and
+    /// segments that vanished are listed. Needs the same features.
+    #[arg(long, value_name = "MODEL")]
+    pub previous: Option<PathBuf>,
+    /// With --previous: the largest centroid distance that still counts as the same segment, in units of the new
+    /// fit's RMS distance from a customer to its centre (scaled units).
+    #[arg(long, default_value_t = custseg::previous::DEFAULT_MATCH_RADIUS, value_parser = parse_radius)]
+    pub match_radius: f64,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ScaleFlag {
-    Zscore,
-    Minmax,
-    Robust,
-    None,
+/// `--k`: a number of segments, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KFlag {
+    Auto,
+    Fixed(usize),
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum MissingFlag {
-    Fail,
-    Drop,
-    Mean,
-}
-
-impl From<MissingFlag> for Missing {
-    fn from(m: MissingFlag) -> Missing {
-        match m {
-            MissingFlag::Fail => Missing::Fail,
-            MissingFlag::Drop => Missing::Drop,
-            MissingFlag::Mean => Missing::Mean,
-        }
+fn parse_radius(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err(format!("expected a distance ≥ 0 (in RMS customer-to-centre distances), got '{s}'")),
     }
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum InitFlag {
-    #[value(name = "kmeans++", alias = "k-means++")]
-    KMeansPlusPlus,
-    Random,
-}
-
-fn parse_init_sample(s: &str) -> Result<InitSample, String> {
+fn parse_k(s: &str) -> Result<KFlag, String> {
     match s {
-        "auto" => Ok(InitSample::Auto),
-        "full" => Ok(InitSample::Full),
-        _ => match s.parse::<usize>() {
-            Ok(0) | Err(_) => Err(format!("expected auto, full or a number of rows > 0, got '{s}'")),
-            Ok(r) => Ok(InitSample::Rows(r)),
-        },
+        "auto" => Ok(KFlag::Auto),
+        _ => s
+            .parse::<usize>()
+            .map(KFlag::Fixed)
+            .map_err(|_| format!("expected a number of segments or auto, got '{s}'")),
     }
 }
 
-/// Removes the temporary copy of the embedded sample when dropped.
-struct TempSample(PathBuf);
-impl Drop for TempSample {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
+/// The values of k `--k auto` chooses from by default.
+const DEFAULT_K_RANGE: &str = "2..12";
+/// Bootstrap resamples of `--k auto` by default (choose-k's 5 would double its run time).
+const AUTO_BOOTSTRAP: usize = 3;
+/// Restarts per fit of `--k auto` with k-means++ when --n-init is not given.
+const AUTO_N_INIT: usize = 3;
 
 pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     super::set_threads(a.device.threads)?;
-    let init = match a.init {
-        InitFlag::KMeansPlusPlus => Init::KMeansPlusPlus,
-        InitFlag::Random => Init::Random,
-    };
+    custseg::jobs::summary::check_min_segment_share(a.choose.min_segment_share)?;
     // Without --k, a warm start keeps its model's k (the job reads the model again and checks it in full).
     let k = match (a.k, &a.warm_start) {
         (Some(k), _) => k,
-        (None, Some(m)) => custseg::model::Model::load(m)?.k(),
-        (None, None) => 8,
+        (None, Some(m)) => KFlag::Fixed(custseg::model::Model::load(m)?.k()),
+        (None, None) => KFlag::Auto,
     };
-    let mut params =
-        KMeansParams::new(k).max_iter(a.max_iter).tol(a.tol).init(init).seed(a.seed).init_sample(a.init_sample);
-    if let Some(n) = a.n_init {
-        params = params.n_init(n);
-    }
-    let params = params.check().map_err(custseg::Error::from)?;
-
-    let mut _sample = None;
-    let (inputs, input_label) = match &a.input {
-        Some(spec) => {
-            let inputs = resolve_inputs(spec)?;
-            let label = inputs.iter().map(|p| p.display().to_string()).collect();
-            (inputs, label)
+    let (params, choose_k) = match k {
+        KFlag::Fixed(k) => {
+            if let Some(r) = &a.k_range {
+                return Err(custseg::Error::Usage(format!(
+                    "--k-range {r} applies only with --k auto, and this run has k = {k}: drop one of them"
+                ))
+                .into());
+            }
+            (a.fit.params(k, None)?, None)
         }
-        None => {
-            let p = std::env::temp_dir().join(format!("custseg-sample-{}.parquet", std::process::id()));
-            std::fs::write(&p, SAMPLE).with_context(|| format!("cannot write {}", p.display()))?;
-            tracing::info!("no --input: segmenting the bundled 20k-customer sample");
-            _sample = Some(TempSample(p.clone()));
-            (vec![p], vec![SAMPLE_NAME.to_string()])
+        KFlag::Auto => {
+            if let Some(m) = &a.warm_start {
+                return Err(custseg::Error::Usage(format!(
+                    "--k auto chooses k, --warm-start {} takes its model's: drop --k auto",
+                    m.display()
+                ))
+                .into());
+            }
+            let ks = parse_k_range("--k-range", a.k_range.as_deref().unwrap_or(DEFAULT_K_RANGE))?;
+            let params = a.fit.params(ks[0], Some(AUTO_N_INIT))?;
+            let o = ChooseOptions {
+                ks,
+                params: params.clone(),
+                sample: a.choose.sample,
+                bootstrap: a.choose.bootstrap.unwrap_or(AUTO_BOOTSTRAP),
+                min_segment_share: a.choose.min_segment_share,
+            };
+            check_options(&o)?;
+            (params, Some(o))
         }
     };
+    let inputs = a.data.inputs()?;
     let out_dir = PathBuf::from("custseg-out");
     let cfg = SegmentConfig {
-        inputs,
-        input_label,
-        read: ReadOptions {
-            id_column: a.id,
-            features: a.features,
-            weight: a.weight,
-            missing: a.missing.into(),
-            csv_schema: a.csv.overrides()?,
-            ..ReadOptions::default()
-        },
-        scale: match a.scale {
-            ScaleFlag::Zscore => ScaleMethod::Zscore,
-            ScaleFlag::Minmax => ScaleMethod::Minmax,
-            ScaleFlag::Robust => ScaleMethod::Robust,
-            ScaleFlag::None => ScaleMethod::None,
-        },
-        log1p: a.log1p,
+        inputs: inputs.paths.clone(),
+        input_label: inputs.label.clone(),
+        read: ReadOptions { csv_schema: a.data.csv.overrides()?, ..a.data.read_options() },
+        scale: a.data.scale_method(),
+        prep: a.data.column_prep(),
+        default_prep: (!a.data.no_auto_prep).then(custseg::features::default_prep),
+        min_segment_share: a.choose.min_segment_share,
         params,
         device: a.device.request(),
         output: a.output.unwrap_or_else(|| out_dir.join("segments.parquet")),
@@ -206,7 +156,10 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         report: a.report,
         money_column: a.money_column,
         warm_start: a.warm_start,
+        previous: a.previous,
+        match_radius: a.match_radius,
         pseudonym: a.pseudonym.key()?,
+        choose_k,
     };
     let pb = super::spinner("segmenting");
     let outcome = run_segment(&cfg);
@@ -215,11 +168,27 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.json {
-        super::table::write_json(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+        super::table::write_json(
+            &mut out,
+            &outcome.model,
+            outcome.matching.as_ref(),
+            Some(&outcome.explanation.rules),
+            &cfg.output,
+            &cfg.model,
+            outcome.choice.as_ref(),
+        )?;
     } else {
+        use std::io::Write;
         super::table::write_table(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+        if let Some(c) = &outcome.choice {
+            super::choose_k::write_choice_line(&mut out, c)?;
+        }
+        let names = outcome.explanation.names_by_number();
+        write!(out, "{}", custseg::explain::render_rules(&outcome.explanation.rules, &names))?;
+        if let (Some(m), Some(prev)) = (&outcome.matching, &cfg.previous) {
+            super::table::write_matching(&mut out, m, prev)?;
+        }
         if let Some(p) = &outcome.profiles {
-            use std::io::Write;
             write!(out, "{}", custseg::report::render_table(p))?;
             for (what, path) in [("profiles", &cfg.profile), ("report", &cfg.report)] {
                 if let Some(path) = path {

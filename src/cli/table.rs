@@ -3,24 +3,29 @@
 use std::io::Write;
 use std::path::Path;
 
+use custseg::explain::Rules;
 use custseg::format::fmt_num;
 use custseg::model::Model;
+use custseg::previous::Matching;
 
 pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
-    let mut header = vec!["segment".to_string(), "size".into(), "share".into()];
+    let mut header = vec!["segment".to_string(), "name".into(), "size".into(), "share".into()];
     header.extend(m.features.iter().cloned());
     let mut rows = vec![header];
+    let numbers = m.numbers();
     for (j, c) in m.centroids.iter().enumerate() {
         let mut r = vec![
-            j.to_string(),
+            numbers[j].to_string(),
+            m.names.get(j).cloned().unwrap_or_default(),
             m.sizes[j].to_string(),
             format!("{:.1}%", 100.0 * m.sizes[j] as f64 / total.max(1) as f64),
         ];
         r.extend(c.iter().map(|&v| fmt_num(v)));
         rows.push(r);
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(
         out,
         "{} customers, {} features, k = {} ({}), inertia {:.6e}, {} iterations{}",
@@ -32,9 +37,21 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
         m.n_iter,
         if m.converged { ", converged" } else { ", not converged (raise --max-iter)" }
     )?;
+    for line in missing_lines(m) {
+        writeln!(out, "{line}")?;
+    }
+    for w in &m.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
     writeln!(out, "centroids in original units:")?;
     for r in &rows {
-        let line: Vec<String> = r.iter().zip(&widths).map(|(s, w)| format!("{s:>w$}")).collect();
+        // The name is text: left-aligned; numbers right-aligned.
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (s, w))| if c == 1 { format!("{s:<w$}") } else { format!("{s:>w$}") })
+            .collect();
         writeln!(out, "{}", line.join("  "))?;
     }
     writeln!(out, "segments: {}", seg_path.display())?;
@@ -42,8 +59,49 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     Ok(())
 }
 
-pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
+/// How the segments matched the previous model's (`segment --previous`).
+pub fn write_matching(out: &mut impl Write, m: &Matching, prev: &Path) -> anyhow::Result<()> {
+    let kept: Vec<String> = m.matched.iter().flatten().map(|(n, d)| format!("{n} (moved {d:.3})")).collect();
+    let new: Vec<String> =
+        m.matched.iter().zip(&m.numbers).filter(|(x, _)| x.is_none()).map(|(_, n)| n.to_string()).collect();
+    let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let vanished: Vec<String> = m.vanished.iter().map(u32::to_string).collect();
+    writeln!(out, "against the previous model {} (match radius {}):", prev.display(), fmt_num(m.max_distance))?;
+    writeln!(out, "  kept their numbers: {}", list(&kept))?;
+    writeln!(out, "  new segments:       {}", list(&new))?;
+    writeln!(out, "  vanished:           {}", list(&vanished))?;
+    Ok(())
+}
+
+/// What `--missing` did, for people: the rows dropped, the values imputed per column.
+fn missing_lines(m: &Model) -> Vec<String> {
+    let i = &m.input;
+    let mut lines = Vec::new();
+    if i.rows_dropped > 0 {
+        lines.push(format!(
+            "{} of {} rows dropped for missing feature values (--missing drop): {} clustered",
+            i.rows_dropped, i.rows_read, i.rows_clustered
+        ));
+    }
+    if !i.imputed.is_empty() {
+        let cols: Vec<String> = i.imputed.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        let total: usize = i.imputed.iter().map(|(_, n)| n).sum();
+        lines.push(format!("{total} missing values replaced by the column mean (--missing mean): {}", cols.join(", ")));
+    }
+    lines
+}
+
+pub fn write_json(
+    out: &mut impl Write,
+    m: &Model,
+    matching: Option<&Matching>,
+    rules: Option<&Rules>,
+    seg_path: &Path,
+    model_path: &Path,
+    choice: Option<&custseg::evaluate::choose::KChoice>,
+) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
+    let numbers = m.numbers();
     let segments: Vec<serde_json::Value> = m
         .centroids
         .iter()
@@ -52,14 +110,15 @@ pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: 
             let centroid: serde_json::Map<String, serde_json::Value> =
                 m.features.iter().cloned().zip(c.iter().map(|&v| serde_json::json!(v))).collect();
             serde_json::json!({
-                "segment": j,
+                "segment": numbers[j],
+                "name": m.names.get(j),
                 "size": m.sizes[j],
                 "share": m.sizes[j] as f64 / total.max(1) as f64,
                 "centroid": centroid,
             })
         })
         .collect();
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "customers": total,
         "k": m.k(),
         "features": m.features,
@@ -68,10 +127,26 @@ pub fn write_json(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: 
         "n_iter": m.n_iter,
         "converged": m.converged,
         "segments": segments,
+        "rules": rules,
         "segments_file": seg_path,
         "model_file": model_path,
         "input": m.input,
+        "rows_dropped": m.input.rows_dropped,
+        "values_imputed": m.input.imputed.iter().map(|(c, n)| (c.clone(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+        "warnings": m.warnings,
     });
+    if let Some(x) = matching {
+        v["previous"] = serde_json::json!({
+            "kept": x.matched.iter().flatten().map(|(n, d)| serde_json::json!({"segment": n, "distance": d})).collect::<Vec<_>>(),
+            "new": x.matched.iter().zip(&x.numbers).filter(|(y, _)| y.is_none()).map(|(_, n)| *n).collect::<Vec<_>>(),
+            "vanished": x.vanished,
+            "max_distance": x.max_distance,
+        });
+    }
+    if let Some(c) = choice {
+        // `--k auto`: which k, why, and every k's row, as `choose-k --json` prints them.
+        v["k_choice"] = serde_json::to_value(c)?;
+    }
     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     Ok(())
 }

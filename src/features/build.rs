@@ -13,8 +13,13 @@
 //!   customer with returns but no purchases;
 //! - `n_categories` (with a category column) = distinct non-null categories;
 //! - BG/NBD inputs: `bgnbd_x` = distinct days − 1, `bgnbd_t_x` = last − first, `bgnbd_T` = as-of − first;
+//! - with a cost column (`--cost`): `gross_margin` = sum of (amount − cost); with a margin column (`--margin`):
+//!   the sum of the margins. Rows with a null cost or margin are dropped and counted;
+//! - with `--window-days N`: `monetary_Nd`, `frequency_Nd` (distinct orders, or days, in the window) and, with a
+//!   cost or margin, `gross_margin_Nd`, over the days `d` with `as_of − N < d ≤ as_of` (see [`extra`](super::extra));
 //! - with RFM on: `r_score`, `f_score`, `m_score` (UInt8), `rfm_code`, `rfm_segment`, `value_tier` (strings) and
-//!   `clv` (see [`rfm`](super::rfm)).
+//!   `clv` (see [`rfm`](super::rfm)); the value tiers, the Pareto share and CLV are computed on `gross_margin`
+//!   when there is one, else on `monetary`.
 //!
 //! Rows are ordered by customer ID. The output is the same for the same input whatever the thread count.
 
@@ -48,6 +53,8 @@ pub fn build_features(paths: &[PathBuf], opts: &FeatureOptions) -> Result<(Recor
     let (ids, totals, mut report) = aggregate(&files, opts)?;
     check_counts(&report, paths, opts)?;
     report.customers = totals.len() as u64;
+    let last_day = totals.iter().map(|t| t.last).max();
+    report.warnings = super::warnings::warnings(&report, &opts.columns, opts.as_of, last_day);
     let t0 = std::time::Instant::now();
     let (batch, rfm) = features_batch(&opts.columns, ids, &totals, opts)?;
     tracing::debug!(elapsed = ?t0.elapsed(), "features batch built");
@@ -147,9 +154,34 @@ fn features_batch(
     push(BGNBD_T_X, Arc::new(Int32Array::from_iter_values(totals.iter().map(|t| t.last - t.first))));
     push(BGNBD_T, Arc::new(Int32Array::from(tenure.clone())));
 
+    let margin: Option<Vec<f64>> = cols.profit().map(|_| totals.iter().map(|t| t.extra.margin).collect());
+    if let Some(m) = &margin {
+        push(GROSS_MARGIN, Arc::new(Float64Array::from(m.clone())));
+    }
+    if let Some(n) = opts.window_days {
+        push(
+            &windowed(MONETARY, n),
+            Arc::new(Float64Array::from_iter_values(totals.iter().map(|t| t.extra.win_monetary))),
+        );
+        push(
+            &windowed(FREQUENCY, n),
+            Arc::new(Int64Array::from_iter_values(totals.iter().map(|t| i64::from(t.extra.win_frequency)))),
+        );
+        if margin.is_some() {
+            push(
+                &windowed(GROSS_MARGIN, n),
+                Arc::new(Float64Array::from_iter_values(totals.iter().map(|t| t.extra.win_margin))),
+            );
+        }
+    }
+
     let mut summary = None;
     if let Some(ro) = &opts.rfm {
-        let s = rfm::score(&recency, &frequency, &monetary, &tenure, ro);
+        let value = match &margin {
+            Some(m) => (m.as_slice(), GROSS_MARGIN),
+            None => (monetary.as_slice(), MONETARY),
+        };
+        let s = rfm::score(&recency, &frequency, &monetary, &tenure, value, ro);
         push(R_SCORE, Arc::new(UInt8Array::from(s.r)));
         push(F_SCORE, Arc::new(UInt8Array::from(s.f)));
         push(M_SCORE, Arc::new(UInt8Array::from(s.m)));

@@ -27,6 +27,10 @@ pub const DATE: usize = 1;
 pub const AMOUNT: usize = 2;
 pub const ORDER: usize = 3;
 pub const CATEGORY: usize = 4;
+/// The cost or the margin column (`TxColumns::profit`).
+pub const PROFIT: usize = 5;
+/// The number of roles.
+const ROLES: usize = 6;
 
 /// One transaction file after its metadata was read and its columns checked.
 pub struct TxFile {
@@ -37,9 +41,9 @@ pub struct TxFile {
     /// Root columns to decode, ascending (their order in each record batch).
     pub roots: Vec<usize>,
     /// For each role (customer, date, amount, order, category): its position in the record batch.
-    pub pos: [Option<usize>; 5],
+    pub pos: [Option<usize>; ROLES],
     /// For each role: the column's type, a dictionary replaced by its value type.
-    pub types: [Option<DataType>; 5],
+    pub types: [Option<DataType>; ROLES],
 }
 
 pub(crate) use crate::io::parquet::not_parquet;
@@ -115,17 +119,18 @@ pub fn plan_files(paths: &[PathBuf], cols: &TxColumns) -> Result<Vec<TxFile>> {
     Ok(files)
 }
 
-fn role_names(cols: &TxColumns) -> [Option<&str>; 5] {
+fn role_names(cols: &TxColumns) -> [Option<&str>; ROLES] {
     [
         Some(cols.customer.as_str()),
         Some(cols.date.as_str()),
         Some(cols.amount.as_str()),
         cols.order.as_deref(),
         cols.category.as_deref(),
+        cols.profit(),
     ]
 }
 
-const ROLE_LABELS: [&str; 5] = ["customer", "date", "amount", "order", "category"];
+const ROLE_LABELS: [&str; ROLES] = ["customer", "date", "amount", "order", "category", "cost or margin"];
 
 fn plan_file(path: &Path, cols: &TxColumns) -> Result<TxFile> {
     let meta = crate::io::parquet::load_metadata(path)?;
@@ -138,7 +143,7 @@ fn plan_file(path: &Path, cols: &TxColumns) -> Result<TxFile> {
     }
     let schema = meta.schema().clone();
     let names = role_names(cols);
-    let mut idx: [Option<usize>; 5] = [None; 5];
+    let mut idx: [Option<usize>; ROLES] = [None; ROLES];
     let mut missing = Vec::new();
     for (role, name) in names.iter().enumerate() {
         if let Some(name) = name {
@@ -157,8 +162,8 @@ fn plan_file(path: &Path, cols: &TxColumns) -> Result<TxFile> {
             column_list(&schema)
         )));
     }
-    let mut types: [Option<DataType>; 5] = Default::default();
-    for role in 0..5 {
+    let mut types: [Option<DataType>; ROLES] = Default::default();
+    for role in 0..ROLES {
         let Some(i) = idx[role] else { continue };
         let t = schema.field(i).data_type();
         let ok = match role {

@@ -14,6 +14,7 @@
 
 mod build;
 pub mod dates;
+mod extra;
 mod input;
 mod options;
 mod report;
@@ -23,11 +24,13 @@ mod state;
 mod stream;
 #[cfg(test)]
 mod testing;
+mod warnings;
 
 pub use build::{build_features, write_features};
 pub use dates::{format_date, parse_date};
 pub use options::{columns, FeatureOptions, TxColumns};
 pub use report::FeatureReport;
 pub use rfm::{RfmBins, RfmOptions, RfmSummary};
+pub use selection::default_prep;
 
 pub use crate::generate::{generate_transactions, write_transactions};

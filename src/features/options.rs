@@ -21,6 +21,19 @@ pub struct TxColumns {
     pub order: Option<String>,
     /// Product category (integers or strings): adds `n_categories`.
     pub category: Option<String>,
+    /// Cost of goods per line (numbers): adds `gross_margin` = sum of (amount − cost). Not with `margin`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    /// Margin per line (numbers): adds `gross_margin` = its sum. Not with `cost`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin: Option<String>,
+}
+
+impl TxColumns {
+    /// The cost or margin column, whichever is set.
+    pub fn profit(&self) -> Option<&str> {
+        self.cost.as_deref().or(self.margin.as_deref())
+    }
 }
 
 impl Default for TxColumns {
@@ -31,6 +44,8 @@ impl Default for TxColumns {
             amount: "amount".into(),
             order: None,
             category: None,
+            cost: None,
+            margin: None,
         }
     }
 }
@@ -46,6 +61,11 @@ pub struct FeatureOptions {
     pub batch_size: usize,
     /// RFM scores, segments, tiers and CLV: `None` leaves those columns out.
     pub rfm: Option<RfmOptions>,
+    /// `--window-days N`: monetary, frequency and (with a cost or margin column) gross margin over the last N
+    /// days up to as-of (days `d` with `as_of − N < d ≤ as_of`), as columns `monetary_Nd`, `frequency_Nd`,
+    /// `gross_margin_Nd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_days: Option<u32>,
     /// The key that replaces every customer ID in the written file by its pseudonym, if any (never serialised).
     #[serde(skip)]
     pub pseudonym: Option<crate::pseudonym::IdKey>,
@@ -59,6 +79,7 @@ impl FeatureOptions {
             as_of,
             batch_size: 65_536,
             rfm: Some(RfmOptions::default()),
+            window_days: None,
             pseudonym: None,
         }
     }
@@ -84,6 +105,12 @@ pub mod columns {
     pub const RFM_SEGMENT: &str = "rfm_segment";
     pub const VALUE_TIER: &str = "value_tier";
     pub const CLV: &str = "clv";
+    pub const GROSS_MARGIN: &str = "gross_margin";
+
+    /// The name of a windowed figure: `monetary_365d`.
+    pub fn windowed(base: &str, days: u32) -> String {
+        format!("{base}_{days}d")
+    }
 
     /// Numeric output columns that restate others (the BG/NBD inputs repeat frequency and tenure, the scores are
     /// ranks of R, F and M, CLV is spend times a constant). `custseg segment`'s default selection (no
@@ -134,6 +161,8 @@ pub(crate) fn check_options(paths: &[PathBuf], opts: &FeatureOptions) -> Result<
         ("amount", Some(&c.amount)),
         ("order", c.order.as_ref()),
         ("category", c.category.as_ref()),
+        ("cost", c.cost.as_ref()),
+        ("margin", c.margin.as_ref()),
     ];
     for (i, (role, name)) in roles.iter().enumerate() {
         let Some(name) = name else { continue };
@@ -144,7 +173,13 @@ pub(crate) fn check_options(paths: &[PathBuf], opts: &FeatureOptions) -> Result<
             return Err(Error::Usage(format!("column '{name}' cannot be both the {other} and the {role} column")));
         }
     }
-    if columns::ALL.contains(&c.customer.as_str()) {
+    if c.cost.is_some() && c.margin.is_some() {
+        return Err(Error::Usage("--cost and --margin cannot be used together: give one".into()));
+    }
+    if opts.window_days == Some(0) {
+        return Err(Error::Usage("--window-days must be at least 1".into()));
+    }
+    if columns::ALL.contains(&c.customer.as_str()) || c.customer == columns::GROSS_MARGIN {
         return Err(Error::Usage(format!(
             "the customer column cannot be named '{}': the features file has a column of that name",
             c.customer

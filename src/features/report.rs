@@ -21,17 +21,26 @@ pub struct FeatureReport {
     pub unparsable_dates: u64,
     pub rows_after_as_of: u64,
     pub null_order_rows: u64,
+    /// With a cost or margin column: rows whose cost or margin is null or not finite (dropped).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub null_profit_rows: u64,
     pub rows_used: u64,
     /// Of the rows used: amount exactly 0, and amount < 0 (returns).
     pub zero_amount_rows: u64,
     pub negative_amount_rows: u64,
     /// Of the rows used, with a category column: null category.
     pub null_category_rows: u64,
+    /// Of the rows used, with a cost column: lines whose cost exceeds the amount in size (|cost| > |amount|).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cost_above_amount_rows: u64,
     pub customers: u64,
     /// The first date that did not parse, with its file.
     pub first_unparsable_date: Option<String>,
     /// With RFM on: segment and tier counts, the Pareto share and the lifetime used for CLV.
     pub rfm: Option<RfmSummary>,
+    /// Usable but suspicious input (see `features::warnings`), one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl FeatureReport {
@@ -44,6 +53,8 @@ impl FeatureReport {
         self.unparsable_dates += o.unparsable_dates;
         self.rows_after_as_of += o.rows_after_as_of;
         self.null_order_rows += o.null_order_rows;
+        self.null_profit_rows += o.null_profit_rows;
+        self.cost_above_amount_rows += o.cost_above_amount_rows;
         self.rows_used += o.rows_used;
         self.zero_amount_rows += o.zero_amount_rows;
         self.negative_amount_rows += o.negative_amount_rows;
@@ -52,6 +63,10 @@ impl FeatureReport {
             self.first_unparsable_date = o.first_unparsable_date.clone();
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn file_list(paths: &[PathBuf]) -> String {
@@ -76,7 +91,7 @@ pub(crate) fn check_counts(r: &FeatureReport, paths: &[PathBuf], opts: &FeatureO
     }
     if r.rows_used == 0 {
         return Err(Error::Data(format!(
-            "no transactions left of {} rows: {} with a null customer, {} with a null or non-finite amount, {} with a null date, {} unparsable dates, {} after as-of {}, {} with a null order (in {})",
+            "no transactions left of {} rows: {} with a null customer, {} with a null or non-finite amount, {} with a null date, {} unparsable dates, {} after as-of {}, {} with a null order, {} with a null cost or margin (in {})",
             r.rows_read,
             r.null_customer_rows,
             r.null_amount_rows,
@@ -85,6 +100,7 @@ pub(crate) fn check_counts(r: &FeatureReport, paths: &[PathBuf], opts: &FeatureO
             r.rows_after_as_of,
             format_date(opts.as_of),
             r.null_order_rows,
+            r.null_profit_rows,
             file_list(paths)
         )));
     }

@@ -16,8 +16,8 @@
 //! every customer gets exactly one segment.
 //!
 //! **Value tiers** by net spend (`monetary`): with `above` = the number of customers who spent strictly more,
-//! `top 1%` if `above < 1% of n`, else `top 10%` if `above < 10% of n`, else `top 20%` if `above < 20% of n`,
-//! else `rest`. Ties share a tier, and the biggest spender is always `top 1%`.
+//! `top 1%` if `above < 1% of n`, else `top 1–10%` if `above < 10% of n`, else `top 10–20%` if
+//! `above < 20% of n`, else `bottom 80%`; each label says which band of spenders it holds. Ties share a tier, and the biggest spender is always `top 1%`.
 //!
 //! **Pareto figure:** the smallest share of customers, biggest spenders first, whose net spend reaches 80% of the
 //! revenue, where revenue is the sum of the positive net spends (a customer with net returns adds nothing).
@@ -77,7 +77,7 @@ pub const SEGMENTS: [SegmentRule; 11] = [
 ];
 
 /// The value tiers, best first.
-pub const TIERS: [&str; 4] = ["top 1%", "top 10%", "top 20%", "rest"];
+pub const TIERS: [&str; 4] = ["top 1%", "top 1–10%", "top 10–20%", "bottom 80%"];
 
 /// The cap on the expected lifetime, in years.
 pub const MAX_LIFETIME_YEARS: f64 = 10.0;
@@ -297,6 +297,9 @@ pub struct RfmSummary {
     /// See [`pareto_share`].
     pub pareto_share: Option<f64>,
     pub lifetime: Lifetime,
+    /// The figure the value tiers, the Pareto share and CLV are computed on: `monetary`, or `gross_margin` with
+    /// a cost or margin column.
+    pub value_basis: &'static str,
 }
 
 /// The RFM columns, one value per customer.
@@ -312,14 +315,18 @@ pub struct RfmColumns {
     pub summary: RfmSummary,
 }
 
-/// Scores every customer. The slices have one entry per customer.
+/// Scores every customer. The slices have one entry per customer. R, F and M score recency, frequency and
+/// `monetary`; the value tiers, the Pareto share and CLV are computed on `value`, which is named `value_basis`
+/// (net spend, or gross margin).
 pub fn score(
     recency_days: &[i32],
     frequency: &[i64],
     monetary: &[f64],
     tenure_days: &[i32],
+    value: (&[f64], &'static str),
     opts: &RfmOptions,
 ) -> RfmColumns {
+    let (value, value_basis) = value;
     let freq: Vec<f64> = frequency.iter().map(|&f| f as f64).collect();
     let ((r, f), (m, tier)) = rayon::join(
         || {
@@ -328,12 +335,12 @@ pub fn score(
                 || scores(&freq, opts.bins.frequency.as_ref()),
             )
         },
-        || rayon::join(|| scores(monetary, opts.bins.monetary.as_ref()), || value_tiers(monetary)),
+        || rayon::join(|| scores(monetary, opts.bins.monetary.as_ref()), || value_tiers(value)),
     );
     let code = (0..r.len()).into_par_iter().map(|i| rfm_code(r[i], f[i], m[i])).collect();
     let segment: Vec<&'static str> = (0..r.len()).into_par_iter().map(|i| segment(r[i], f[i], m[i])).collect();
     let life = lifetime(recency_days, tenure_days);
-    let clv = clv(monetary, tenure_days, &life);
+    let clv = clv(value, tenure_days, &life);
     let count = |names: &[&'static str], of: &[&'static str]| -> Vec<NamedCount> {
         names
             .iter()
@@ -344,8 +351,9 @@ pub fn score(
     let summary = RfmSummary {
         segments: count(&seg_names, &segment),
         tiers: count(&TIERS, &tier),
-        pareto_share: pareto_share(monetary),
+        pareto_share: pareto_share(value),
         lifetime: life,
+        value_basis,
     };
     RfmColumns { r, f, m, code, segment, tier, clv, summary }
 }
@@ -523,14 +531,14 @@ mod tests {
         let m: Vec<f64> = (1..=100).map(|i| i as f64).collect();
         let t = value_tiers(&m);
         let count = |name| t.iter().filter(|&&x| x == name).count();
-        assert_eq!((count("top 1%"), count("top 10%"), count("top 20%"), count("rest")), (1, 9, 10, 80));
+        assert_eq!((count("top 1%"), count("top 1–10%"), count("top 10–20%"), count("bottom 80%")), (1, 9, 10, 80));
         assert_eq!(t[99], "top 1%");
-        assert_eq!(t[90], "top 10%");
-        assert_eq!(t[80], "top 20%");
-        assert_eq!(t[79], "rest");
+        assert_eq!(t[90], "top 1–10%");
+        assert_eq!(t[80], "top 10–20%");
+        assert_eq!(t[79], "bottom 80%");
         // Ties share the better tier.
         let t = value_tiers(&[5.0, 5.0, 1.0, 1.0, 1.0]);
-        assert_eq!(t, ["top 1%", "top 1%", "rest", "rest", "rest"]);
+        assert_eq!(t, ["top 1%", "top 1%", "bottom 80%", "bottom 80%", "bottom 80%"]);
     }
 
     #[test]
@@ -571,6 +579,7 @@ mod tests {
             &[10, 1, 3, 2, 6],
             &[900.0, 20.0, 150.0, 80.0, 400.0],
             &[800, 400, 300, 500, 700],
+            (&[900.0, 20.0, 150.0, 80.0, 400.0], "monetary"),
             &RfmOptions::default(),
         );
         assert_eq!(c.r, [5, 1, 3, 2, 4]);
@@ -582,5 +591,19 @@ mod tests {
         assert_eq!(total, 5);
         assert_eq!(c.summary.segments.len(), SEGMENTS.len());
         assert_eq!(c.tier[0], "top 1%");
+        assert_eq!(c.summary.value_basis, "monetary");
+    }
+
+    #[test]
+    fn tiers_pareto_and_clv_follow_the_value_not_monetary() {
+        let monetary = [900.0, 20.0, 150.0, 80.0, 400.0];
+        let margin = [10.0, 15.0, 100.0, 20.0, 5.0];
+        let c =
+            score(&[0, 1, 2, 3, 4], &[1; 5], &monetary, &[400; 5], (&margin, "gross_margin"), &RfmOptions::default());
+        assert_eq!(c.m, [5, 1, 3, 2, 4], "M still scores spend");
+        assert_eq!(c.tier[2], "top 1%", "the biggest margin, not the biggest spend");
+        assert_eq!(c.summary.value_basis, "gross_margin");
+        assert_eq!(c.summary.pareto_share, pareto_share(&margin));
+        assert_eq!(c.clv, clv(&margin, &[400; 5], &c.summary.lifetime));
     }
 }

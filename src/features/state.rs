@@ -31,6 +31,7 @@ use arrow::datatypes::{
 };
 use rayon::slice::ParallelSliceMut;
 
+use super::extra::{pair_day, Extra, ExtraTotals};
 use crate::generate::fmix64;
 
 /// Number of customer shards: a power of two. 256 keeps one shard's customer map and states (about 1/256 of
@@ -260,6 +261,8 @@ pub struct ShardRows<K: KeyKind> {
     /// Empty without a category column; `cat_ok[i]` is false for a null category.
     pub cat: Vec<u64>,
     pub cat_ok: Vec<bool>,
+    /// The line margins; empty without a cost or margin column.
+    pub margin: Vec<f64>,
 }
 
 impl<K: KeyKind> Default for ShardRows<K> {
@@ -271,6 +274,7 @@ impl<K: KeyKind> Default for ShardRows<K> {
             order: Vec::new(),
             cat: Vec::new(),
             cat_ok: Vec::new(),
+            margin: Vec::new(),
         }
     }
 }
@@ -399,6 +403,17 @@ impl<T: Ord + Copy> PairBuf<T> {
 pub struct Track {
     pub orders: bool,
     pub categories: bool,
+    /// Line margins are given ([`ShardRows::margin`]).
+    pub margin: bool,
+    /// The first day of the `--window-days` window, if any.
+    pub window_start: Option<i32>,
+}
+
+impl Track {
+    /// Whether the optional figures of [`super::extra`] are kept.
+    pub fn extra(&self) -> bool {
+        self.margin || self.window_start.is_some()
+    }
 }
 
 /// One shard of the customers: those whose key hash has this shard's bits.
@@ -411,6 +426,10 @@ pub struct Shard<K: KeyKind> {
     cats: PairBuf<u64>,
     /// Shard-local dense IDs of the category values seen, in order of first appearance.
     cat_ids: HashMap<u64, u32, Mix>,
+    /// Per customer, with `Track::extra`: margin and windowed figures.
+    extra: Vec<Extra>,
+    /// (slot, order) of the orders with a line in the window.
+    win_orders: PairBuf<[u32; 3]>,
 }
 
 impl<K: KeyKind> Default for Shard<K> {
@@ -422,6 +441,8 @@ impl<K: KeyKind> Default for Shard<K> {
             orders: PairBuf::default(),
             cats: PairBuf::default(),
             cat_ids: HashMap::default(),
+            extra: Vec::new(),
+            win_orders: PairBuf::default(),
         }
     }
 }
@@ -443,8 +464,22 @@ impl<K: KeyKind> Shard<K> {
                 _ => self.slot(key),
             };
             prev = Some((i, slot));
-            let st = &mut self.states[slot as usize];
             let (day, amount) = (rows.day[i], rows.amount[i]);
+            if track.extra() {
+                if self.extra.len() <= slot as usize {
+                    self.extra.resize(slot as usize + 1, Extra::default());
+                }
+                let e = &mut self.extra[slot as usize];
+                let margin = if track.margin { rows.margin[i] } else { 0.0 };
+                if e.add(day, amount, margin, track.window_start) && track.orders {
+                    let o = rows.order[i];
+                    if e.last_win_order != Some(o) {
+                        e.last_win_order = Some(o);
+                        self.win_orders.push(split(slot, o));
+                    }
+                }
+            }
+            let st = &mut self.states[slot as usize];
             st.first = st.first.min(day);
             st.last = st.last.max(day);
             if amount > 0.0 {
@@ -510,11 +545,15 @@ impl<K: KeyKind> Shard<K> {
     }
 
     /// The shard's customers with their final figures, in no particular order.
-    pub fn finish(self) -> Vec<(K::Owned, Totals)> {
+    pub fn finish(self, track: Track) -> Vec<(K::Owned, Totals)> {
         let n = self.states.len();
         let mut days = vec![0u32; n];
+        let mut win_days = vec![0u32; n];
         for p in self.days.finish() {
             days[(p >> 32) as usize] += 1;
+            if track.window_start.is_some_and(|w| pair_day(p) >= w) {
+                win_days[(p >> 32) as usize] += 1;
+            }
         }
         let count = |pairs: Vec<[u32; 3]>| {
             let mut c = vec![0u32; n];
@@ -524,6 +563,8 @@ impl<K: KeyKind> Shard<K> {
             c
         };
         let orders = count(self.orders.finish());
+        let win_orders = count(self.win_orders.finish());
+        let extra = self.extra;
         let mut cats: Vec<u32> = self.states.iter().map(|s| s.cat_bits.count_ones()).collect();
         for p in self.cats.finish() {
             cats[(p >> 32) as usize] += 1;
@@ -544,6 +585,12 @@ impl<K: KeyKind> Shard<K> {
                         days: days[s],
                         orders: orders[s],
                         categories: cats[s],
+                        extra: extra.get(s).map_or_else(ExtraTotals::default, |e| ExtraTotals {
+                            margin: e.margin.value(),
+                            win_monetary: e.win_pos.value() + e.win_neg.value(),
+                            win_margin: e.win_margin.value(),
+                            win_frequency: if track.orders { win_orders[s] } else { win_days[s] },
+                        }),
                     },
                 )
             })
@@ -563,6 +610,8 @@ pub struct Totals {
     pub days: u32,
     pub orders: u32,
     pub categories: u32,
+    /// Margin and windowed figures (zero unless asked for).
+    pub extra: ExtraTotals,
 }
 
 /// The hash of a customer key, as the customer maps compute it.

@@ -29,7 +29,8 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use rayon::prelude::*;
 
 use super::dates::{to_days, DayStatus};
-use super::input::{amounts, key_values, TxFile, AMOUNT, CATEGORY, CUSTOMER, DATE, ORDER};
+use super::extra::window_start;
+use super::input::{amounts, key_values, TxFile, AMOUNT, CATEGORY, CUSTOMER, DATE, ORDER, PROFIT};
 use super::options::FeatureOptions;
 use super::report::FeatureReport;
 use super::state::{key_hash, shard_of, IntKeys, KeyKind, Shard, ShardRows, StrKeys, Totals, Track, SHARDS};
@@ -89,7 +90,12 @@ fn aggregate_keys<K: KeyKind>(
         windows.push(&units[start..end]);
         start = end;
     }
-    let track = Track { orders: opts.columns.order.is_some(), categories: opts.columns.category.is_some() };
+    let track = Track {
+        orders: opts.columns.order.is_some(),
+        categories: opts.columns.category.is_some(),
+        margin: opts.columns.profit().is_some(),
+        window_start: window_start(opts.as_of, opts.window_days),
+    };
 
     let mut shards: Vec<Shard<K>> = (0..SHARDS).map(|_| Shard::default()).collect();
     let mut report = FeatureReport::default();
@@ -131,7 +137,7 @@ fn aggregate_keys<K: KeyKind>(
     let t0 = std::time::Instant::now();
     let n: usize = shards.iter().map(|s| s.customers()).sum();
     let mut all: Vec<(K::Owned, Totals)> = Vec::with_capacity(n);
-    for part in shards.into_par_iter().map(Shard::finish).collect::<Vec<_>>() {
+    for part in shards.into_par_iter().map(|s| s.finish(track)).collect::<Vec<_>>() {
         all.extend(part);
     }
     K::sort_pairs(&mut all, id_type);
@@ -213,6 +219,13 @@ fn route_batch<K: KeyKind>(
         ),
         None => None,
     };
+    let profit = match file.pos[PROFIT] {
+        Some(p) => Some(
+            amounts(batch.column(p).as_ref()).map_err(|m| column_error(path, cols.profit().unwrap_or_default(), m))?,
+        ),
+        None => None,
+    };
+    let is_cost = cols.cost.is_some();
     let is_null = |nb: &Option<arrow::buffer::NullBuffer>, i: usize| nb.as_ref().is_some_and(|nb| nb.is_null(i));
 
     let c = &mut out.counts;
@@ -254,6 +267,13 @@ fn route_batch<K: KeyKind>(
                 continue;
             }
         }
+        if let Some((v, ok)) = &profit {
+            if !ok[i] {
+                c.null_profit_rows += 1;
+                continue;
+            }
+            c.cost_above_amount_rows += u64::from(is_cost && v[i].abs() > amount[i].abs());
+        }
         if let Some((_, nulls)) = &category {
             c.null_category_rows += u64::from(is_null(nulls, i));
         }
@@ -279,6 +299,9 @@ fn route_batch<K: KeyKind>(
         if let Some((v, nulls)) = &category {
             rows.cat.push(v[r]);
             rows.cat_ok.push(!is_null(nulls, r));
+        }
+        if let Some((v, _)) = &profit {
+            rows.margin.push(if is_cost { amount[r] - v[r] } else { v[r] });
         }
     });
     Ok(())

@@ -87,7 +87,9 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
         Some(key) => key.pseudonymize(&table.ids)?,
         None => table.ids.clone(),
     };
-    write_segments(&cfg.output, &table.id_name, &ids, &a.labels, &distances)?;
+    let mut labels = a.labels;
+    model.number_labels(&mut labels);
+    write_segments(&cfg.output, &table.id_name, &ids, &labels, &distances)?;
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     Ok(AssignOutcome {
         customers: table.x.n(),

@@ -2,5 +2,7 @@
 //! with a saved model) and `compare` (migration between two periods).
 
 pub mod assign;
+pub mod choose_k;
 pub mod compare;
 pub mod segment;
+pub mod summary;

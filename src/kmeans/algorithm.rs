@@ -92,7 +92,7 @@ fn check_data(x: &Matrix, w: Option<&[f32]>, k: usize) -> Result<()> {
 }
 
 /// Counts distinct rows (with weight > 0), stopping as soon as `limit` have been seen.
-fn count_distinct_rows(x: &Matrix, w: Option<&[f32]>, limit: usize) -> usize {
+pub(crate) fn count_distinct_rows(x: &Matrix, w: Option<&[f32]>, limit: usize) -> usize {
     let mut seen: HashSet<Vec<u32>> = HashSet::new();
     let mut key = Vec::with_capacity(x.d());
     for i in 0..x.n() {
@@ -130,6 +130,10 @@ fn mean_variance(x: &Matrix) -> f64 {
     var.iter().sum::<f64>() / (n as f64 * d as f64)
 }
 
+/// The target of the progress events (each run's start with `run`, `runs`, `max_iter`; each Lloyd iteration
+/// with `iter`), for a display of progress; they carry no I/O here.
+pub const PROGRESS_TARGET: &str = "custseg::progress";
+
 /// Fits K-means: `n_init` runs from seeded initialisations, keeping the one with the lowest inertia.
 ///
 /// `x` and `weights` must be the data `backend` was built over. When k-means++ seeds from a sample of the rows
@@ -155,6 +159,13 @@ pub fn fit(
     let mut runs = Vec::with_capacity(params.n_init);
     let mut best: Option<(usize, Vec<f32>)> = None;
     for run in 0..params.n_init {
+        tracing::trace!(
+            target: PROGRESS_TARGET,
+            run = run as u64 + 1,
+            runs = params.n_init as u64,
+            max_iter = params.max_iter as u64,
+            "k-means run starts"
+        );
         let t0 = std::time::Instant::now();
         let start = match &params.init {
             Init::KMeansPlusPlus => {
@@ -237,6 +248,7 @@ fn lloyd(
             }
         }
         summary.n_iter = it + 1;
+        tracing::trace!(target: PROGRESS_TARGET, iter = it as u64 + 1, "lloyd iteration");
         debug!(iter = it + 1, inertia = s.inertia, changed = s.n_changed, shift, "lloyd step");
         if s.n_changed == 0 {
             summary.converged = true;

@@ -7,6 +7,7 @@ mod init;
 #[cfg(test)]
 mod naive;
 
-pub use algorithm::{fit, FitResult, RunSummary};
+pub(crate) use algorithm::count_distinct_rows;
+pub use algorithm::{fit, FitResult, RunSummary, PROGRESS_TARGET};
 pub use backend::{Assignment, Backend, SampleBackend, StepStats};
 pub use hyperparams::{Init, InitSample, KMeansParams, ParamsError, ValidParams};

@@ -5,6 +5,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
+use super::tails::{
+    apply_clip, apply_signed_log, check_prep_columns, fit_clip_limits, log1p_error, quantile_sorted,
+    signed_log_inverse, ColumnPrep,
+};
 use crate::error::{Error, Result};
 use crate::matrix::Matrix;
 
@@ -29,6 +33,12 @@ pub struct ColumnScale {
     pub name: String,
     /// `log1p` is applied before centring and scaling.
     pub log1p: bool,
+    /// `sign(x)·ln(1+|x|)` is applied before centring and scaling (`--signed-log`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub signed_log: bool,
+    /// The clipping limits in raw units (`--clip`), applied before any other step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<[f64; 2]>,
     pub center: f64,
     pub scale: f64,
 }
@@ -40,13 +50,8 @@ pub struct Scaler {
     pub columns: Vec<ColumnScale>,
 }
 
-/// Linear-interpolated quantile of sorted data (NumPy's default), `q` in [0, 1].
-fn quantile_sorted(sorted: &[f32], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    let frac = pos - lo as f64;
-    sorted[lo] as f64 + (sorted[hi] as f64 - sorted[lo] as f64) * frac
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Checks that every `--log1p` column is one of the features `names` (a usage error naming the column otherwise).
@@ -63,12 +68,28 @@ impl Scaler {
     /// Fits the scaler on `x` (columns named by `names`) and transforms `x` in place.
     /// `log1p` names the columns to log-transform; each must be a feature and have no value ≤ −1.
     pub fn fit_transform(x: &mut Matrix, names: &[String], method: ScaleMethod, log1p: &[String]) -> Result<Scaler> {
+        Scaler::fit_transform_prep(x, names, method, &ColumnPrep::log1p(log1p))
+    }
+
+    /// [`Scaler::fit_transform`] with every per-column step of `prep`: clipping to fitted quantiles, then `log1p`
+    /// or the signed log, then scaling (see [`super::tails`]).
+    pub fn fit_transform_prep(
+        x: &mut Matrix,
+        names: &[String],
+        method: ScaleMethod,
+        prep: &ColumnPrep,
+    ) -> Result<Scaler> {
         let (n, d) = (x.n(), x.d());
         assert_eq!(names.len(), d);
-        check_log1p_columns(names, log1p)?;
-        let logs: Vec<bool> = names.iter().map(|nm| log1p.contains(nm)).collect();
+        check_prep_columns(names, prep)?;
+        let logs: Vec<bool> = names.iter().map(|nm| prep.log1p.contains(nm)).collect();
+        let signed: Vec<bool> = names.iter().map(|nm| prep.signed_log.contains(nm)).collect();
+        let clips: Vec<Option<[f64; 2]>> =
+            (0..d).map(|f| prep.clip.contains(&names[f]).then(|| fit_clip_limits(x, f, prep.clip_quantiles))).collect();
+        apply_clip(x, &clips);
         check_log1p(x, &logs, names)?;
         apply_log1p(x, &logs);
+        apply_signed_log(x, &signed);
         // Column statistics in parallel passes over the rows (fixed blocks, merged in block order, so the same bits
         // on any thread count): one for min-max, two for z-score (mean, then squared deviations); robust scaling
         // sorts a copy of each column.
@@ -116,7 +137,14 @@ impl Scaler {
                 }
                 1.0
             };
-            columns.push(ColumnScale { name: nm.clone(), log1p: logs[f], center, scale });
+            columns.push(ColumnScale {
+                name: nm.clone(),
+                log1p: logs[f],
+                signed_log: signed[f],
+                clip: clips[f],
+                center,
+                scale,
+            });
         }
         let scaler = Scaler { method, columns };
         scaler.apply_affine(x);
@@ -140,8 +168,12 @@ impl Scaler {
     pub fn transform(&self, x: &mut Matrix) -> Result<()> {
         let names: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
         let logs: Vec<bool> = self.columns.iter().map(|c| c.log1p).collect();
+        let signed: Vec<bool> = self.columns.iter().map(|c| c.signed_log).collect();
+        let clips: Vec<Option<[f64; 2]>> = self.columns.iter().map(|c| c.clip).collect();
+        apply_clip(x, &clips);
         check_log1p(x, &logs, &names)?;
         apply_log1p(x, &logs);
+        apply_signed_log(x, &signed);
         self.apply_affine(x);
         Ok(())
     }
@@ -152,6 +184,8 @@ impl Scaler {
         let t = v * c.scale + c.center;
         if c.log1p {
             t.exp_m1()
+        } else if c.signed_log {
+            signed_log_inverse(t)
         } else {
             t
         }
@@ -223,9 +257,7 @@ fn check_log1p(x: &Matrix, logs: &[bool], names: &[String]) -> Result<()> {
     }
     let bad = column_fold(x, 0usize, |a, v, f| a + usize::from(logs[f] && v <= -1.0), |a, b| a + b);
     match bad.iter().position(|&b| b > 0) {
-        Some(f) => {
-            Err(Error::Data(format!("column '{}' has {} values <= -1, where log1p is undefined", names[f], bad[f])))
-        }
+        Some(f) => Err(log1p_error(&names[f], bad[f])),
         None => Ok(()),
     }
 }
@@ -321,7 +353,9 @@ mod tests {
     fn log1p_rejects_values_at_or_below_minus_one() {
         let mut x = Matrix::from_vec(vec![-1.0, 2.0, -3.0], 3, 1);
         let e = Scaler::fit_transform(&mut x, &names(1), ScaleMethod::Zscore, &["c0".into()]).unwrap_err();
-        assert_eq!(e.to_string(), "column 'c0' has 2 values <= -1, where log1p is undefined");
+        let e = e.to_string();
+        assert!(e.starts_with("--log1p: column 'c0' has 2 values <= -1"), "{e}");
+        assert!(e.contains("use --signed-log c0"), "{e}");
     }
 
     #[test]

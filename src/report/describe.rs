@@ -10,7 +10,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("frequency", "infrequent", "frequent"),
     ("monetary", "low spend", "high spend"),
     ("avg_basket", "small baskets", "big baskets"),
-    ("tenure_days", "new", "long-standing"),
+    // Relative words: a segment below the average tenure may still be years old, so never "new".
+    ("tenure_days", "shorter tenure", "longer tenure"),
     ("n_categories", "few categories", "many categories"),
     ("online_share", "in-store", "online"),
     ("returns_rate", "few returns", "returns a lot"),
@@ -45,7 +46,7 @@ mod tests {
         let d = describe(&[("recency_days", -1.2), ("frequency", 0.9), ("monetary", 0.8)]);
         assert_eq!(d, "recent, frequent, high spend");
         let d = describe(&[("recency_days", 2.0), ("tenure_days", -0.5), ("online_share", 0.4)]);
-        assert_eq!(d, "lapsed, new, online");
+        assert_eq!(d, "lapsed, shorter tenure, online");
         assert_eq!(describe(&[("returns_rate", 1.0)]), "returns a lot");
     }
 

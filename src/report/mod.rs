@@ -1,7 +1,9 @@
 //! Segment profiles and reports: who is in each segment, in original units, as JSON, a terminal table and a
 //! self-contained HTML page. Computed after a fit from the scaled matrix, the scaler and the labels.
 
+mod choosek;
 mod describe;
+mod explain_view;
 mod flows;
 mod html;
 mod profile;
@@ -10,6 +12,7 @@ mod types;
 
 use std::path::Path;
 
+pub use choosek::{insert_choice_section, render_choice_page};
 pub use describe::{describe, feature_word, MIN_Z};
 pub use flows::render_flows_html;
 pub use html::{escape, render_html};
@@ -28,6 +31,17 @@ pub fn write_profile_json(p: &Profiles, path: &Path) -> Result<()> {
 /// Writes the HTML report, atomically, titled "Customer segments".
 pub fn write_html(p: &Profiles, path: &Path) -> Result<()> {
     write_html_titled(p, "Customer segments", path)
+}
+
+/// Writes the HTML report with the section on how K was chosen (`segment --k auto`), atomically.
+pub fn write_html_with_choice(
+    p: &Profiles,
+    choice: &crate::evaluate::choose::KChoice,
+    min_share: f64,
+    path: &Path,
+) -> Result<()> {
+    let page = insert_choice_section(&render_html(p, "Customer segments"), choice, min_share);
+    write_bytes_atomically(path, page.as_bytes())
 }
 
 /// Writes the HTML report with a title, atomically.

@@ -21,6 +21,8 @@ pub const DISPLAY_BINS: usize = 32;
 pub const TOP_FEATURES: usize = 3;
 /// The money column used for revenue shares when the caller names none and the feature exists.
 pub const DEFAULT_MONEY_COLUMN: &str = "monetary";
+/// The feature whose per-segment shares are reported as margin shares, where it exists.
+pub const MARGIN_COLUMN: &str = "gross_margin";
 /// Rows per rayon work item (at least).
 const CHUNK_ROWS: usize = 16 * 1024;
 /// Share of the customers left out at each end of the charted range (outliers fall into the end bins).
@@ -30,6 +32,8 @@ const DISPLAY_TAIL: f64 = 0.005;
 #[derive(Clone, Copy)]
 struct Col {
     log1p: bool,
+    /// The signed log (`--signed-log`): like `log1p`, original sums are accumulated.
+    signed: bool,
     scale: f64,
     center: f64,
     /// Smallest scaled value, and bins per scaled unit (0 for a constant column).
@@ -82,6 +86,8 @@ impl Acc {
                 self.sum2[cell] += vd * vd;
                 if c.log1p {
                     self.sum_orig[cell] += (vd * c.scale + c.center).exp_m1();
+                } else if c.signed {
+                    self.sum_orig[cell] += crate::prep::signed_log_inverse(vd * c.scale + c.center);
                 }
                 let b = cell * MEDIAN_BINS + c.bin(v);
                 self.bin_count[b] += 1;
@@ -135,7 +141,7 @@ fn binned_median(count: &[u64], lo: &[f32], hi: &[f32], inverse: impl Fn(f64) ->
         return f64::NAN;
     }
     let a = inverse(order_statistic(count, lo, hi, (n - 1) / 2));
-    let b = if n % 2 == 0 { inverse(order_statistic(count, lo, hi, n / 2)) } else { a };
+    let b = if n.is_multiple_of(2) { inverse(order_statistic(count, lo, hi, n / 2)) } else { a };
     (a + b) / 2.0
 }
 
@@ -228,7 +234,7 @@ pub fn build_profiles(
             let c = &scaler.columns[f];
             let range = maxs[f] - mins[f];
             let inv_width = if range > 0.0 && range.is_finite() { MEDIAN_BINS as f32 / range } else { 0.0 };
-            Col { log1p: c.log1p, scale: c.scale, center: c.center, min: mins[f], inv_width }
+            Col { log1p: c.log1p, signed: c.signed_log, scale: c.scale, center: c.center, min: mins[f], inv_width }
         })
         .collect();
 
@@ -250,7 +256,7 @@ pub fn build_profiles(
     // Σ original value for a cell.
     let sum_orig = |j: usize, f: usize| {
         let c = &cols[f];
-        if c.log1p {
+        if c.log1p || c.signed {
             acc.sum_orig[cell(j, f)]
         } else {
             acc.sum[cell(j, f)] * c.scale + acc.count[j] as f64 * c.center
@@ -287,12 +293,14 @@ pub fn build_profiles(
             median,
             min: scaler.inverse_value(f, mins[f] as f64),
             max: scaler.inverse_value(f, maxs[f] as f64),
-            log1p: cols[f].log1p,
+            log1p: cols[f].log1p || cols[f].signed,
         });
         overall_bins.push(count);
     }
 
     let total_money: Option<f64> = money.map(|m| (0..k).map(|j| sum_orig(j, m)).sum());
+    let margin = names.iter().position(|n| n == MARGIN_COLUMN);
+    let total_margin: Option<f64> = margin.map(|m| (0..k).map(|j| sum_orig(j, m)).sum());
     let mut segments = Vec::with_capacity(k);
     for j in 0..k {
         let size = acc.count[j];
@@ -326,11 +334,16 @@ pub fn build_profiles(
             (Some(m), Some(t)) if t != 0.0 && t.is_finite() => Some(sum_orig(j, m) / t),
             _ => None,
         };
+        let margin_share = match (margin, total_margin) {
+            (Some(m), Some(t)) if t != 0.0 && t.is_finite() => Some(sum_orig(j, m) / t),
+            _ => None,
+        };
         segments.push(SegmentProfile {
             segment: j as u32,
             size,
             share: size as f64 / n as f64,
             revenue_share,
+            margin_share,
             features,
             distinguishing,
             description,
@@ -352,6 +365,8 @@ pub fn build_profiles(
         overall,
         segments,
         histograms,
+        warnings: Vec::new(),
+        explanation: None,
     })
 }
 

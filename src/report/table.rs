@@ -25,7 +25,10 @@ pub fn render_table(p: &Profiles) -> String {
             s.segment.to_string(),
             s.size.to_string(),
             fmt_pct(Some(s.share)),
-            fmt_pct(s.revenue_share),
+            match s.margin_share {
+                Some(m) => format!("{}, margin {}", fmt_pct(s.revenue_share), fmt_pct(Some(m))),
+                None => fmt_pct(s.revenue_share),
+            },
             s.description.clone(),
             top.join(", "),
         ]);
@@ -85,6 +88,7 @@ mod tests {
                     size: 7,
                     share: 0.7,
                     revenue_share: Some(0.25),
+                    margin_share: None,
                     features: vec![f("monetary", Some(35.7)), f("recency_days", None)],
                     distinguishing: vec!["monetary".into(), "recency_days".into()],
                     description: "low spend".into(),
@@ -94,12 +98,15 @@ mod tests {
                     size: 3,
                     share: 0.3,
                     revenue_share: None,
+                    margin_share: None,
                     features: vec![f("monetary", Some(250.0))],
                     distinguishing: vec!["monetary".into()],
                     description: "high spend".into(),
                 },
             ],
             histograms: vec![],
+            warnings: vec![],
+            explanation: None,
         }
     }
 

@@ -60,6 +60,10 @@ pub struct SegmentProfile {
     /// The segment's sum of the money column / the total, in original units; `None` without a money column or
     /// when the total is 0.
     pub revenue_share: Option<f64>,
+    /// The segment's share of the total gross margin, where `gross_margin` (from `custseg features --cost`) is
+    /// a feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub margin_share: Option<f64>,
     /// Every feature, in feature order.
     pub features: Vec<FeatureStats>,
     /// The most distinguishing features (largest |z|), most distinguishing first.
@@ -94,6 +98,12 @@ pub struct Profiles {
     pub segments: Vec<SegmentProfile>,
     /// Per feature, in feature order.
     pub histograms: Vec<FeatureHistogram>,
+    /// Warnings on the fit, e.g. segments under `--min-segment-share` (shown at the top of the report).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Names, rules, settings and the RFM crosstab (`explain`), where the job computed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<crate::explain::Explanation>,
 }
 
 impl Profiles {

@@ -123,7 +123,7 @@ impl GpuContext {
     /// data goes through the staging ring many times.
     #[doc(hidden)]
     pub fn set_upload_chunk(&mut self, bytes: u64) {
-        assert!(bytes >= 4 && bytes % 4 == 0, "upload chunk must be a positive multiple of 4 bytes");
+        assert!(bytes >= 4 && bytes.is_multiple_of(4), "upload chunk must be a positive multiple of 4 bytes");
         self.staging.set_chunk(bytes);
     }
 

@@ -175,7 +175,8 @@ impl Tuning {
                 return Err(Error::gpu(format!("points per thread {p} is not 1, 2, 4 or 8")));
             }
         }
-        if self.register_floats == 0 || self.register_floats % 4 != 0 || self.register_floats > REG_FLOATS_MAX {
+        if self.register_floats == 0 || !self.register_floats.is_multiple_of(4) || self.register_floats > REG_FLOATS_MAX
+        {
             return Err(Error::gpu(format!(
                 "register budget of {} floats is not a positive multiple of 4 up to {REG_FLOATS_MAX}",
                 self.register_floats

@@ -57,7 +57,7 @@ pub struct MeasuredPeak {
 
 /// Runs both probes on `ctx` and returns the fastest run of each as a rate.
 pub fn measure_peak(ctx: &GpuContext, size: PeakSize) -> Result<MeasuredPeak> {
-    if size.read_bytes < 16 || size.read_bytes % 16 != 0 || size.read_bytes > ctx.max_binding_bytes() {
+    if size.read_bytes < 16 || !size.read_bytes.is_multiple_of(16) || size.read_bytes > ctx.max_binding_bytes() {
         return Err(Error::gpu(format!(
             "peak probe: {} bytes is not a multiple of 16 within one binding ({} bytes)",
             size.read_bytes,

@@ -1,0 +1,50 @@
+"""Spark local[2] time per Lloyd step on n × d (default 1M × 16, k = 16): custseg.spark.KMeans beside Spark MLlib's
+KMeans on the same cached DataFrame, in the same run. Each is fitted with 1 and with 1 + S steps (tol 0, the same
+explicit init for custseg; MLlib's "random" init), and the time per step is the difference divided by S.
+Usage: python spark_vs_mllib.py [N] [D] [S]
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+from pyspark.ml.clustering import KMeans as MLlibKMeans
+from pyspark.ml.feature import VectorAssembler
+from pyspark.sql import SparkSession
+
+from custseg.spark import KMeans
+
+n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+d = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+steps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+k = 16
+os.environ["PYSPARK_PYTHON"] = sys.executable
+spark = (SparkSession.builder.master("local[2]").config("spark.driver.host", "127.0.0.1")
+         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
+         .config("spark.driver.memory", "6g").config("spark.sql.execution.arrow.pyspark.enabled", "true")
+         .getOrCreate())
+rng = np.random.default_rng(0)
+X = (rng.uniform(-10, 10, (k, d))[rng.integers(0, k, n)] + rng.normal(size=(n, d))).astype(np.float32)
+names = [f"f{j}" for j in range(d)]
+df = spark.createDataFrame(pd.DataFrame(X, columns=names)).repartition(2).cache()
+df.count()
+vec = VectorAssembler(inputCols=names, outputCol="features").transform(df).select("features").cache()
+vec.count()
+init = X[:k]
+
+
+def timed(fit):
+    t = time.perf_counter()
+    fit()
+    return time.perf_counter() - t
+
+
+ours = {it: timed(lambda it=it: KMeans(k, names, init=init, max_iter=it, tol=0).fit(df)) for it in (1, 1 + steps)}
+mllib = {it: timed(lambda it=it: MLlibKMeans(k=k, maxIter=it, tol=0, initMode="random", seed=1).fit(vec))
+         for it in (1, 1 + steps)}
+print(f"rows {n} x {d}, k = {k}, local[2], {steps} extra steps")
+print(f"custseg.spark.KMeans: {ours}  per step {(ours[1 + steps] - ours[1]) / steps:.2f} s")
+print(f"Spark MLlib KMeans:   {mllib}  per step {(mllib[1 + steps] - mllib[1]) / steps:.2f} s")
+spark.stop()

@@ -1,0 +1,35 @@
+"""Type stubs of the private native module ``custseg._native`` (pyo3). Arrays are C-contiguous float32."""
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def fit(
+    x: npt.NDArray[np.float32],
+    sample_weight: npt.NDArray[np.float32] | None,
+    n_clusters: int,
+    init: str,
+    centres: npt.NDArray[np.float32] | None,
+    n_init: int,
+    max_iter: int,
+    tol: float,
+    seed: int,
+    device_name: str,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32], float, int, str]:
+    """K-means fit: (centres, labels, squared distances, inertia, n_iter, backend name). Releases the GIL."""
+
+def assign(
+    x: npt.NDArray[np.float32], centres: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+    """Nearest centre and squared distance of every row, on the CPU."""
+
+def partial_step(
+    x: npt.NDArray[np.float32], centres: npt.NDArray[np.float32], x_max: list[float]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], int, int, int]:
+    """One partition's exact share of a Lloyd step: (counts, sums_hi, sums_lo, inertia_hi, inertia_lo, inertia_exp)."""
+
+def update_centres(
+    centres: npt.NDArray[np.float32], sums: list[int], counts: list[int], inertia: int, x_max: list[float]
+) -> tuple[npt.NDArray[np.float32], float, float]:
+    """The driver's update from the total exact sums: (new centres, squared shift, inertia)."""
