@@ -219,7 +219,7 @@ mod tests {
     fn seconds_have_two_decimals_and_other_floats_four_figures() {
         assert_eq!(people_f64("seconds", 0.123456789), "0.12");
         assert_eq!(people_f64("init_seconds", 12.0), "12.00");
-        assert_eq!(people_f64("inertia", 12345.678901234), "12346");
+        assert_eq!(people_f64("inertia", 12345.678901234), "12,346");
         assert_eq!(people_f64("shift", 0.0123456), "0.012");
     }
 
