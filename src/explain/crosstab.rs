@@ -33,6 +33,10 @@ pub struct Crosstab {
 /// Whether every input file has an `rfm_segment` column (read from the files' footers only).
 pub fn inputs_have_rfm_segment(inputs: &[PathBuf]) -> Result<bool> {
     for p in inputs {
+        // The crosstab reads the column from Parquet footers and row groups; a CSV input has no crosstab.
+        if crate::io::csv::is_csv_name(p) {
+            return Ok(false);
+        }
         let meta = crate::io::parquet::load_metadata(p)?;
         if meta.schema().field_with_name(RFM_SEGMENT).is_err() {
             return Ok(false);

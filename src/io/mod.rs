@@ -10,7 +10,7 @@ pub mod atomic;
 mod checks;
 mod columns;
 mod convert;
-mod csv;
+pub(crate) mod csv;
 mod csv_read;
 mod decode;
 mod input;
