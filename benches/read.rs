@@ -35,7 +35,7 @@ fn chunk(schema: &Arc<Schema>, from: usize, n: usize) -> RecordBatch {
     let mut rng = ChaCha8Rng::seed_from_u64(from as u64);
     let mut cols: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values((from..from + n).map(|i| i as i64)))];
     for j in 0..5 {
-        let scale = 10f64.powi(j as i32 % 3 + 1);
+        let scale = 10f64.powi(j % 3 + 1);
         cols.push(Arc::new(Float64Array::from_iter_values(
             (0..n).map(|_| (rng.random::<f64>() * scale * 100.0).round() / 100.0),
         )));
