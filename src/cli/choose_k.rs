@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use clap::Args;
 use custseg::evaluate::choose::{parse_k_range, ChooseOptions, KChoice, DEFAULT_BOOTSTRAP};
 use custseg::format::{fmt_num, fmt_pct};
-use custseg::io::ReadOptions;
 use custseg::jobs::choose_k::{run_choose_k, ChooseKConfig};
 
 use super::data_args::{ChooseArgs, DataArgs, FitArgs};
@@ -52,14 +51,16 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
         min_segment_share: a.choose.min_segment_share,
     };
     custseg::evaluate::choose::check_options(&options)?;
+    // Every flag is checked before the bundled sample is written out or any input is read.
+    let read = a.data.read_options()?;
     let inputs = a.data.inputs()?;
     let cfg = ChooseKConfig {
         inputs: inputs.paths.clone(),
         input_label: inputs.label.clone(),
-        read: ReadOptions { csv_schema: a.data.csv.overrides()?, ..a.data.read_options() },
+        read,
         scale: a.data.scale_method(),
         prep: a.data.column_prep(),
-        default_prep: (!a.data.no_auto_prep).then(custseg::features::default_prep),
+        default_prep: a.data.default_prep(),
         options,
         device: a.device.request(),
         report: a.report.clone(),

@@ -181,14 +181,21 @@ impl DataArgs {
         }
     }
 
-    pub fn read_options(&self) -> ReadOptions {
-        ReadOptions {
+    /// How to read the input; a bad `--csv-schema` is an error here, before any row is read.
+    pub fn read_options(&self) -> custseg::Result<ReadOptions> {
+        Ok(ReadOptions {
             id_column: self.id.clone(),
             features: self.features.clone(),
             weight: self.weight.clone(),
             missing: self.missing.into(),
+            csv_schema: self.csv.overrides()?,
             ..ReadOptions::default()
-        }
+        })
+    }
+
+    /// A features file's default preparation, unless `--no-auto-prep`.
+    pub fn default_prep(&self) -> Option<custseg::prep::DefaultPrep> {
+        (!self.no_auto_prep).then(custseg::features::default_prep)
     }
 
     /// Clipping, `log1p` and the signed log by column.

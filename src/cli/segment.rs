@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use custseg::evaluate::choose::{check_options, parse_k_range, ChooseOptions};
-use custseg::io::ReadOptions;
 use custseg::jobs::segment::{run_segment, SegmentConfig};
 
 use super::data_args::{ChooseArgs, DataArgs, FitArgs};
@@ -138,15 +137,17 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
             (params, Some(o))
         }
     };
+    // Every flag is checked before the bundled sample is written out or any input is read.
+    let read = a.data.read_options()?;
     let inputs = a.data.inputs()?;
     let out_dir = PathBuf::from("custseg-out");
     let cfg = SegmentConfig {
         inputs: inputs.paths.clone(),
         input_label: inputs.label.clone(),
-        read: ReadOptions { csv_schema: a.data.csv.overrides()?, ..a.data.read_options() },
+        read,
         scale: a.data.scale_method(),
         prep: a.data.column_prep(),
-        default_prep: (!a.data.no_auto_prep).then(custseg::features::default_prep),
+        default_prep: a.data.default_prep(),
         min_segment_share: a.choose.min_segment_share,
         params,
         device: a.device.request(),
