@@ -13,7 +13,8 @@ if ! command -v java >/dev/null 2>&1; then
 fi
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-py="$venv/bin/python"
+# Absolute, because the tests run from python/tests (a relative VENV broke CI once).
+py="$(cd "$venv" && pwd)/bin/python"
 "$py" -m pip install -q --upgrade pip
 "$py" -m pip install -q "maturin==1.16.0" "pytest==9.2.0" "numpy==2.4.6" "pandas==3.1.1" "pyarrow==26.0.1" \
   "scikit-learn==1.9.1" "pyspark==4.3.0" "polars==2.1.0"
