@@ -29,9 +29,9 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
         (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(
         out,
-        "{} customers, {} features, k = {} ({}), inertia {:.6e}, {} iterations{}",
+        "{} customers, {}, k = {} ({}), inertia {:.6e}, {} iterations{}",
         total,
-        m.features.len(),
+        feature_count(m),
         m.k(),
         m.backend,
         m.inertia,
@@ -58,6 +58,17 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     writeln!(out, "segments: {}", seg_path.display())?;
     writeln!(out, "model:    {}", model_path.display())?;
     Ok(())
+}
+
+/// "3 features", or with categorical columns "3 features and 2 categorical columns (11 levels)".
+fn feature_count(m: &Model) -> String {
+    let numeric = m.numeric_features();
+    if m.categorical.is_empty() {
+        return format!("{numeric} features");
+    }
+    let levels: usize = m.categorical.iter().map(|c| c.levels.len()).sum();
+    let cols = m.categorical.len();
+    format!("{numeric} features and {cols} categorical column{} ({levels} levels)", if cols == 1 { "" } else { "s" })
 }
 
 /// How the segments matched the previous model's (`segment --previous`).

@@ -11,12 +11,17 @@ use arrow::datatypes::{DataType, Float64Type};
 use tracing::{info, warn};
 
 use crate::error::{Error, Result};
+use crate::explain::SegmentName;
+use crate::format::fmt_level_share;
 use crate::io::named::{column_types, keep_rows, read_columns};
 use crate::io::{FeatureTable, ReadOptions};
 use crate::matrix::Matrix;
 use crate::prep::categorical::{append_blocks, is_categorical_type, scaled_one, OTHER};
 use crate::prep::{CategoricalColumn, LevelRules, Scaler};
-use crate::report::{describe, level_profile, numeric_profile, ColumnProfiles, LevelProfile, Profiles, TOP_FEATURES};
+use crate::report::{
+    describe, level_profile, numeric_profile, top_level, ColumnProfiles, LevelProfile, LevelShare, Profiles,
+    TOP_FEATURES,
+};
 
 /// The flags that name columns read beside the features.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -286,6 +291,47 @@ pub(crate) fn column_profiles(extra: &Extra, labels: &[u32], k: usize, numbers: 
     ColumnProfiles { levels, numeric, numbers: numbers.to_vec() }
 }
 
+/// Segments whose names the numeric features could not tell apart ("Recent customers (1)", "Recent customers
+/// (2)") are named by their most over-represented level instead, from the first clustered categorical column that
+/// gives each of them a different one: "Recent customers · gender F". Where no column does, the numbers stay.
+pub(crate) fn name_by_levels(names: &mut [SegmentName], columns: &ColumnProfiles) {
+    let base = |n: &str| -> Option<String> {
+        let (b, tail) = n.rsplit_once(" (")?;
+        tail.strip_suffix(')')?.parse::<u32>().ok()?;
+        Some(b.to_string())
+    };
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (j, n) in names.iter().enumerate() {
+        if let Some(b) = base(&n.name) {
+            match groups.iter_mut().find(|(g, _)| *g == b) {
+                Some((_, v)) => v.push(j),
+                None => groups.push((b, vec![j])),
+            }
+        }
+    }
+    for (b, group) in groups.into_iter().filter(|(_, g)| g.len() > 1) {
+        for p in columns.levels.iter().filter(|p| p.clustered) {
+            let top: Option<Vec<&LevelShare>> = group.iter().map(|&j| top_level(p, j)).collect();
+            let Some(top) = top else { continue };
+            let distinct = top.iter().enumerate().all(|(a, x)| top[..a].iter().all(|y| y.level != x.level));
+            if !distinct {
+                continue;
+            }
+            for (&j, l) in group.iter().zip(&top) {
+                names[j].name = format!("{b} · {} {}", p.column, l.level);
+                names[j].basis.push(fmt_level_share(
+                    &l.level,
+                    l.shares[j],
+                    columns.number(j) as usize,
+                    l.overall,
+                    l.index[j],
+                ));
+            }
+            break;
+        }
+    }
+}
+
 /// Leaves only the first `numeric` features (the input's numeric columns) in `p`: the categorical indicators are
 /// shown as level shares instead. The distinguishing features and the description are ranked again among them.
 pub(crate) fn numeric_only(p: &mut Profiles, numeric: usize) {
@@ -392,6 +438,29 @@ mod tests {
             ColumnOptions { categorical: vec!["region".into()], keep: vec!["region".into()], ..Default::default() };
         ok.check(&read()).unwrap();
         assert_eq!(ok.all_columns(), ["region"]);
+    }
+
+    #[test]
+    fn names_the_numeric_features_share_are_told_apart_by_their_top_level() {
+        let name = |j: u32, n: &str| SegmentName { segment: j, name: n.into(), basis: vec![] };
+        let mut names =
+            vec![name(0, "Lapsed customers"), name(1, "Recent customers (1)"), name(2, "Recent customers (2)")];
+        let levels = vec!["F".to_string(), "M".into()];
+        // Segment 1 is all F, segment 2 all M; segment 0 half and half.
+        let (codes, labels) = (vec![0, 1, 0, 0, 1, 1], vec![0, 0, 1, 1, 2, 2]);
+        let profile = |clustered| level_profile("gender", clustered, &levels, &codes, &labels, 3);
+        let only_profiled = ColumnProfiles { levels: vec![profile(false)], ..Default::default() };
+        name_by_levels(&mut names, &only_profiled);
+        assert_eq!(names[1].name, "Recent customers (1)", "a column not clustered on does not name");
+        name_by_levels(&mut names, &ColumnProfiles { levels: vec![profile(true)], ..Default::default() });
+        let got: Vec<&str> = names.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(got, ["Lapsed customers", "Recent customers · gender F", "Recent customers · gender M"]);
+        assert!(names[1].basis[0].starts_with("F: 100% of segment 1, against 50% overall"), "{:?}", names[1].basis);
+        // The same top level for both: the numbers stay.
+        let mut names = vec![name(0, "A (1)"), name(1, "A (2)"), name(2, "B")];
+        let same = level_profile("gender", true, &levels, &[0, 0, 0, 0, 1, 1], &[0, 0, 1, 1, 2, 2], 3);
+        name_by_levels(&mut names, &ColumnProfiles { levels: vec![same], ..Default::default() });
+        assert_eq!(names[0].name, "A (1)");
     }
 
     #[test]

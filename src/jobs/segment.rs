@@ -241,6 +241,8 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let rfm_file = explain::use_rfm(numeric_names, explain::crosstab::inputs_have_rfm_segment(&cfg.inputs)?);
     let mut explanation =
         explain::explain(&raw_sample, &table.x, &scaler, numeric_names, &fit.labels, fit.sizes.len(), rfm_file);
+    let column_profiles = columns::column_profiles(&extra, &fit.labels, fit.sizes.len(), &numbers);
+    columns::name_by_levels(&mut explanation.names, &column_profiles);
     if cfg.report.is_some() {
         explanation.map =
             Some(explain::pca_view(&table.x, &fit.labels, &fit.centroids, &table.feature_names, cfg.params.seed()));
@@ -260,7 +262,6 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         explanation.keep_names(m, prev);
     }
     info!(fidelity = explanation.rules.fidelity, seconds = clock.elapsed().as_secs_f64(), "named and explained");
-    let column_profiles = columns::column_profiles(&extra, &fit.labels, fit.sizes.len(), &numbers);
     let mut profiles = if profiling {
         let clock = Instant::now();
         let mut p = build_profiles(
