@@ -41,6 +41,17 @@ pub fn fmt_index(v: Option<f64>) -> String {
     }
 }
 
+/// One level's share of a segment against the whole base, in words:
+/// "North: 42% of segment 3, against 25% overall, index 168".
+pub fn fmt_level_share(level: &str, share: f64, segment: usize, overall: f64, index: Option<f64>) -> String {
+    format!(
+        "{level}: {:.0}% of segment {segment}, against {:.0}% overall, index {}",
+        share * 100.0,
+        overall * 100.0,
+        fmt_index(index)
+    )
+}
+
 /// A count with thousands separators: `1,204`.
 pub fn fmt_count(n: u64) -> String {
     let s = n.to_string();
@@ -76,6 +87,10 @@ mod tests {
         assert_eq!(fmt_pct(Some(0.1234)), "12.3%");
         assert_eq!(fmt_pct(None), "–");
         assert_eq!(fmt_index(Some(168.4)), "168");
+        assert_eq!(
+            fmt_level_share("North", 0.42, 3, 0.25, Some(168.0)),
+            "North: 42% of segment 3, against 25% overall, index 168"
+        );
         assert_eq!(
             [fmt_count(0), fmt_count(999), fmt_count(1204), fmt_count(50_000_000)],
             ["0", "999", "1,204", "50,000,000"]

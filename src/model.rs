@@ -7,7 +7,7 @@ use crate::drift::DriftReference;
 use crate::error::{Error, Result};
 use crate::kmeans::{FitResult, RunSummary};
 use crate::matrix::Matrix;
-use crate::prep::Scaler;
+use crate::prep::{CategoricalColumn, Scaler};
 
 /// Engine name and version, e.g. `custseg 0.1.0`.
 pub fn engine_version() -> String {
@@ -76,6 +76,10 @@ pub struct Model {
     /// Each segment's name, in segment order (`explain::names`); empty in models written before names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
+    /// The `--categorical` columns, their levels in encoding order and block weights. Their indicator columns
+    /// (`column=level`) are the last features, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categorical: Vec<CategoricalColumn>,
 }
 
 impl Model {
@@ -102,7 +106,13 @@ impl Model {
             numbers: Vec::new(),
             warnings: Vec::new(),
             names: Vec::new(),
+            categorical: Vec::new(),
         }
+    }
+
+    /// How many features are numeric columns of the input: the features before the categorical indicators.
+    pub fn numeric_features(&self) -> usize {
+        self.features.len().saturating_sub(self.categorical.iter().map(|c| c.levels.len()).sum::<usize>())
     }
 
     pub fn k(&self) -> usize {
@@ -158,6 +168,10 @@ impl Model {
                 path,
                 "not a custseg model: its features, scaler, centroids and segment numbers disagree in width",
             ));
+        }
+        let encoded: Vec<String> = m.categorical.iter().flat_map(|c| c.encoded_names()).collect();
+        if encoded.len() > m.features.len() || !m.features.ends_with(&encoded) {
+            return Err(Error::input(path, "not a custseg model: its categorical levels are not its last features"));
         }
         Ok(m)
     }

@@ -4,6 +4,7 @@
 mod assign;
 mod bench;
 mod choose_k;
+mod column_args;
 mod compare;
 mod csv_args;
 mod data_args;
@@ -35,7 +36,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Cluster customers into segments (runs on the bundled 20k-customer sample when --input is not given).
-    Segment(segment::SegmentArgs),
+    Segment(Box<segment::SegmentArgs>),
     /// Choose the number of segments: fit each k of a range and report inertia, silhouette, Davies-Bouldin,
     /// Calinski-Harabasz, the smallest segment's share and stability, with one k recommended and why.
     ChooseK(choose_k::ChooseKArgs),
@@ -120,7 +121,7 @@ pub fn init_logging(cli: &Cli) {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Segment(a) => segment::run(a),
+        Command::Segment(a) => segment::run(*a),
         Command::ChooseK(a) => choose_k::run(a),
         Command::Assign(a) => assign::run(a),
         Command::Compare(a) => compare::run(a),

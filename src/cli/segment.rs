@@ -6,6 +6,7 @@ use clap::Args;
 use custseg::evaluate::choose::{check_options, parse_k_range, ChooseOptions};
 use custseg::jobs::segment::{run_segment, SegmentConfig};
 
+use super::column_args::ColumnArgs;
 use super::data_args::{ChooseArgs, DataArgs, FitArgs};
 use super::{DeviceArgs, PseudonymArgs};
 
@@ -13,10 +14,13 @@ use super::{DeviceArgs, PseudonymArgs};
 #[command(after_help = "Examples:
   custseg segment --report report.html
   custseg segment -i customers.parquet -k 6 --signed-log monetary --clip returns_share
-  custseg segment -i 'data/*.parquet' --missing mean --profile p.json --json")]
+  custseg segment -i 'data/*.parquet' --missing mean --profile p.json --json
+  custseg segment -i customers.csv --categorical region,channel --profile-by store --keep email")]
 pub struct SegmentArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
     /// Number of segments, or auto: chosen by choose-k's rule over --k-range (see `custseg choose-k --help`).
     /// Default: auto, or the --warm-start model's.
     #[arg(long, short, value_parser = parse_k)]
@@ -139,6 +143,8 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     };
     // Every flag is checked before the bundled sample is written out or any input is read.
     let read = a.data.read_options()?;
+    let columns = a.columns.options();
+    columns.check(&read)?;
     let inputs = a.data.inputs()?;
     let out_dir = PathBuf::from("custseg-out");
     let cfg = SegmentConfig {
@@ -161,6 +167,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         match_radius: a.match_radius,
         pseudonym: a.pseudonym.key()?,
         choose_k,
+        columns,
     };
     let pb = super::spinner("segmenting");
     let outcome = run_segment(&cfg);
@@ -169,18 +176,11 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if a.json {
-        super::table::write_json(
-            &mut out,
-            &outcome.model,
-            outcome.matching.as_ref(),
-            Some(&outcome.explanation.rules),
-            &cfg.output,
-            &cfg.model,
-            outcome.choice.as_ref(),
-        )?;
+        super::table::write_json(&mut out, &outcome, &cfg.output, &cfg.model)?;
     } else {
         use std::io::Write;
         super::table::write_table(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
+        write!(out, "{}", custseg::report::render_columns(&outcome.columns))?;
         if let Some(c) = &outcome.choice {
             super::choose_k::write_choice_line(&mut out, c)?;
         }

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use custseg::explain::Rules;
 use custseg::format::fmt_num;
 use custseg::model::Model;
 use custseg::previous::Matching;
@@ -11,7 +10,9 @@ use custseg::previous::Matching;
 pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
     let mut header = vec!["segment".to_string(), "name".into(), "size".into(), "share".into()];
-    header.extend(m.features.iter().cloned());
+    // The categorical indicators are shown as level shares (report::render_columns), not as centroid columns.
+    let numeric = m.numeric_features();
+    header.extend(m.features[..numeric].iter().cloned());
     let mut rows = vec![header];
     let numbers = m.numbers();
     for (j, c) in m.centroids.iter().enumerate() {
@@ -21,16 +22,16 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
             m.sizes[j].to_string(),
             format!("{:.1}%", 100.0 * m.sizes[j] as f64 / total.max(1) as f64),
         ];
-        r.extend(c.iter().map(|&v| fmt_num(v)));
+        r.extend(c[..numeric].iter().map(|&v| fmt_num(v)));
         rows.push(r);
     }
     let widths: Vec<usize> =
         (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     writeln!(
         out,
-        "{} customers, {} features, k = {} ({}), inertia {:.6e}, {} iterations{}",
+        "{} customers, {}, k = {} ({}), inertia {:.6e}, {} iterations{}",
         total,
-        m.features.len(),
+        feature_count(m),
         m.k(),
         m.backend,
         m.inertia,
@@ -57,6 +58,17 @@ pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path:
     writeln!(out, "segments: {}", seg_path.display())?;
     writeln!(out, "model:    {}", model_path.display())?;
     Ok(())
+}
+
+/// "3 features", or with categorical columns "3 features and 2 categorical columns (11 levels)".
+fn feature_count(m: &Model) -> String {
+    let numeric = m.numeric_features();
+    if m.categorical.is_empty() {
+        return format!("{numeric} features");
+    }
+    let levels: usize = m.categorical.iter().map(|c| c.levels.len()).sum();
+    let cols = m.categorical.len();
+    format!("{numeric} features and {cols} categorical column{} ({levels} levels)", if cols == 1 { "" } else { "s" })
 }
 
 /// How the segments matched the previous model's (`segment --previous`).
@@ -93,13 +105,12 @@ fn missing_lines(m: &Model) -> Vec<String> {
 
 pub fn write_json(
     out: &mut impl Write,
-    m: &Model,
-    matching: Option<&Matching>,
-    rules: Option<&Rules>,
+    o: &custseg::jobs::segment::SegmentOutcome,
     seg_path: &Path,
     model_path: &Path,
-    choice: Option<&custseg::evaluate::choose::KChoice>,
 ) -> anyhow::Result<()> {
+    let (m, matching, rules, choice) = (&o.model, o.matching.as_ref(), Some(&o.explanation.rules), o.choice.as_ref());
+    let columns = &o.columns;
     let total: u64 = m.sizes.iter().sum();
     let numbers = m.numbers();
     let segments: Vec<serde_json::Value> = m
@@ -142,6 +153,9 @@ pub fn write_json(
             "vanished": x.vanished,
             "max_distance": x.max_distance,
         });
+    }
+    if !columns.is_empty() {
+        v["columns"] = serde_json::to_value(columns)?;
     }
     if let Some(c) = choice {
         // `--k auto`: which k, why, and every k's row, as `choose-k --json` prints them.

@@ -126,7 +126,8 @@ impl Explanation {
 
 /// Names and rules of a fit: `sample` was taken before scaling, `x_scaled` is the clustered matrix, `labels`
 /// every row's segment after renumbering; `rfm_file` says the input is a `custseg features` file
-/// ([`use_rfm`]).
+/// ([`use_rfm`]). `features` names the numeric columns, the first of `x_scaled`'s (one-hot categorical
+/// indicators after them are clustered on but neither named nor split on).
 pub fn explain(
     sample: &RawSample,
     x_scaled: &Matrix,
@@ -136,7 +137,7 @@ pub fn explain(
     k: usize,
     rfm_file: bool,
 ) -> Explanation {
-    let pos = position::positions(x_scaled, scaler, labels, k);
+    let pos = position::positions(x_scaled, features.len(), scaler, labels, k);
     let names = name_segments(features, &pos, rfm_file);
     let rules = explain_rules(sample, x_scaled, scaler, features, labels, k);
     Explanation { names, rules, settings: None, rfm_crosstab: None, map: None }

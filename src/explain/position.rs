@@ -20,8 +20,11 @@ pub struct Position {
 
 /// `positions[j][f]` for every segment `j < k` and feature `f`, exact over every row of `x_scaled` (compared in
 /// scaled units, which the scaler maps to original units in the same order).
-pub fn positions(x_scaled: &Matrix, scaler: &Scaler, labels: &[u32], k: usize) -> Vec<Vec<Position>> {
-    let (n, d) = (x_scaled.n(), x_scaled.d());
+///
+/// Only the first `d` features are placed (the numeric ones: one-hot categorical indicators come after them).
+pub fn positions(x_scaled: &Matrix, d: usize, scaler: &Scaler, labels: &[u32], k: usize) -> Vec<Vec<Position>> {
+    let n = x_scaled.n();
+    let d = d.min(x_scaled.d());
     let mut out = vec![Vec::with_capacity(d); k];
     for f in 0..d {
         let mut buckets: Vec<Vec<f32>> = vec![Vec::new(); k];
@@ -90,7 +93,7 @@ mod tests {
         let mut x = Matrix::from_vec((1..=10).map(|v| v as f32).collect(), 10, 1);
         let s = Scaler::fit_transform(&mut x, &["v".into()], ScaleMethod::Zscore, &[]).unwrap();
         let labels = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
-        let p = positions(&x, &s, &labels, 3);
+        let p = positions(&x, x.d(), &s, &labels, 3);
         assert!((p[0][0].median - 2.5).abs() < 1e-5 && (p[1][0].median - 7.5).abs() < 1e-5);
         assert_eq!((p[0][0].below, p[0][0].above), (0.2, 0.8));
         assert_eq!((p[1][0].below, p[1][0].above), (0.7, 0.3));
@@ -101,7 +104,7 @@ mod tests {
     fn ties_count_neither_below_nor_above() {
         let mut x = Matrix::from_vec(vec![1.0, 1.0, 1.0, 2.0], 4, 1);
         let s = Scaler::fit_transform(&mut x, &["v".into()], ScaleMethod::None, &[]).unwrap();
-        let p = positions(&x, &s, &[0, 0, 1, 1], 2);
+        let p = positions(&x, x.d(), &s, &[0, 0, 1, 1], 2);
         assert_eq!((p[0][0].median, p[0][0].below, p[0][0].above), (1.0, 0.0, 0.25));
         assert_eq!((p[1][0].median, p[1][0].below, p[1][0].above), (1.5, 0.75, 0.25));
     }

@@ -37,6 +37,9 @@ pub struct FeatureTable {
     pub x: Matrix,
     pub weights: Option<Vec<f32>>,
     pub report: ReadReport,
+    /// Under `Missing::Drop`, when rows were dropped: one flag per row read, `true` where the row was kept (so
+    /// columns read beside the matrix, `io::named`, can drop the same rows).
+    pub kept_rows: Option<Vec<bool>>,
 }
 
 /// What reading did to the data.
@@ -202,6 +205,7 @@ pub fn read_features_with(
     }
     let d = x.d();
     let mut ids = ids;
+    let mut kept_rows = None;
     match opts.missing {
         Missing::Fail => check_no_missing(&feature_names, paths, &counts)?,
         Missing::Mean => report.imputed = impute_means(&mut x, &feature_names, paths)?,
@@ -220,9 +224,10 @@ pub fn read_features_with(
                 if let Some(w) = weights.as_mut() {
                     retain(w, &keep);
                 }
-                let mask = BooleanArray::from(keep);
+                let mask = BooleanArray::from(keep.clone());
                 ids = arrow::compute::filter(&ids, &mask)
                     .map_err(|e| Error::Data(format!("cannot filter id column '{}': {e}", opts.id_column)))?;
+                kept_rows = Some(keep);
             }
         }
     }
@@ -244,6 +249,7 @@ pub fn read_features_with(
         x,
         weights,
         report,
+        kept_rows,
     })
 }
 

@@ -35,7 +35,19 @@ pub(crate) fn write_segments(
     labels: &[u32],
     distances: &[f32],
 ) -> Result<()> {
-    write_grouped(path, id_name, ids, labels, distances, ROW_GROUP_ROWS)
+    write_grouped(path, id_name, ids, &[], labels, distances, ROW_GROUP_ROWS)
+}
+
+/// [`write_segments`] with the `kept` columns (`--keep`, one value per customer) between the ID and `segment`.
+pub(crate) fn write_segments_keeping(
+    path: &Path,
+    id_name: &str,
+    ids: &ArrayRef,
+    kept: &[(String, ArrayRef)],
+    labels: &[u32],
+    distances: &[f32],
+) -> Result<()> {
+    write_grouped(path, id_name, ids, kept, labels, distances, ROW_GROUP_ROWS)
 }
 
 /// [`write_segments`] with row groups of `group_rows` rows.
@@ -43,11 +55,12 @@ fn write_grouped(
     path: &Path,
     id_name: &str,
     ids: &ArrayRef,
+    kept: &[(String, ArrayRef)],
     labels: &[u32],
     distances: &[f32],
     group_rows: usize,
 ) -> Result<()> {
-    if ids.len() != labels.len() || labels.len() != distances.len() {
+    if ids.len() != labels.len() || labels.len() != distances.len() || kept.iter().any(|(_, a)| a.len() != ids.len()) {
         return Err(Error::output(
             path,
             format!(
@@ -63,11 +76,12 @@ fn write_grouped(
             "the id column cannot be named '{id_name}': the segments file has a column of that name"
         )));
     }
-    let schema = Arc::new(Schema::new(vec![
-        Field::new(id_name, ids.data_type().clone(), ids.null_count() > 0),
-        Field::new(SEGMENT_COLUMN, DataType::UInt32, false),
-        Field::new(DISTANCE_COLUMN, DataType::Float32, false),
-    ]));
+    let mut fields = vec![Field::new(id_name, ids.data_type().clone(), ids.null_count() > 0)];
+    fields.extend(kept.iter().map(|(name, a)| Field::new(name, a.data_type().clone(), a.null_count() > 0)));
+    fields.push(Field::new(SEGMENT_COLUMN, DataType::UInt32, false));
+    fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, false));
+    let schema = Arc::new(Schema::new(fields));
+    let ncols = schema.fields().len();
     // A dictionary only for `segment`: IDs are unique and distances nearly so, and trying one costs a hash of
     // every value before the writer falls back to plain encoding.
     let props = WriterProperties::builder()
@@ -86,7 +100,8 @@ fn write_grouped(
     let column = |c: usize, start: usize, len: usize| -> ArrayRef {
         match c {
             0 => ids.slice(start, len),
-            1 => Arc::new(UInt32Array::from(labels[start..start + len].to_vec())),
+            c if c <= kept.len() => kept[c - 1].1.slice(start, len),
+            c if c == kept.len() + 1 => Arc::new(UInt32Array::from(labels[start..start + len].to_vec())),
             _ => Arc::new(Float32Array::from(distances[start..start + len].to_vec())),
         }
     };
@@ -96,7 +111,7 @@ fn write_grouped(
         for first in (0..groups.len()).step_by(window) {
             let last = (first + window).min(groups.len());
             // One writer per (row group, column), in order.
-            let mut tasks = Vec::with_capacity((last - first) * 3);
+            let mut tasks = Vec::with_capacity((last - first) * ncols);
             for g in first..last {
                 let writers = factory.create_column_writers(g).map_err(|e| Error::output(path, e))?;
                 tasks.extend(writers.into_iter().enumerate().map(|(c, col)| (g, c, col)));
@@ -115,7 +130,7 @@ fn write_grouped(
             let mut chunks = chunks.into_iter();
             for _ in first..last {
                 let mut group = writer.next_row_group().map_err(|e| Error::output(path, e))?;
-                for chunk in chunks.by_ref().take(3) {
+                for chunk in chunks.by_ref().take(ncols) {
                     chunk.append_to_row_group(&mut group).map_err(|e| Error::output(path, e))?;
                 }
                 group.close().map_err(|e| Error::output(path, e))?;
@@ -291,7 +306,7 @@ mod tests {
         let bytes = |threads: usize| {
             let p = dir.path().join(format!("t{threads}.parquet"));
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| write_grouped(&p, "id", &ids, &labels, &dist, 7)).unwrap();
+            pool.install(|| write_grouped(&p, "id", &ids, &[], &labels, &dist, 7)).unwrap();
             let r = SerializedFileReader::new(File::open(&p).unwrap()).unwrap();
             let groups: Vec<i64> = r.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
             assert_eq!(groups, [7, 7, 7, 7, 7, 7, 7, 1]);

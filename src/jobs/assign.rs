@@ -56,13 +56,15 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
     let model = Model::load(&cfg.model)?;
     let read = ReadOptions {
         id_column: cfg.id_column.clone().unwrap_or_else(|| model.input.id_column.clone()),
-        features: Some(model.features.clone()),
+        features: Some(model.features[..model.numeric_features()].to_vec()),
         missing: cfg.missing,
         csv_schema: cfg.csv_schema.clone(),
         ..ReadOptions::default()
     };
+    super::columns::check_model_columns(&cfg.inputs, &model.categorical, &read)?;
     let clock = Instant::now();
     let mut table = read_features_with(&cfg.inputs, &read, |_, _| Ok(()))?;
+    super::columns::encode_for_model(&cfg.inputs, &model.categorical, &mut table, &read)?;
     info!(rows = table.x.n(), seconds = clock.elapsed().as_secs_f64(), "read input");
     if table.x.n() == 0 {
         return Err(Error::Data(format!("no customers left to assign in {}", label(&cfg.inputs))));

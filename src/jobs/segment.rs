@@ -13,7 +13,7 @@ use crate::drift;
 use crate::error::{Error, Result};
 use crate::explain::{self, Explanation, RawSample};
 use crate::io::atomic::{check_writable, write_bytes_atomically};
-use crate::io::writer::write_segments;
+use crate::io::writer::write_segments_keeping;
 use crate::io::{read_features_with, FeatureTable, ReadOptions};
 use crate::kmeans::{FitResult, Init, ValidParams};
 use crate::matrix::Matrix;
@@ -22,7 +22,9 @@ use crate::numbering;
 use crate::prep::{check_prep_columns, ColumnPrep, DefaultPrep, ScaleMethod, Scaler};
 use crate::previous::{match_previous, rms_radius, Matching};
 use crate::pseudonym::IdKey;
-use crate::report::{build_profiles, money_feature, write_html, write_profile_json, Profiles};
+use crate::report::{build_profiles, money_feature, write_html, write_profile_json, ColumnProfiles, Profiles};
+
+use super::columns::{self, ColumnOptions};
 
 /// A validated `segment` job.
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ pub struct SegmentConfig {
     /// `--k auto`: K is chosen by `choose-k`'s rule over these options' values of k (their `params` are this
     /// run's) before the fit, and `params.k` is replaced by the K chosen.
     pub choose_k: Option<crate::evaluate::choose::ChooseOptions>,
+    /// `--categorical`, `--profile-by` and `--keep` columns, and the level rules.
+    pub columns: ColumnOptions,
 }
 
 /// What a finished job produced.
@@ -77,6 +81,9 @@ pub struct SegmentOutcome {
     pub explanation: Explanation,
     /// How K was chosen, with `--k auto`.
     pub choice: Option<crate::evaluate::choose::KChoice>,
+    /// Level shares of the categorical and `--profile-by` columns, and means and medians of numeric
+    /// `--profile-by` columns, per segment (empty without such columns).
+    pub columns: ColumnProfiles,
 }
 
 fn init_name(i: &Init) -> &'static str {
@@ -95,6 +102,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     for path in [Some(&cfg.output), Some(&cfg.model), cfg.profile.as_ref(), cfg.report.as_ref()].into_iter().flatten() {
         check_writable(path)?;
     }
+    cfg.columns.check(&cfg.read)?;
     let profiling = cfg.profile.is_some() || cfg.report.is_some();
     let warm = cfg.warm_start.as_deref().map(Model::load).transpose()?;
     if let Some(w) = &warm {
@@ -114,33 +122,40 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     // rows are decoded and scaled.
     let mut early = EarlyGpu::none();
     let weighted = cfg.read.weight.is_some();
-    let mut table = read_features_with(&cfg.inputs, &cfg.read, |names, _| {
+    // The categorical, profiled and kept columns' types are checked from the metadata before any row is read.
+    let planned = columns::plan(&cfg.inputs, &cfg.columns, &cfg.read)?;
+    let mut read = cfg.read.clone();
+    read.extra_columns.extend(cfg.columns.not_features());
+    let mut table = read_features_with(&cfg.inputs, &read, |names, _| {
         check_prep_columns(names, &cfg.prep)?;
         money_feature(names, cfg.money_column.as_deref())?;
         if let Some(w) = &warm {
-            if names != w.features.as_slice() {
+            if names != &w.features[..w.numeric_features()] {
                 return Err(Error::Usage(format!(
                     "--warm-start {} was fitted on the features {}, this run has {}: pass --features {}",
                     cfg.warm_start.as_ref().expect("warm").display(),
                     w.features.join(","),
                     names.join(","),
-                    w.features.join(",")
+                    w.features[..w.numeric_features()].join(",")
                 )));
             }
         }
         if let Some(p) = &previous {
-            if names != p.features.as_slice() {
+            if names != &p.features[..p.numeric_features()] {
                 return Err(Error::Usage(format!(
                     "--previous {} was fitted on the features {}, this run has {}: segments can only be matched on \
                      the same features; pass --features {} or drop --previous",
                     cfg.previous.as_ref().expect("previous").display(),
                     p.features.join(","),
                     names.join(","),
-                    p.features.join(",")
+                    p.features[..p.numeric_features()].join(",")
                 )));
             }
         }
-        early = open_early(&cfg.device, names.len(), cfg.params.k(), weighted);
+        // With categorical columns the width is known only once their levels are fitted: the fit opens the GPU.
+        if cfg.columns.categorical.is_empty() {
+            early = open_early(&cfg.device, names.len(), cfg.params.k(), weighted);
+        }
         Ok(())
     })?;
     let seconds = clock.elapsed().as_secs_f64();
@@ -151,9 +166,28 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         Some(d) => d.apply(&table.feature_names, &cfg.prep),
         None => cfg.prep.clone(),
     };
-    let scaler = Scaler::fit_transform_prep(&mut table.x, &table.feature_names, cfg.scale, &prep)
+    let mut scaler = Scaler::fit_transform_prep(&mut table.x, &table.feature_names, cfg.scale, &prep)
         .map_err(|e| super::summary::in_files(e, &cfg.input_label))?;
     info!(method = ?cfg.scale, seconds = clock.elapsed().as_secs_f64(), "scaled features");
+    // The numeric features come first; one-hot categorical indicators, scaled by their block weights, after them.
+    let extra = columns::read_extra(&cfg.inputs, &cfg.columns, &planned, &table, &cfg.read)?;
+    let numeric = table.feature_names.len();
+    if !extra.vars.is_empty() {
+        table.x = columns::append_categorical(&table.x, &mut scaler, &mut table.feature_names, &extra);
+    }
+    for (flag, m, path) in [("--warm-start", &warm, &cfg.warm_start), ("--previous", &previous, &cfg.previous)] {
+        if let (Some(m), Some(path)) = (m, path) {
+            if table.feature_names != m.features {
+                return Err(Error::Usage(format!(
+                    "{flag} {} was fitted on the features {}, this run has {}: use the same --categorical columns and \
+                     levels (--min-level-share, --max-levels)",
+                    path.display(),
+                    m.features.join(","),
+                    table.feature_names.join(",")
+                )));
+            }
+        }
+    }
     let (warm_params, chosen_params);
     let mut choice = None;
     let params = match (&warm, &cfg.choose_k) {
@@ -203,9 +237,12 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     let seconds = clock.elapsed().as_secs_f64();
     info!(inertia = fit.inertia, n_iter = fit.n_iter, converged = fit.converged, backend = %fit.backend, seconds, "fitted");
     let clock = Instant::now();
-    let rfm_file = explain::use_rfm(&table.feature_names, explain::crosstab::inputs_have_rfm_segment(&cfg.inputs)?);
+    let numeric_names = &table.feature_names[..numeric];
+    let rfm_file = explain::use_rfm(numeric_names, explain::crosstab::inputs_have_rfm_segment(&cfg.inputs)?);
     let mut explanation =
-        explain::explain(&raw_sample, &table.x, &scaler, &table.feature_names, &fit.labels, fit.sizes.len(), rfm_file);
+        explain::explain(&raw_sample, &table.x, &scaler, numeric_names, &fit.labels, fit.sizes.len(), rfm_file);
+    let column_profiles = columns::column_profiles(&extra, &fit.labels, fit.sizes.len(), &numbers);
+    columns::name_by_levels(&mut explanation.names, &column_profiles);
     if cfg.report.is_some() {
         explanation.map =
             Some(explain::pca_view(&table.x, &fit.labels, &fit.centroids, &table.feature_names, cfg.params.seed()));
@@ -227,7 +264,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     info!(fidelity = explanation.rules.fidelity, seconds = clock.elapsed().as_secs_f64(), "named and explained");
     let mut profiles = if profiling {
         let clock = Instant::now();
-        let p = build_profiles(
+        let mut p = build_profiles(
             &table.x,
             &scaler,
             &table.feature_names,
@@ -235,8 +272,9 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
             params.k(),
             cfg.money_column.as_deref(),
         )?;
+        columns::numeric_only(&mut p, numeric);
+        p.columns = column_profiles.clone();
         info!(seconds = clock.elapsed().as_secs_f64(), "built profiles");
-        let mut p = p;
         if !numbers.is_empty() {
             for s in &mut p.segments {
                 s.segment = numbers[s.segment as usize];
@@ -253,10 +291,10 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         None => table.ids.clone(),
     };
     if numbers.is_empty() {
-        write_segments(&cfg.output, &table.id_name, &ids, &fit.labels, &distances)?;
+        write_segments_keeping(&cfg.output, &table.id_name, &ids, &extra.keep, &fit.labels, &distances)?;
     } else {
         let labels: Vec<u32> = fit.labels.par_iter().map(|&l| numbers[l as usize]).collect();
-        write_segments(&cfg.output, &table.id_name, &ids, &labels, &distances)?;
+        write_segments_keeping(&cfg.output, &table.id_name, &ids, &extra.keep, &labels, &distances)?;
     }
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     let p = params;
@@ -293,6 +331,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
     model.warnings = super::summary::small_segments(&model.sizes, &model.numbers(), cfg.min_segment_share);
     model.drift = Some(drift::reference(&table.x, &table.feature_names, &fit.dist2));
     model.names = explanation.name_list();
+    model.categorical = extra.vars;
     explanation.settings = Some(explain::RunSettings::from_model(&model));
     if let Some(p) = &mut profiles {
         p.explanation = Some(explanation.clone());
@@ -310,7 +349,7 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
             _ => write_html(p, path)?,
         }
     }
-    Ok(SegmentOutcome { model, table, fit, profiles, matching, explanation, choice })
+    Ok(SegmentOutcome { model, table, fit, profiles, matching, explanation, choice, columns: column_profiles })
 }
 
 /// `params` with the warm-start model's centroids, mapped into this run's scaled units, as the one initial

@@ -140,6 +140,7 @@ pub fn render_html(p: &Profiles, title: &str) -> String {
     heatmap(&mut h, p);
     explain_view::map(&mut h, p);
     explain_view::rfm_crosstab(&mut h, p);
+    super::levels_html::columns_section(&mut h, p);
     h.push_str("<h2>Distributions by segment</h2>\n");
     h.push_str(
         "<p class=\"note\">Share of each segment's customers per bin; the triangles mark segment medians. The end \
@@ -275,7 +276,7 @@ fn sizes_chart(h: &mut String, p: &Profiles) {
 }
 
 /// Diverging colour for an index: white at 100, red above, blue below, saturating at ×4 and ÷4.
-fn index_colour(index: Option<f64>) -> (String, &'static str) {
+pub(crate) fn index_colour(index: Option<f64>) -> (String, &'static str) {
     let Some(v) = index.filter(|v| v.is_finite()) else { return ("#e6e6e6".into(), "#333") };
     let t = if v <= 0.0 { -1.0 } else { ((v / 100.0).log2() / 2.0).clamp(-1.0, 1.0) };
     let (r, g, b) = if t >= 0.0 { (214.0, 96.0, 77.0) } else { (67.0, 147.0, 195.0) };

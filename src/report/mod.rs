@@ -6,6 +6,8 @@ mod describe;
 mod explain_view;
 mod flows;
 mod html;
+mod levels;
+mod levels_html;
 mod profile;
 mod table;
 mod types;
@@ -16,6 +18,9 @@ pub use choosek::{insert_choice_section, render_choice_page};
 pub use describe::{describe, feature_word, MIN_Z};
 pub use flows::render_flows_html;
 pub use html::{escape, render_html};
+pub use levels::{
+    level_profile, numeric_profile, render_columns, top_level, ColumnProfiles, LevelProfile, LevelShare, NumericProfile,
+};
 pub use profile::{build_profiles, money_feature, DEFAULT_MONEY_COLUMN, DISPLAY_BINS, MEDIAN_BINS, TOP_FEATURES};
 pub use table::render_table;
 pub use types::{FeatureHistogram, FeatureStats, OverallStats, Profiles, SegmentProfile};

@@ -367,6 +367,7 @@ pub fn build_profiles(
         histograms,
         warnings: Vec::new(),
         explanation: None,
+        columns: Default::default(),
     })
 }
 

@@ -107,6 +107,7 @@ mod tests {
             histograms: vec![],
             warnings: vec![],
             explanation: None,
+            columns: Default::default(),
         }
     }
 

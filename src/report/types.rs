@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::levels::ColumnProfiles;
+
 /// `f64` that is written as JSON `null` when it is not finite (an empty segment's mean, an index against 0).
 mod nullable {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -104,6 +106,9 @@ pub struct Profiles {
     /// Names, rules, settings and the RFM crosstab (`explain`), where the job computed them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<crate::explain::Explanation>,
+    /// Level shares of categorical and `--profile-by` columns, and numeric `--profile-by` columns.
+    #[serde(default, skip_serializing_if = "ColumnProfiles::is_empty")]
+    pub columns: ColumnProfiles,
 }
 
 impl Profiles {
