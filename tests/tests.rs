@@ -4,6 +4,7 @@ mod util;
 
 mod assign;
 mod bad_input;
+mod choose_device;
 mod choose_k;
 mod cli;
 mod compare;
