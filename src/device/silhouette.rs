@@ -70,7 +70,7 @@ fn silhouette_gpu(
 }
 
 /// The silhouette of the same seeded sample as [`silhouette_sampled`], its distance sums made on `ctx`: equal to
-/// the CPU's within the bound of `docs/GPU.md` (about (d/2 + 5) · 2^-23 absolute on the mean).
+/// the CPU's within the bound of `docs/GPU.md` (2 · ((d + 3)/2 + 3) · 2^-24 absolute on the mean).
 pub fn silhouette_sampled_gpu(
     ctx: &crate::backend::gpu::GpuContext,
     x: &Matrix,
