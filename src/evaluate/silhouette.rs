@@ -6,6 +6,9 @@
 //! over `matrixmultiply`), `‖a‖² + ‖b‖² − 2a·b`, as scikit-learn's `euclidean_distances` does. Everything is in
 //! `f64`: in `f32` that formula loses every digit for rows closer than about 1e-3 of their norms, and the per-row
 //! sums run over up to 50,000 distances. Row blocks run in parallel with rayon; no `s × s` matrix is ever held.
+//!
+//! The sample and the scoring from per-cluster sums ([`SilhouetteSample`]) are shared with the GPU path
+//! (`device::silhouette_on_device`), whose sums come from `shaders/silhouette.wgsl`.
 
 use ndarray::{linalg::general_mat_mul, Array2, ArrayView2};
 use rand::SeedableRng;
