@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::kmeans::{fit, FitResult, ValidParams};
 use crate::matrix::Matrix;
 
+mod silhouette;
+pub use silhouette::{silhouette_on_device, silhouette_sampled_gpu, SilhouettePlace};
+
 /// The `--device` choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -217,7 +220,7 @@ fn fit_gpu(
 
 /// The error of asking for the GPU in a build without the `gpu` feature.
 #[cfg(not(feature = "gpu"))]
-fn not_built() -> Error {
+pub(crate) fn not_built() -> Error {
     Error::Gpu(crate::error::GpuError::new(
         crate::error::GpuErrorKind::NotBuilt,
         "no GPU backend: custseg was built without the gpu feature",

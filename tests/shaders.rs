@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use custseg::backend::gpu::{PartParams, ProbeParams, Shader, StepParams, PRELUDE};
+use custseg::backend::gpu::{PartParams, ProbeParams, Shader, SilParams, StepParams, PRELUDE};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
 fn shader_files() -> Vec<String> {
@@ -105,12 +105,14 @@ fn uniform_blocks_have_the_shader_sizes() {
         k, d, d4, mode, c_off, norm_off, tile_k, n_tiles, private_acc, priv_stride, wsum_off, count_off, changed_off,
         exp_w, m, scratch_off, copies, priv_wsum, priv_count, pad);
     let probe = rust_layout!(ProbeParams: n_vec4, iters, never, pad);
+    let sil = rust_layout!(SilParams: s, m, row0, rows, groups_x, tj, scale, pad);
     let blocks = [
         (Shader::Lloyd, "Part", &part, std::mem::size_of::<PartParams>()),
         (Shader::KMeansPP, "Part", &part, std::mem::size_of::<PartParams>()),
         (Shader::Lloyd, "Step", &step, std::mem::size_of::<StepParams>()),
         (Shader::KMeansPP, "Step", &step, std::mem::size_of::<StepParams>()),
         (Shader::Peak, "Probe", &probe, std::mem::size_of::<ProbeParams>()),
+        (Shader::Silhouette, "Sil", &sil, std::mem::size_of::<SilParams>()),
     ];
     for (shader, name, rust_fields, rust_size) in blocks {
         let (fields, span) = struct_layout(&parse(shader), name);

@@ -5,6 +5,7 @@ mod util;
 mod assign;
 mod bad_input;
 mod categorical;
+mod choose_device;
 mod choose_k;
 mod cli;
 mod compare;

@@ -46,7 +46,7 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
     let options = ChooseOptions {
         ks,
         params,
-        sample: a.choose.sample,
+        sample: a.choose.sample(),
         bootstrap: a.choose.bootstrap.unwrap_or(DEFAULT_BOOTSTRAP),
         min_segment_share: a.choose.min_segment_share,
     };
@@ -76,10 +76,12 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
     } else {
         writeln!(
             out,
-            "{} customers, {} features, k = {}",
+            "{} customers, {} features, k = {}, silhouette on {}{}",
             custseg::format::fmt_count(outcome.rows as u64),
             outcome.features.len(),
-            custseg::jobs::choose_k::range_text(&cfg.options.ks)
+            custseg::jobs::choose_k::range_text(&cfg.options.ks),
+            custseg::jobs::choose_k::silhouette_rows_text(cfg.options.sample, outcome.rows),
+            custseg::jobs::choose_k::silhouette_place_text(&outcome.choice.silhouette_on),
         )?;
         write_rows(&mut out, &outcome.choice)?;
         write_choice_line(&mut out, &outcome.choice)?;

@@ -90,8 +90,9 @@ pub struct FitArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ChooseArgs {
     /// Rows of the seeded uniform sample the silhouette is computed on exactly (every row when there are fewer).
-    #[arg(long, default_value_t = DEFAULT_SAMPLE)]
-    pub sample: usize,
+    /// [default: 50000]
+    #[arg(long)]
+    pub sample: Option<usize>,
     /// Bootstrap resamples for each K's stability (the mean adjusted Rand index between the resamples' fits,
     /// compared on the full data); 0 skips it. Default: 5 for choose-k, 3 for segment --k auto.
     #[arg(long)]
@@ -99,6 +100,24 @@ pub struct ChooseArgs {
     /// The smallest segment's share of customers a recommended K must reach.
     #[arg(long, default_value_t = DEFAULT_MIN_SEGMENT_SHARE)]
     pub min_segment_share: f64,
+}
+
+impl ChooseArgs {
+    /// `--sample`, or its default.
+    pub fn sample(&self) -> usize {
+        self.sample.unwrap_or(DEFAULT_SAMPLE)
+    }
+
+    /// The first flag given that only the choice of K reads (`--sample`, `--bootstrap`), as the user wrote it:
+    /// `segment` with a fixed K refuses it rather than ignoring it. `--min-segment-share` is not one: `segment`
+    /// also warns about segments below it.
+    pub fn only_for_choice(&self) -> Option<String> {
+        match (self.sample, self.bootstrap) {
+            (Some(s), _) => Some(format!("--sample {s}")),
+            (None, Some(b)) => Some(format!("--bootstrap {b}")),
+            (None, None) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

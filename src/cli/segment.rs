@@ -112,9 +112,9 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     };
     let (params, choose_k) = match k {
         KFlag::Fixed(k) => {
-            if let Some(r) = &a.k_range {
+            if let Some(flag) = a.k_range.as_ref().map(|r| format!("--k-range {r}")).or(a.choose.only_for_choice()) {
                 return Err(custseg::Error::Usage(format!(
-                    "--k-range {r} applies only with --k auto, and this run has k = {k}: drop one of them"
+                    "{flag} applies only with --k auto, and this run has k = {k}: drop one of them"
                 ))
                 .into());
             }
@@ -133,7 +133,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
             let o = ChooseOptions {
                 ks,
                 params: params.clone(),
-                sample: a.choose.sample,
+                sample: a.choose.sample(),
                 bootstrap: a.choose.bootstrap.unwrap_or(AUTO_BOOTSTRAP),
                 min_segment_share: a.choose.min_segment_share,
             };

@@ -9,8 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use tracing::info;
 
-use super::{adjusted_rand_index, cluster_indices, min_share, silhouette_sampled};
-use crate::device::{assign_on_device, fit_on_device, DeviceChoice, DeviceRequest};
+use super::{adjusted_rand_index, cluster_indices, min_share};
+use crate::device::{assign_on_device, fit_on_device, silhouette_on_device, DeviceChoice, DeviceRequest};
 use crate::error::{Error, Result};
 use crate::kmeans::{count_distinct_rows, ValidParams};
 use crate::matrix::Matrix;
@@ -60,6 +60,10 @@ pub struct KChoice {
     pub recommended_k: Option<usize>,
     pub reason: String,
     pub rows: Vec<KRow>,
+    /// Where the silhouettes were computed: "CPU", "GPU", or "GPU and CPU" (an `auto` run that fell back); empty
+    /// when none was. Not in `--json`, whose keys are documented.
+    #[serde(skip)]
+    pub silhouette_on: String,
 }
 
 /// Parses `--k`: a range `2..12` (both ends included) or a list `3,5,8` (sorted, duplicates dropped; one value is
@@ -137,9 +141,16 @@ pub fn sweep(device: &DeviceRequest, x: &Matrix, w: Option<&[f32]>, o: &ChooseOp
     let mut device = device.clone();
     let resamples: Vec<Vec<usize>> = (0..o.bootstrap).map(|b| resample(x.n(), o.params.seed(), b)).collect();
     let mut rows = Vec::with_capacity(o.ks.len());
+    let mut places: Vec<&'static str> = Vec::new();
     for &k in &o.ks {
         let clock = std::time::Instant::now();
-        let row = judge(&mut device, x, w, o, k, &resamples).unwrap_or_else(|e| KRow {
+        let judged = judge(&mut device, x, w, o, k, &resamples).map(|(row, place)| {
+            if !places.contains(&place) {
+                places.push(place);
+            }
+            row
+        });
+        let row = judged.unwrap_or_else(|e| KRow {
             k,
             inertia: None,
             silhouette: None,
@@ -160,7 +171,8 @@ pub fn sweep(device: &DeviceRequest, x: &Matrix, w: Option<&[f32]>, o: &ChooseOp
         rows.push(row);
     }
     let (recommended_k, reason) = recommend(&rows, o.min_segment_share, o.bootstrap > 0);
-    KChoice { recommended_k, reason, rows }
+    places.sort_unstable_by(|a, b| b.cmp(a));
+    KChoice { recommended_k, reason, rows, silhouette_on: places.join(" and ") }
 }
 
 /// `n` row indices drawn uniformly with replacement, from a ChaCha8 stream of its own per resample (the same
@@ -178,7 +190,7 @@ fn judge(
     o: &ChooseOptions,
     k: usize,
     resamples: &[Vec<usize>],
-) -> Result<KRow> {
+) -> Result<(KRow, &'static str)> {
     let mut params = o.params.clone();
     params.k = k;
     let fit = fit_on_device(device, &params, x, w)?;
@@ -187,7 +199,7 @@ fn judge(
         device.choice = DeviceChoice::Cpu;
     }
     let indices = cluster_indices(x, &fit.labels, k);
-    let silhouette = silhouette_sampled(x, &fit.labels, o.sample, o.params.seed());
+    let (silhouette, place) = silhouette_on_device(device, x, &fit.labels, o.sample, o.params.seed())?;
     let mut labelings = Vec::with_capacity(resamples.len());
     for (b, idx) in resamples.iter().enumerate() {
         let d = x.d();
@@ -212,7 +224,7 @@ fn judge(
         }
         sum / pairs as f64
     });
-    Ok(KRow {
+    let row = KRow {
         k,
         inertia: Some(fit.inertia),
         silhouette,
@@ -221,7 +233,8 @@ fn judge(
         min_share: Some(min_share(&fit.sizes)),
         stability,
         error: None,
-    })
+    };
+    Ok((row, place.short()))
 }
 
 /// The rule: the K with the best silhouette among those whose smallest segment holds at least `min_share` of the

@@ -9,4 +9,4 @@ mod silhouette;
 
 pub use ari::adjusted_rand_index;
 pub use indices::{cluster_indices, min_share, ClusterIndices};
-pub use silhouette::{silhouette_sampled, silhouette_score};
+pub use silhouette::{sample_rows, silhouette_sampled, silhouette_score, SilhouetteSample};

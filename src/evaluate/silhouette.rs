@@ -6,6 +6,9 @@
 //! over `matrixmultiply`), `‖a‖² + ‖b‖² − 2a·b`, as scikit-learn's `euclidean_distances` does. Everything is in
 //! `f64`: in `f32` that formula loses every digit for rows closer than about 1e-3 of their norms, and the per-row
 //! sums run over up to 50,000 distances. Row blocks run in parallel with rayon; no `s × s` matrix is ever held.
+//!
+//! The sample and the scoring from per-cluster sums ([`SilhouetteSample`]) are shared with the GPU path
+//! (`device::silhouette_on_device`), whose sums come from `shaders/silhouette.wgsl`.
 
 use ndarray::{linalg::general_mat_mul, Array2, ArrayView2};
 use rand::SeedableRng;
@@ -28,44 +31,128 @@ pub fn silhouette_score(x: &Matrix, labels: &[u32]) -> Option<f64> {
 /// The silhouette of a seeded uniform sample of `sample` rows (without replacement, from ChaCha8 seeded with
 /// `seed`), or of every row when there are no more than `sample`.
 pub fn silhouette_sampled(x: &Matrix, labels: &[u32], sample: usize, seed: u64) -> Option<f64> {
-    if sample >= x.n() {
-        return silhouette_score(x, labels);
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut idx = rand::seq::index::sample(&mut rng, x.n(), sample).into_vec();
-    idx.sort_unstable();
+    let idx = sample_rows(x.n(), sample, seed);
     silhouette_of_rows(x, labels, &idx)
 }
 
-/// The silhouette of the rows `idx` of `x` among themselves.
+/// The rows the silhouette of `sample` rows out of `n` is computed on: a seeded uniform sample without
+/// replacement (ChaCha8 seeded with `seed`), ascending, or every row when there are no more than `sample`.
+pub fn sample_rows(n: usize, sample: usize, seed: u64) -> Vec<usize> {
+    if sample >= n {
+        return (0..n).collect();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut idx = rand::seq::index::sample(&mut rng, n, sample).into_vec();
+    idx.sort_unstable();
+    idx
+}
+
+/// The sampled rows ordered by cluster, so that each cluster is one contiguous run `start[c]..start[c + 1]`:
+/// the CPU sums a run as one slice of a tile's row, and the GPU kernel (`backend::gpu::silhouette`) keeps one
+/// running sum per run instead of a per-cluster array per thread.
+#[derive(Debug, Clone)]
+pub struct SilhouetteSample {
+    /// `s × d` features, row-major, ordered by cluster.
+    pub rows: Vec<f32>,
+    pub d: usize,
+    /// Each row's cluster, `0..m` (renumbered in order of first appearance in the sample).
+    pub lab: Vec<usize>,
+    /// Where each cluster's run starts, with `start[m] = s`.
+    pub start: Vec<usize>,
+}
+
+impl SilhouetteSample {
+    /// The rows `idx` of `x` with their labels; `None` when they hold fewer than 2 clusters or as many as rows
+    /// (scikit-learn refuses those).
+    pub fn new(x: &Matrix, labels: &[u32], idx: &[usize]) -> Option<SilhouetteSample> {
+        assert_eq!(labels.len(), x.n(), "one label per row");
+        let (s, d) = (idx.len(), x.d());
+        // Labels of the sample, renumbered 0..m.
+        let mut ids = std::collections::HashMap::new();
+        let lab: Vec<usize> = idx
+            .iter()
+            .map(|&i| {
+                let next = ids.len();
+                *ids.entry(labels[i]).or_insert(next)
+            })
+            .collect();
+        let m = ids.len();
+        if m < 2 || m >= s {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..s).collect();
+        order.sort_by_key(|&r| lab[r]);
+        let lab: Vec<usize> = order.iter().map(|&r| lab[r]).collect();
+        let mut start = vec![0usize; m + 1];
+        lab.iter().for_each(|&l| start[l + 1] += 1);
+        for c in 0..m {
+            start[c + 1] += start[c];
+        }
+        let mut rows = Vec::with_capacity(s * d);
+        order.iter().for_each(|&r| rows.extend_from_slice(x.row(idx[r])));
+        Some(SilhouetteSample { rows, d, lab, start })
+    }
+
+    /// Rows in the sample.
+    pub fn s(&self) -> usize {
+        self.lab.len()
+    }
+
+    /// Clusters in the sample.
+    pub fn m(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    /// Rows of cluster `c` in the sample.
+    fn size(&self, c: usize) -> usize {
+        self.start[c + 1] - self.start[c]
+    }
+
+    /// The mean silhouette from every row's per-cluster sums of distances to the other sample rows (`s × m`,
+    /// row-major, in the sample's order). Rows are scored and added per block of 64 rows, block sums in
+    /// block order, exactly as the CPU path does, so that equal sums give equal bits.
+    pub fn mean_from_sums(&self, sums: &[f64]) -> f64 {
+        let (s, m) = (self.s(), self.m());
+        assert_eq!(sums.len(), s * m, "one sum per row and cluster");
+        let blocks: Vec<f64> = (0..s.div_ceil(BLOCK))
+            .map(|b| {
+                let (lo, hi) = (b * BLOCK, ((b + 1) * BLOCK).min(s));
+                self.block_score(lo, hi, &sums[lo * m..hi * m])
+            })
+            .collect();
+        blocks.iter().sum::<f64>() / s as f64
+    }
+
+    /// The sum of the silhouettes of rows `lo..hi`, from their per-cluster sums (`(hi − lo) × m`).
+    fn block_score(&self, lo: usize, hi: usize, sums: &[f64]) -> f64 {
+        let m = self.m();
+        (lo..hi)
+            .map(|i| {
+                let acc = &sums[(i - lo) * m..(i - lo + 1) * m];
+                let own = self.lab[i];
+                if self.size(own) == 1 {
+                    return 0.0; // scikit-learn: a singleton's silhouette is 0
+                }
+                let a = acc[own] / (self.size(own) - 1) as f64;
+                let b =
+                    (0..m).filter(|&c| c != own).map(|c| acc[c] / self.size(c) as f64).fold(f64::INFINITY, f64::min);
+                let den = a.max(b);
+                if den > 0.0 {
+                    (b - a) / den
+                } else {
+                    0.0
+                }
+            })
+            .sum::<f64>()
+    }
+}
+
+/// The silhouette of the rows `idx` of `x` among themselves, on the CPU.
 fn silhouette_of_rows(x: &Matrix, labels: &[u32], idx: &[usize]) -> Option<f64> {
-    assert_eq!(labels.len(), x.n(), "one label per row");
-    let (s, d) = (idx.len(), x.d());
-    // Labels of the sample, renumbered 0..m, with each cluster's size in the sample.
-    let mut ids = std::collections::HashMap::new();
-    let lab: Vec<usize> = idx
-        .iter()
-        .map(|&i| {
-            let next = ids.len();
-            *ids.entry(labels[i]).or_insert(next)
-        })
-        .collect();
-    let m = ids.len();
-    if m < 2 || m >= s {
-        return None;
-    }
-    // The sample's rows ordered by cluster, so that each cluster's distances are one contiguous run of a tile's
-    // row (a sum the compiler vectorises) rather than a scatter into per-cluster sums.
-    let mut order: Vec<usize> = (0..s).collect();
-    order.sort_by_key(|&r| lab[r]);
-    let lab: Vec<usize> = order.iter().map(|&r| lab[r]).collect();
-    let mut start = vec![0usize; m + 1];
-    lab.iter().for_each(|&l| start[l + 1] += 1);
-    for c in 0..m {
-        start[c + 1] += start[c];
-    }
-    let size: Vec<usize> = (0..m).map(|c| start[c + 1] - start[c]).collect();
-    let rows = Array2::from_shape_fn((s, d), |(r, f)| x.row(idx[order[r]])[f] as f64);
+    let smp = SilhouetteSample::new(x, labels, idx)?;
+    let (s, d, m) = (smp.s(), smp.d, smp.m());
+    let start = &smp.start;
+    let rows = Array2::from_shape_fn((s, d), |(r, f)| smp.rows[r * d + f] as f64);
     let norms: Vec<f64> = rows.outer_iter().map(|r| r.dot(&r)).collect();
 
     let per_block: Vec<f64> = (0..s.div_ceil(BLOCK))
@@ -99,23 +186,7 @@ fn silhouette_of_rows(x: &Matrix, labels: &[u32], idx: &[usize]) -> Option<f64> 
                     }
                 }
             }
-            (lo..hi)
-                .map(|i| {
-                    let acc = &sums[(i - lo) * m..(i - lo + 1) * m];
-                    let own = lab[i];
-                    if size[own] == 1 {
-                        return 0.0; // scikit-learn: a singleton's silhouette is 0
-                    }
-                    let a = acc[own] / (size[own] - 1) as f64;
-                    let b = (0..m).filter(|&c| c != own).map(|c| acc[c] / size[c] as f64).fold(f64::INFINITY, f64::min);
-                    let den = a.max(b);
-                    if den > 0.0 {
-                        (b - a) / den
-                    } else {
-                        0.0
-                    }
-                })
-                .sum::<f64>()
+            smp.block_score(lo, hi, &sums)
         })
         .collect();
     // Block sums are added in block order: the same bits whatever the thread count.

@@ -58,8 +58,11 @@ pub fn run_choose_k(cfg: &ChooseKConfig) -> Result<ChooseKOutcome> {
     Scaler::fit_transform_prep(&mut table.x, &table.feature_names, cfg.scale, &prep)?;
     let choice = choose(&cfg.device, &table.x, table.weights.as_deref(), &cfg.options, "--k", &cfg.input_label)?;
     if let Some(p) = &cfg.report {
-        let page =
-            crate::report::render_choice_page(&choice, &settings_line(cfg, table.x.n()), cfg.options.min_segment_share);
+        let page = crate::report::render_choice_page(
+            &choice,
+            &settings_line(cfg, table.x.n(), &choice),
+            cfg.options.min_segment_share,
+        );
         write_bytes_atomically(p, page.as_bytes())?;
     }
     Ok(ChooseKOutcome { choice, rows: table.x.n(), features: table.feature_names })
@@ -109,11 +112,25 @@ pub fn range_text(ks: &[usize]) -> String {
     }
 }
 
+/// "50,000 rows": the rows the silhouette is computed on.
+pub fn silhouette_rows_text(sample: usize, rows: usize) -> String {
+    format!("{} rows", crate::format::fmt_count(sample.min(rows) as u64))
+}
+
+/// " on the GPU" (or CPU, or "GPU and CPU" after a fall-back): where the silhouettes ran; empty when none did.
+pub fn silhouette_place_text(place: &str) -> String {
+    if place.is_empty() {
+        String::new()
+    } else {
+        format!(" on the {place}")
+    }
+}
+
 /// The run's settings in one line, for the page.
-fn settings_line(cfg: &ChooseKConfig, rows: usize) -> String {
+fn settings_line(cfg: &ChooseKConfig, rows: usize, choice: &KChoice) -> String {
     let p = &cfg.options.params;
     format!(
-        "{} customers from {} · k = {} · scaling {:?}{} · {} restarts per fit, seed {} · silhouette on {} rows · \
+        "{} customers from {} · k = {} · scaling {:?}{} · {} restarts per fit, seed {} · silhouette on {}{} · \
          {} bootstrap resamples · smallest segment at least {}",
         crate::format::fmt_count(rows as u64),
         cfg.input_label.join(", "),
@@ -122,7 +139,8 @@ fn settings_line(cfg: &ChooseKConfig, rows: usize) -> String {
         if cfg.prep.log1p.is_empty() { String::new() } else { format!(", log1p on {}", cfg.prep.log1p.join(", ")) },
         p.n_init(),
         p.seed(),
-        crate::format::fmt_count(cfg.options.sample.min(rows) as u64),
+        silhouette_rows_text(cfg.options.sample, rows),
+        silhouette_place_text(&choice.silhouette_on),
         cfg.options.bootstrap,
         crate::format::fmt_pct(Some(cfg.options.min_segment_share)),
     )

@@ -282,6 +282,7 @@ mod tests {
             recommended_k: Some(3),
             reason: "k = 3 has the best silhouette.".into(),
             rows: vec![row(2, 0.4), row(3, 0.6), row(4, 0.5), failed],
+            silhouette_on: "CPU".into(),
         }
     }
 

@@ -14,3 +14,4 @@ mod device;
 mod fit;
 mod parity;
 mod points;
+mod silhouette;

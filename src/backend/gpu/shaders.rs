@@ -11,6 +11,7 @@ pub const PRELUDE: &str = include_str!("../../../shaders/prelude.wgsl");
 const LLOYD: &str = include_str!("../../../shaders/lloyd.wgsl");
 const KMEANSPP: &str = include_str!("../../../shaders/kmeanspp.wgsl");
 const PEAK: &str = include_str!("../../../shaders/peak.wgsl");
+const SILHOUETTE: &str = include_str!("../../../shaders/silhouette.wgsl");
 
 /// One kernel file of `shaders/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +22,13 @@ pub enum Shader {
     KMeansPP,
     /// `peak.wgsl`: the read and FMA probes of `custseg bench`.
     Peak,
+    /// `silhouette.wgsl`: each sample row's per-cluster sums of distances, for the silhouette.
+    Silhouette,
 }
 
 impl Shader {
     /// Every kernel, in file-name order.
-    pub const ALL: [Shader; 3] = [Shader::KMeansPP, Shader::Lloyd, Shader::Peak];
+    pub const ALL: [Shader; 4] = [Shader::KMeansPP, Shader::Lloyd, Shader::Peak, Shader::Silhouette];
 
     /// The kernel's file name in `shaders/`.
     pub fn file(self) -> &'static str {
@@ -33,6 +36,7 @@ impl Shader {
             Shader::Lloyd => "lloyd.wgsl",
             Shader::KMeansPP => "kmeanspp.wgsl",
             Shader::Peak => "peak.wgsl",
+            Shader::Silhouette => "silhouette.wgsl",
         }
     }
 
@@ -42,12 +46,14 @@ impl Shader {
             Shader::Lloyd => LLOYD,
             Shader::KMeansPP => KMEANSPP,
             Shader::Peak => PEAK,
+            Shader::Silhouette => SILHOUETTE,
         }
     }
 
-    /// Whether the kernel is assembled with the prelude (the peak probes have their own uniform block).
+    /// Whether the kernel is assembled with the prelude (the peak probes and the silhouette have their own
+    /// uniform blocks).
     pub(crate) fn uses_prelude(self) -> bool {
-        !matches!(self, Shader::Peak)
+        !matches!(self, Shader::Peak | Shader::Silhouette)
     }
 
     /// The source wgpu compiles: the prelude where the kernel reads it, then the kernel.
