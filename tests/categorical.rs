@@ -410,3 +410,30 @@ fn a_csv_file_and_its_parquet_twin_give_the_same_levels_and_segments() {
     assert_eq!(kept.len(), 400);
     assert!(kept.as_string::<i32>().iter().all(|v| v.is_some_and(|s| ["North", "South", "East", "West"].contains(&s))));
 }
+
+#[test]
+fn choose_k_clusters_on_the_categorical_columns_as_segment_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = retail();
+    let common = ["--features", "recency_days,orders,spend", "--categorical", "region,gender", "--seed", "3"];
+    let mut args = vec!["choose-k", "--input", &input, "--k", "3..5", "--n-init", "2", "--bootstrap", "2"];
+    args.extend(common);
+    let o = run_in(tmp.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("2,400 customers, 3 features and 2 categorical columns (11 levels), k = 3..5"));
+    args.push("--json");
+    let chosen: Value = serde_json::from_str(&stdout(&run_in(tmp.path(), &args))).unwrap();
+    // K = 4's fit is segment's fit with the same flags: the same inertia.
+    let mut seg = vec!["segment", "--input", &input, "--k", "4", "--n-init", "2", "--json"];
+    seg.extend(common);
+    let o = run_in(tmp.path(), &seg);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fitted: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let row = chosen["rows"].as_array().unwrap().iter().find(|r| r["k"] == 4).unwrap();
+    let (a, b) = (row["inertia"].as_f64().unwrap(), fitted["inertia"].as_f64().unwrap());
+    assert!((a - b).abs() <= 1e-9 * b, "{}", expected_got("choose-k's inertia at k = 4", b, a));
+    // A float column is refused before any row is read, as segment refuses it.
+    let o = run_in(tmp.path(), &["choose-k", "--input", &input, "--categorical", "spend"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--categorical column 'spend' has type Float64"), "{}", stderr(&o));
+}

@@ -9,6 +9,7 @@ use custseg::evaluate::choose::{parse_k_range, ChooseOptions, KChoice, DEFAULT_B
 use custseg::format::{fmt_num, fmt_pct};
 use custseg::jobs::choose_k::{run_choose_k, ChooseKConfig};
 
+use super::column_args::CategoricalArgs;
 use super::data_args::{ChooseArgs, DataArgs, FitArgs};
 use super::DeviceArgs;
 
@@ -22,6 +23,8 @@ the best silhouette of every k tried, and the reason says so.")]
 pub struct ChooseKArgs {
     #[command(flatten)]
     pub data: DataArgs,
+    #[command(flatten)]
+    pub categorical: CategoricalArgs,
     /// The values of k to try: a range (2..12, both ends included) or a list (3,5,8).
     #[arg(long, short, default_value = "2..12", value_name = "RANGE")]
     pub k: String,
@@ -53,6 +56,8 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
     custseg::evaluate::choose::check_options(&options)?;
     // Every flag is checked before the bundled sample is written out or any input is read.
     let read = a.data.read_options()?;
+    let columns = a.categorical.options();
+    columns.check(&read)?;
     let inputs = a.data.inputs()?;
     let cfg = ChooseKConfig {
         inputs: inputs.paths.clone(),
@@ -64,6 +69,7 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
         options,
         device: a.device.request(),
         report: a.report.clone(),
+        columns,
     };
     let pb = super::spinner("choosing k");
     let outcome = run_choose_k(&cfg);
@@ -76,9 +82,9 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
     } else {
         writeln!(
             out,
-            "{} customers, {} features, k = {}, silhouette on {}{}",
+            "{} customers, {}, k = {}, silhouette on {}{}",
             custseg::format::fmt_count(outcome.rows as u64),
-            outcome.features.len(),
+            outcome.feature_count(),
             custseg::jobs::choose_k::range_text(&cfg.options.ks),
             custseg::jobs::choose_k::silhouette_rows_text(cfg.options.sample, outcome.rows),
             custseg::jobs::choose_k::silhouette_place_text(&outcome.choice.silhouette_on),

@@ -1,5 +1,5 @@
-//! The flags of columns read beside the features (`segment`): `--categorical` with its level rules, `--profile-by`
-//! and `--keep`, turned into the job's [`ColumnOptions`].
+//! The flags of columns read beside the features: `--categorical` with its level rules ([`CategoricalArgs`],
+//! `segment` and `choose-k`), `--profile-by` and `--keep` (`segment`), turned into the job's [`ColumnOptions`].
 
 use clap::Args;
 use custseg::jobs::columns::ColumnOptions;
@@ -7,7 +7,7 @@ use custseg::prep::categorical::{DEFAULT_MAX_LEVELS, DEFAULT_MIN_LEVEL_SHARE};
 use custseg::prep::LevelRules;
 
 #[derive(Debug, Args)]
-pub struct ColumnArgs {
+pub struct CategoricalArgs {
     /// Categorical columns to cluster on as well, comma-separated: text, boolean or integer codes, one-hot
     /// encoded, each weighted to count like one standardised numeric feature (docs/CATEGORICAL.md).
     #[arg(long, value_delimiter = ',', value_name = "COLS")]
@@ -22,6 +22,27 @@ pub struct ColumnArgs {
     /// standardised numeric feature).
     #[arg(long, default_value_t = 1.0, value_name = "W")]
     pub categorical_weight: f64,
+}
+
+impl CategoricalArgs {
+    /// The options with only the categorical columns (no profiled or kept ones).
+    pub fn options(&self) -> ColumnOptions {
+        ColumnOptions {
+            categorical: self.categorical.clone(),
+            rules: LevelRules {
+                min_level_share: self.min_level_share,
+                max_levels: self.max_levels,
+                weight: self.categorical_weight,
+            },
+            ..ColumnOptions::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ColumnArgs {
+    #[command(flatten)]
+    pub categorical: CategoricalArgs,
     /// Columns shown per segment without clustering on them, comma-separated: level shares for text, mean and
     /// median for numbers.
     #[arg(long, value_delimiter = ',', value_name = "COLS")]
@@ -33,15 +54,6 @@ pub struct ColumnArgs {
 
 impl ColumnArgs {
     pub fn options(&self) -> ColumnOptions {
-        ColumnOptions {
-            categorical: self.categorical.clone(),
-            rules: LevelRules {
-                min_level_share: self.min_level_share,
-                max_levels: self.max_levels,
-                weight: self.categorical_weight,
-            },
-            profile_by: self.profile_by.clone(),
-            keep: self.keep.clone(),
-        }
+        ColumnOptions { profile_by: self.profile_by.clone(), keep: self.keep.clone(), ..self.categorical.options() }
     }
 }

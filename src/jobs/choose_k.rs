@@ -15,6 +15,8 @@ use crate::io::{read_features_with, ReadOptions};
 use crate::matrix::Matrix;
 use crate::prep::{check_prep_columns, ColumnPrep, DefaultPrep, ScaleMethod, Scaler};
 
+use super::columns::ColumnOptions;
+
 /// A validated `choose-k` job.
 #[derive(Debug, Clone)]
 pub struct ChooseKConfig {
@@ -31,6 +33,8 @@ pub struct ChooseKConfig {
     pub device: DeviceRequest,
     /// Where to write the HTML page of the choice, if anywhere.
     pub report: Option<PathBuf>,
+    /// `--categorical` columns and their level rules, as `segment` takes them (no profiled or kept columns).
+    pub columns: ColumnOptions,
 }
 
 /// What `choose-k` found, with the data's shape.
@@ -38,7 +42,23 @@ pub struct ChooseKConfig {
 pub struct ChooseKOutcome {
     pub choice: KChoice,
     pub rows: usize,
+    /// The clustered features: the numeric ones, then the categorical indicators (`column=level`).
     pub features: Vec<String>,
+    /// The categorical columns and their levels' count, in `--categorical` order.
+    pub categorical: Vec<(String, usize)>,
+}
+
+impl ChooseKOutcome {
+    /// "3 features", or with categorical columns "3 features and 2 categorical columns (11 levels)".
+    pub fn feature_count(&self) -> String {
+        let levels: usize = self.categorical.iter().map(|(_, l)| l).sum();
+        let numeric = self.features.len() - levels;
+        match self.categorical.len() {
+            0 => format!("{numeric} features"),
+            1 => format!("{numeric} features and 1 categorical column ({levels} levels)"),
+            c => format!("{numeric} features and {c} categorical columns ({levels} levels)"),
+        }
+    }
 }
 
 /// Runs the job: flags and the report's path are checked before any row is read; a K whose fit fails keeps its
@@ -48,14 +68,24 @@ pub fn run_choose_k(cfg: &ChooseKConfig) -> Result<ChooseKOutcome> {
     if let Some(p) = &cfg.report {
         check_writable(p)?;
     }
+    cfg.columns.check(&cfg.read)?;
+    let planned = super::columns::plan(&cfg.inputs, &cfg.columns, &cfg.read)?;
+    let mut read = cfg.read.clone();
+    read.extra_columns.extend(cfg.columns.not_features());
     let clock = Instant::now();
-    let mut table = read_features_with(&cfg.inputs, &cfg.read, |names, _| check_prep_columns(names, &cfg.prep))?;
+    let mut table = read_features_with(&cfg.inputs, &read, |names, _| check_prep_columns(names, &cfg.prep))?;
     info!(rows = table.x.n(), features = table.x.d(), seconds = clock.elapsed().as_secs_f64(), "read input");
     let prep = match &cfg.default_prep {
         Some(d) => d.apply(&table.feature_names, &cfg.prep),
         None => cfg.prep.clone(),
     };
-    Scaler::fit_transform_prep(&mut table.x, &table.feature_names, cfg.scale, &prep)?;
+    let mut scaler = Scaler::fit_transform_prep(&mut table.x, &table.feature_names, cfg.scale, &prep)?;
+    // The categorical indicators after the numeric features, weighted as `segment` weights them.
+    let extra = super::columns::read_extra(&cfg.inputs, &cfg.columns, &planned, &table, &cfg.read)?;
+    if !extra.vars.is_empty() {
+        table.x = super::columns::append_categorical(&table.x, &mut scaler, &mut table.feature_names, &extra);
+    }
+    let categorical = extra.vars.iter().map(|v| (v.column.clone(), v.levels.len())).collect();
     let choice = choose(&cfg.device, &table.x, table.weights.as_deref(), &cfg.options, "--k", &cfg.input_label)?;
     if let Some(p) = &cfg.report {
         let page = crate::report::render_choice_page(
@@ -65,7 +95,7 @@ pub fn run_choose_k(cfg: &ChooseKConfig) -> Result<ChooseKOutcome> {
         );
         write_bytes_atomically(p, page.as_bytes())?;
     }
-    Ok(ChooseKOutcome { choice, rows: table.x.n(), features: table.feature_names })
+    Ok(ChooseKOutcome { choice, rows: table.x.n(), features: table.feature_names, categorical })
 }
 
 /// Chooses K for `segment --k auto` on its prepared matrix: the recommended K, or an error when every K failed.
