@@ -70,10 +70,15 @@ fn same(want: &Value, got: &Value) -> bool {
 
 /// Runs `build_features` on the fixture `name` and compares every figure, count and summary with the reference.
 fn check_fixture(name: &str) {
+    check_fixture_as(name, |p| p);
+}
+
+/// [`check_fixture`] on the fixture's files as `file(path)` gives them (e.g. rewritten as CSV).
+fn check_fixture_as(name: &str, file: impl Fn(PathBuf) -> PathBuf) {
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join(format!("{name}_expected.json"))).unwrap()).unwrap();
     let paths: Vec<PathBuf> =
-        doc["files"].as_array().unwrap().iter().map(|f| dir().join(f.as_str().unwrap())).collect();
+        doc["files"].as_array().unwrap().iter().map(|f| file(dir().join(f.as_str().unwrap()))).collect();
     let opts = opts_of(&doc);
     let (batch, report) = build_features(&paths, &opts).unwrap();
 
@@ -121,6 +126,51 @@ fn handmade_log_matches_the_pandas_reference() {
 #[test]
 fn generated_log_in_two_files_matches_the_pandas_reference() {
     check_fixture("generated");
+}
+
+/// The Parquet file at `path` written as CSV by arrow's CSV writer into `dir`, gzipped when `gz`.
+fn as_csv(dir: &Path, path: &Path, gz: bool) -> PathBuf {
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let out = dir.join(if gz { format!("{stem}.csv.gz") } else { format!("{stem}.csv") });
+    let file = std::fs::File::create(&out).unwrap();
+    let sink: Box<dyn std::io::Write> =
+        if gz { Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::default())) } else { Box::new(file) };
+    let mut w = arrow::csv::Writer::new(sink);
+    w.write(&read_parquet(path)).unwrap();
+    drop(w);
+    out
+}
+
+#[test]
+fn transactions_as_csv_match_the_pandas_reference() {
+    // The same logs as CSV (one file gzipped): the same figures, counts and summaries as from Parquet.
+    let tmp = tempfile::tempdir().unwrap();
+    check_fixture_as("generated", |p| {
+        let gz = p.file_name().unwrap().to_str().unwrap().contains("_b");
+        as_csv(tmp.path(), &p, gz)
+    });
+    check_fixture_as("handmade", |p| as_csv(tmp.path(), &p, false));
+}
+
+#[test]
+fn the_features_command_reads_a_csv_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = as_csv(tmp.path(), &dir().join("generated_a.parquet"), false);
+    let args = |input: &Path, out: &str| -> Vec<String> {
+        let input = input.display().to_string();
+        let fixture = ["--date", "ts", "--order", "order_id", "--category", "category"];
+        let mut a = vec!["features", "--transactions", &input, "--as-of", "2026-11-01", "-o", out];
+        a.extend(fixture);
+        a.into_iter().map(String::from).collect()
+    };
+    let o = run_in(tmp.path(), &args(&csv, "from_csv.parquet").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let parquet = dir().join("generated_a.parquet");
+    let o = run_in(tmp.path(), &args(&parquet, "from_parquet.parquet").iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (a, b) =
+        (read_parquet(&tmp.path().join("from_csv.parquet")), read_parquet(&tmp.path().join("from_parquet.parquet")));
+    assert_eq!(a, b, "the features of the CSV log and of the Parquet log");
 }
 
 #[test]

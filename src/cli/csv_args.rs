@@ -1,4 +1,4 @@
-//! `--csv-schema`, shared by the commands that read customer tables (`segment`, `assign`).
+//! `--csv-schema`, shared by the commands that read tables (`segment`, `choose-k`, `assign`, `features`).
 
 use arrow::datatypes::DataType;
 use clap::Args;

@@ -15,13 +15,16 @@ use custseg::io::resolve_inputs;
   custseg features --transactions 'logs/*.parquet' --as-of 2026-11-01 --order order_id \\
       --cost cogs --window-days 365 -o customers.parquet
       gross_margin (value tiers, Pareto, CLV on margin) and last-year figures
-  custseg features --transactions tx.parquet --as-of 2026-11-01 --no-rfm --json -o f.parquet")]
+  custseg features --transactions tx.parquet --as-of 2026-11-01 --no-rfm --json -o f.parquet
+  custseg features --transactions 'exports/*.csv.gz' --as-of 2026-11-01 --csv-schema customer_id:utf8 -o f.parquet")]
 pub struct FeaturesArgs {
     #[command(flatten)]
     pub pseudonym: super::PseudonymArgs,
-    /// Transactions: a Parquet file, a folder of Parquet files, or a glob.
+    /// Transactions: a Parquet or CSV file (*.csv, *.csv.gz), a folder of them, or a glob.
     #[arg(long)]
     pub transactions: String,
+    #[command(flatten)]
+    pub csv: super::csv_args::CsvArgs,
     /// The as-of date (YYYY-MM-DD): recency and tenure are counted to it; later rows are excluded and counted.
     #[arg(long)]
     pub as_of: String,
@@ -95,6 +98,7 @@ pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
     opts.window_days = a.window_days;
     opts.rfm = rfm;
     opts.pseudonym = a.pseudonym.key()?;
+    opts.csv_schema = a.csv.overrides()?;
     let pb = super::spinner("aggregating transactions");
     let t = std::time::Instant::now();
     let report = write_features(&inputs, &opts, &a.output);

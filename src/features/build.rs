@@ -49,7 +49,7 @@ const ROW_GROUP_ROWS: usize = 1 << 20;
 /// customer ordered by ID, and the report.
 pub fn build_features(paths: &[PathBuf], opts: &FeatureOptions) -> Result<(RecordBatch, FeatureReport)> {
     check_options(paths, opts)?;
-    let files = plan_files(paths, &opts.columns)?;
+    let files = plan_files(paths, &opts.columns, &opts.csv_schema)?;
     let (ids, totals, mut report) = aggregate(&files, opts)?;
     check_counts(&report, paths, opts)?;
     report.customers = totals.len() as u64;

@@ -12,7 +12,7 @@ use arrow::array::{Array, AsArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
     DataType, Decimal128Type, Decimal256Type, Decimal32Type, Decimal64Type, Float16Type, Float32Type, Float64Type,
-    Int16Type, Int32Type, Int64Type, Int8Type, Schema, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    Int16Type, Int32Type, Int64Type, Int8Type, Schema, SchemaRef, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 
@@ -20,6 +20,7 @@ use super::dates::is_date_type;
 use super::options::TxColumns;
 use super::state::value_hash;
 use crate::error::{Error, Result};
+use crate::io::csv::{infer_schema, is_csv_name};
 
 /// The roles of the columns, in the order of [`TxFile::pos`].
 pub const CUSTOMER: usize = 0;
@@ -35,8 +36,11 @@ const ROLES: usize = 6;
 /// One transaction file after its metadata was read and its columns checked.
 pub struct TxFile {
     pub path: PathBuf,
-    pub meta: ArrowReaderMetadata,
-    /// Rows of each row group, from the metadata.
+    /// A Parquet file's metadata; `None` for a CSV file.
+    pub meta: Option<ArrowReaderMetadata>,
+    /// The file's schema (a CSV file's inferred from its first rows, with the `--csv-schema` overrides).
+    pub schema: SchemaRef,
+    /// Rows of each row group, from the metadata; a CSV file is one unit of unknown rows (`[0]`).
     pub row_groups: Vec<usize>,
     /// Root columns to decode, ascending (their order in each record batch).
     pub roots: Vec<usize>,
@@ -107,10 +111,10 @@ fn column_list(schema: &Schema) -> String {
 }
 
 /// Reads the metadata of every file and checks its columns against `cols` and against the first file.
-pub fn plan_files(paths: &[PathBuf], cols: &TxColumns) -> Result<Vec<TxFile>> {
+pub fn plan_files(paths: &[PathBuf], cols: &TxColumns, csv_schema: &[(String, DataType)]) -> Result<Vec<TxFile>> {
     let mut files: Vec<TxFile> = Vec::with_capacity(paths.len());
     for path in paths {
-        let file = plan_file(path, cols)?;
+        let file = plan_file(path, cols, csv_schema)?;
         if let Some(first) = files.first() {
             check_same_types(first, &file, cols)?;
         }
@@ -132,16 +136,27 @@ fn role_names(cols: &TxColumns) -> [Option<&str>; ROLES] {
 
 const ROLE_LABELS: [&str; ROLES] = ["customer", "date", "amount", "order", "category", "cost or margin"];
 
-fn plan_file(path: &Path, cols: &TxColumns) -> Result<TxFile> {
-    let meta = crate::io::parquet::load_metadata(path)?;
-    let mut row_groups = Vec::new();
-    for rg in meta.metadata().row_groups() {
-        row_groups.push(
-            usize::try_from(rg.num_rows())
-                .map_err(|_| not_parquet(path, format!("a row group declares {} rows", rg.num_rows())))?,
-        );
-    }
-    let schema = meta.schema().clone();
+fn plan_file(path: &Path, cols: &TxColumns, csv_schema: &[(String, DataType)]) -> Result<TxFile> {
+    let (meta, schema, row_groups) = if is_csv_name(path) {
+        // A CSV date is read as text unless `--csv-schema` says otherwise, so that it counts on the day as written:
+        // inference would turn "2025-06-17 18:50:44-0500" into a UTC instant, a day later in the evening.
+        let mut overrides = csv_schema.to_vec();
+        if !overrides.iter().any(|(c, _)| *c == cols.date) {
+            overrides.push((cols.date.clone(), DataType::Utf8));
+        }
+        (None, infer_schema(path, &overrides)?, vec![0])
+    } else {
+        let meta = crate::io::parquet::load_metadata(path)?;
+        let mut row_groups = Vec::new();
+        for rg in meta.metadata().row_groups() {
+            row_groups.push(
+                usize::try_from(rg.num_rows())
+                    .map_err(|_| not_parquet(path, format!("a row group declares {} rows", rg.num_rows())))?,
+            );
+        }
+        let schema = meta.schema().clone();
+        (Some(meta), schema, row_groups)
+    };
     let names = role_names(cols);
     let mut idx: [Option<usize>; ROLES] = [None; ROLES];
     let mut missing = Vec::new();
@@ -191,7 +206,7 @@ fn plan_file(path: &Path, cols: &TxColumns) -> Result<TxFile> {
     roots.sort_unstable();
     roots.dedup();
     let pos = idx.map(|i| i.map(|i| roots.binary_search(&i).expect("column is projected")));
-    Ok(TxFile { path: path.to_path_buf(), meta, row_groups, roots, pos, types })
+    Ok(TxFile { path: path.to_path_buf(), meta, schema, row_groups, roots, pos, types })
 }
 
 /// The customer, date, order and category columns must have the same type in every file.
@@ -308,7 +323,7 @@ mod tests {
 
     /// The error of planning `paths` with `cols`, checked to be one line.
     fn plan_err(paths: &[PathBuf], cols: &TxColumns) -> String {
-        let e = plan_files(paths, cols).err().expect("an error").to_string();
+        let e = plan_files(paths, cols, &[]).err().expect("an error").to_string();
         assert!(!e.contains('\n'), "one line: {e}");
         e
     }

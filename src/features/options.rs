@@ -69,6 +69,9 @@ pub struct FeatureOptions {
     /// The key that replaces every customer ID in the written file by its pseudonym, if any (never serialised).
     #[serde(skip)]
     pub pseudonym: Option<crate::pseudonym::IdKey>,
+    /// `--csv-schema`: CSV columns read as these types instead of the inferred ones.
+    #[serde(skip)]
+    pub csv_schema: Vec<(String, arrow::datatypes::DataType)>,
 }
 
 impl FeatureOptions {
@@ -81,6 +84,7 @@ impl FeatureOptions {
             rfm: Some(RfmOptions::default()),
             window_days: None,
             pseudonym: None,
+            csv_schema: Vec::new(),
         }
     }
 }

@@ -35,6 +35,7 @@ use super::options::FeatureOptions;
 use super::report::FeatureReport;
 use super::state::{key_hash, shard_of, IntKeys, KeyKind, Shard, ShardRows, StrKeys, Totals, Track, SHARDS};
 use crate::error::{Error, Result};
+use crate::io::csv_read::read_csv;
 use crate::io::parquet::decode_row_group;
 
 /// Rows per window of units decoded together (a window holds at least one row group).
@@ -171,15 +172,16 @@ fn decode_unit<K: KeyKind>(file: &TxFile, row_group: usize, opts: &FeatureOption
     let path = file.path.as_path();
     let mut out =
         UnitOut { shards: (0..SHARDS).map(|_| ShardRows::default()).collect(), counts: FeatureReport::default() };
-    decode_row_group(
-        path,
-        &file.meta,
-        &file.roots,
-        row_group,
-        file.row_groups[row_group],
-        opts.batch_size,
-        |batch, _| route_batch(batch, file, opts, &mut out),
-    )?;
+    // A CSV file is one unit, decoded in parallel pieces by the CSV reader itself.
+    let Some(meta) = &file.meta else {
+        for batch in read_csv(path, &file.schema, &file.roots, opts.batch_size)? {
+            route_batch(&batch, file, opts, &mut out)?;
+        }
+        return Ok(out);
+    };
+    decode_row_group(path, meta, &file.roots, row_group, file.row_groups[row_group], opts.batch_size, |batch, _| {
+        route_batch(batch, file, opts, &mut out)
+    })?;
     Ok(out)
 }
 
@@ -325,7 +327,7 @@ mod tests {
 
     /// The customer IDs, their totals and the counts of `paths`.
     fn run(paths: &[PathBuf], o: &FeatureOptions) -> (ArrayRef, Vec<Totals>, FeatureReport) {
-        aggregate(&plan_files(paths, &o.columns).unwrap(), o).unwrap()
+        aggregate(&plan_files(paths, &o.columns, &[]).unwrap(), o).unwrap()
     }
 
     fn i64s(a: &ArrayRef) -> Vec<i64> {

@@ -13,7 +13,7 @@ mod checks;
 mod columns;
 mod convert;
 pub(crate) mod csv;
-mod csv_read;
+pub(crate) mod csv_read;
 mod decode;
 mod input;
 pub mod named;
