@@ -184,7 +184,12 @@ fn segment_clusters_on_categorical_columns_and_assign_reproduces_it() {
     let source = read_parquet(&dir().join("retail.parquet"));
     assert_eq!(kept.as_string::<i32>(), source.column_by_name("region").unwrap().as_string::<i32>());
 
-    // assign with the model gives every customer the same segment and distance.
+    // assign with the model gives every customer the same segment and distance; with the same --keep, the same
+    // file to the byte.
+    let keep = ["--keep", "region,email_optin", "-o", "kept.parquet"];
+    let o = run_in(tmp.path(), &[&["assign", "--model", "model.json", "--input", &input][..], &keep].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(tmp.path().join("kept.parquet")).unwrap() == std::fs::read(&seg).unwrap());
     let o = run_in(tmp.path(), &["assign", "--model", "model.json", "--input", &input, "-o", "assigned.parquet"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let assigned = tmp.path().join("assigned.parquet");

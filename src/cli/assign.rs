@@ -40,6 +40,9 @@ pub struct AssignArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub pseudonym: PseudonymArgs,
+    /// Columns copied into the segments file beside the ID, comma-separated (as `segment --keep`).
+    #[arg(long, value_delimiter = ',', value_name = "COLS")]
+    pub keep: Vec<String>,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -56,6 +59,7 @@ pub fn run(a: AssignArgs) -> anyhow::Result<()> {
         device: a.device.request(),
         output: a.output.unwrap_or_else(|| PathBuf::from("custseg-out").join("assigned.parquet")),
         pseudonym: a.pseudonym.key()?,
+        keep: a.keep,
     };
     let pb = super::spinner("assigning");
     let outcome = run_assign(&cfg);

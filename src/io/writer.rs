@@ -27,7 +27,9 @@ const DISTANCE_COLUMN: &str = "distance";
 
 /// Writes `path` (zstd Parquet, row groups of [`ROW_GROUP_ROWS`]) with the columns `<id_name>` (the type of
 /// `ids`), `segment` (UInt32) and `distance` (Float32), one row per customer, atomically: a failure leaves no
-/// file behind. `segment` and `distance` are non-nullable, and so is the ID column when `ids` has no nulls.
+/// file behind. `segment` and `distance` are non-nullable, and so is the ID column when `ids` has no nulls. (The
+/// jobs call [`write_segments_keeping`], with or without kept columns.)
+#[cfg(test)]
 pub(crate) fn write_segments(
     path: &Path,
     id_name: &str,

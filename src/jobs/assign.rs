@@ -12,7 +12,7 @@ use crate::device::{assign_on_device, DeviceRequest};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Result};
 use crate::io::atomic::check_writable;
-use crate::io::writer::write_segments;
+use crate::io::writer::write_segments_keeping;
 use crate::io::{read_features_with, Missing, ReadOptions};
 use crate::model::Model;
 use crate::pseudonym::IdKey;
@@ -31,6 +31,8 @@ pub struct AssignConfig {
     pub output: PathBuf,
     /// The key that replaces every customer ID in the output by its pseudonym, if any.
     pub pseudonym: Option<IdKey>,
+    /// Columns copied into the segments file beside the ID (`--keep`), as `segment` copies them.
+    pub keep: Vec<String>,
 }
 
 /// What an `assign` run produced.
@@ -62,8 +64,12 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
         ..ReadOptions::default()
     };
     super::columns::check_model_columns(&cfg.inputs, &model.categorical, &read)?;
+    let kept = super::columns::ColumnOptions { keep: cfg.keep.clone(), ..Default::default() };
+    kept.check(&read)?;
+    let planned = super::columns::plan(&cfg.inputs, &kept, &read)?;
     let clock = Instant::now();
     let mut table = read_features_with(&cfg.inputs, &read, |_, _| Ok(()))?;
+    let extra = super::columns::read_extra(&cfg.inputs, &kept, &planned, &table, &read)?;
     super::columns::encode_for_model(&cfg.inputs, &model.categorical, &mut table, &read)?;
     info!(rows = table.x.n(), seconds = clock.elapsed().as_secs_f64(), "read input");
     if table.x.n() == 0 {
@@ -91,7 +97,7 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
     };
     let mut labels = a.labels;
     model.number_labels(&mut labels);
-    write_segments(&cfg.output, &table.id_name, &ids, &labels, &distances)?;
+    write_segments_keeping(&cfg.output, &table.id_name, &ids, &extra.keep, &labels, &distances)?;
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     Ok(AssignOutcome {
         customers: table.x.n(),
