@@ -263,4 +263,5 @@ fn segment_with_no_flags_chooses_k_on_the_bundled_sample_and_finds_the_planted_s
 
     let table = ok(d.path(), &["segment", "--device", "cpu", "--k-range", "5..7", "--bootstrap", "0"]);
     assert!(table.contains("chosen k = 6: k = 6 has the best silhouette"), "{table}");
+    assert!(table.contains("  (k from 5..7; silhouette on 20,000 rows on the CPU)"), "{table}");
 }

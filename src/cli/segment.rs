@@ -183,6 +183,15 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         write!(out, "{}", custseg::report::render_columns(&outcome.columns))?;
         if let Some(c) = &outcome.choice {
             super::choose_k::write_choice_line(&mut out, c)?;
+            if let Some(o) = &cfg.choose_k {
+                writeln!(
+                    out,
+                    "  (k from {}; silhouette on {}{})",
+                    custseg::jobs::choose_k::range_text(&o.ks),
+                    custseg::jobs::choose_k::silhouette_rows_text(o.sample, outcome.model.input.rows_clustered),
+                    custseg::jobs::choose_k::silhouette_place_text(&c.silhouette_on)
+                )?;
+            }
         }
         let names = outcome.explanation.names_by_number();
         write!(out, "{}", custseg::explain::render_rules(&outcome.explanation.rules, &names))?;
