@@ -1,0 +1,71 @@
+"""Where a custseg.spark step's time goes, on the data of spark_vs_mllib.py (default 1M × 16, k = 16, local[2]).
+
+Times, each the best of R after one untimed run: (a) a ``mapInArrow`` pass over the cached features that only turns
+each partition into the float32 matrix and returns one row (what every step pays to reach the kernel); (b) the same
+pass calling the native kernel, as one step of ``custseg.spark.KMeans`` does (without the driver's addition);
+(c) the native kernel alone on the whole matrix in this process.
+Usage: python spark_pass_cost.py [N] [D] [R]
+"""
+
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import SparkSession
+
+from custseg import _native
+from custseg.spark import _partition_matrix
+
+n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+d = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+k = 16
+os.environ["PYSPARK_PYTHON"] = sys.executable
+spark = (SparkSession.builder.master("local[2]").config("spark.driver.host", "127.0.0.1")
+         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
+         .config("spark.driver.memory", "6g").config("spark.sql.execution.arrow.pyspark.enabled", "true")
+         .getOrCreate())
+spark.sparkContext.setLogLevel("ERROR")
+rng = np.random.default_rng(0)
+X = (rng.uniform(-10, 10, (k, d))[rng.integers(0, k, n)] + rng.normal(size=(n, d))).astype(np.float32)
+names = [f"f{j}" for j in range(d)]
+df = spark.createDataFrame(pd.DataFrame(X, columns=names)).repartition(2).cache()
+df.count()
+centres = np.ascontiguousarray(X[:k])
+x_max = [float(v) for v in np.abs(X).max(axis=0)]
+
+
+def convert_only(batches):
+    import pyarrow as pa
+    x = _partition_matrix(batches, names)
+    yield pa.RecordBatch.from_arrays([pa.array([x.shape[0]], pa.int64())], names=["rows"])
+
+
+def with_kernel(batches):
+    import pyarrow as pa
+    x = _partition_matrix(batches, names)
+    if x.shape[0]:
+        _native.partial_step(x, centres, x_max)
+    yield pa.RecordBatch.from_arrays([pa.array([x.shape[0]], pa.int64())], names=["rows"])
+
+
+def best(run):
+    run()
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+a = best(lambda: df.mapInArrow(convert_only, "rows bigint").collect())
+b = best(lambda: df.mapInArrow(with_kernel, "rows bigint").collect())
+c = best(lambda: _native.partial_step(X, centres, x_max))
+print(f"rows {n} x {d}, k = {k}, local[2], best of {rounds}")
+print(f"(a) mapInArrow pass, rows to a float32 matrix only: {a:.3f} s")
+print(f"(b) the same pass with the native kernel:           {b:.3f} s")
+print(f"(c) the native kernel alone, whole matrix, here:    {c:.3f} s")
+spark.stop()
