@@ -26,22 +26,10 @@ const SEGMENT_COLUMN: &str = "segment";
 const DISTANCE_COLUMN: &str = "distance";
 
 /// Writes `path` (zstd Parquet, row groups of [`ROW_GROUP_ROWS`]) with the columns `<id_name>` (the type of
-/// `ids`), `segment` (UInt32) and `distance` (Float32), one row per customer, atomically: a failure leaves no
-/// file behind. `segment` and `distance` are non-nullable, and so is the ID column when `ids` has no nulls. (The
-/// jobs call [`write_segments_keeping`], with or without kept columns.)
-#[cfg(test)]
+/// `ids`), the `kept` columns (`--keep`, one value per customer, in order), `segment` (UInt32) and `distance`
+/// (Float32), one row per customer, atomically: a failure leaves no file behind. `segment` and `distance` are
+/// non-nullable, and so is the ID column when `ids` has no nulls.
 pub(crate) fn write_segments(
-    path: &Path,
-    id_name: &str,
-    ids: &ArrayRef,
-    labels: &[u32],
-    distances: &[f32],
-) -> Result<()> {
-    write_grouped(path, id_name, ids, &[], labels, distances, ROW_GROUP_ROWS)
-}
-
-/// [`write_segments`] with the `kept` columns (`--keep`, one value per customer) between the ID and `segment`.
-pub(crate) fn write_segments_keeping(
     path: &Path,
     id_name: &str,
     ids: &ArrayRef,
@@ -249,7 +237,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("segments.parquet");
         let ids: ArrayRef = Arc::new(StringArray::from(vec!["c1", "c2", "c3"]));
-        write_segments(&p, "customer_id", &ids, &[2, 0, 1], &[0.5, 1.5, 0.0]).unwrap();
+        write_segments(&p, "customer_id", &ids, &[], &[2, 0, 1], &[0.5, 1.5, 0.0]).unwrap();
         let (got_ids, labels, dist) = read_segments(&p).unwrap();
         assert_eq!(&got_ids, &ids);
         assert_eq!(labels, [2, 0, 1]);
@@ -261,7 +249,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("segments.parquet");
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![10, -20]));
-        write_segments(&p, "cid", &ids, &[1, 1], &[0.25, 2.0]).unwrap();
+        write_segments(&p, "cid", &ids, &[], &[1, 1], &[0.25, 2.0]).unwrap();
         let (got_ids, _, _) = read_segments(&p).unwrap();
         assert_eq!(&got_ids, &ids);
         let b = ParquetRecordBatchReaderBuilder::try_new(File::open(&p).unwrap()).unwrap();
@@ -286,7 +274,7 @@ mod tests {
         let ids: ArrayRef = Arc::new(Int64Array::from((0..n as i64).collect::<Vec<_>>()));
         let labels: Vec<u32> = (0..n as u32).map(|i| i % 7).collect();
         let dist: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
-        write_segments(&p, "id", &ids, &labels, &dist).unwrap();
+        write_segments(&p, "id", &ids, &[], &labels, &dist).unwrap();
         let r = SerializedFileReader::new(File::open(&p).unwrap()).unwrap();
         let groups: Vec<i64> = r.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
         assert_eq!(groups, [ROW_GROUP_ROWS as i64, 10]);
@@ -324,7 +312,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("segments.parquet");
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
-        let e = write_segments(&p, "id", &ids, &[0], &[0.0, 1.0]).unwrap_err().to_string();
+        let e = write_segments(&p, "id", &ids, &[], &[0], &[0.0, 1.0]).unwrap_err().to_string();
         assert!(e.contains("2 ids, 1 segments and 2 distances"), "{e}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -333,7 +321,7 @@ mod tests {
     fn id_named_like_an_output_column_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![1]));
-        let e = write_segments(&dir.path().join("s.parquet"), "segment", &ids, &[0], &[0.0]).unwrap_err();
+        let e = write_segments(&dir.path().join("s.parquet"), "segment", &ids, &[], &[0], &[0.0]).unwrap_err();
         assert!(e.is_usage(), "{e}");
     }
 
@@ -343,7 +331,7 @@ mod tests {
         let p = dir.path().join("segments.parquet");
         std::fs::write(&p, b"old").unwrap();
         let ids: ArrayRef = Arc::new(Int64Array::from(vec![7]));
-        write_segments(&p, "id", &ids, &[3], &[1.0]).unwrap();
+        write_segments(&p, "id", &ids, &[], &[3], &[1.0]).unwrap();
         assert_eq!(read_segments(&p).unwrap().1, [3]);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file is left");
     }

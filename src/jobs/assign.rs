@@ -12,7 +12,7 @@ use crate::device::{assign_on_device, DeviceRequest};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Result};
 use crate::io::atomic::check_writable;
-use crate::io::writer::write_segments_keeping;
+use crate::io::writer::write_segments;
 use crate::io::{read_features_with, Missing, ReadOptions};
 use crate::model::Model;
 use crate::pseudonym::IdKey;
@@ -97,7 +97,7 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
     };
     let mut labels = a.labels;
     model.number_labels(&mut labels);
-    write_segments_keeping(&cfg.output, &table.id_name, &ids, &extra.keep, &labels, &distances)?;
+    write_segments(&cfg.output, &table.id_name, &ids, &extra.keep, &labels, &distances)?;
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     Ok(AssignOutcome {
         customers: table.x.n(),

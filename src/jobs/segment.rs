@@ -13,7 +13,7 @@ use crate::drift;
 use crate::error::{Error, Result};
 use crate::explain::{self, Explanation, RawSample};
 use crate::io::atomic::{check_writable, write_bytes_atomically};
-use crate::io::writer::write_segments_keeping;
+use crate::io::writer::write_segments;
 use crate::io::{read_features_with, FeatureTable, ReadOptions};
 use crate::kmeans::{FitResult, Init, ValidParams};
 use crate::matrix::Matrix;
@@ -291,10 +291,10 @@ pub fn run_segment(cfg: &SegmentConfig) -> Result<SegmentOutcome> {
         None => table.ids.clone(),
     };
     if numbers.is_empty() {
-        write_segments_keeping(&cfg.output, &table.id_name, &ids, &extra.keep, &fit.labels, &distances)?;
+        write_segments(&cfg.output, &table.id_name, &ids, &extra.keep, &fit.labels, &distances)?;
     } else {
         let labels: Vec<u32> = fit.labels.par_iter().map(|&l| numbers[l as usize]).collect();
-        write_segments_keeping(&cfg.output, &table.id_name, &ids, &extra.keep, &labels, &distances)?;
+        write_segments(&cfg.output, &table.id_name, &ids, &extra.keep, &labels, &distances)?;
     }
     info!(path = %cfg.output.display(), seconds = clock.elapsed().as_secs_f64(), "wrote segments");
     let p = params;
