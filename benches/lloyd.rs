@@ -1,6 +1,7 @@
 //! Criterion benches of one Lloyd iteration (assignment + per-cluster sums): the CPU backend with each of its
 //! nearest-centroid kernels (AVX2 where the CPU has it, and the portable SGEMM one), and the GPU backend where an
-//! adapter exists. Run with `cargo bench --bench lloyd`; `custseg bench` covers the large sizes.
+//! adapter exists, and the exact-sum step of the Python package (`exact::exact_backend`). Run with
+//! `cargo bench --bench lloyd`; `custseg bench` covers the large sizes.
 //!
 //! Sizes: `CUSTSEG_BENCH_N` rows (default 1,000,000) × 16 features, K = 16, 64, 256. Every step is a full scan
 //! (Hamerly's bounds off: repeated steps with the same centroids would otherwise skip every row). A GPU step reads
@@ -9,6 +10,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use custseg::backend::cpu::{Bounds, CpuBackend, Kernel};
+use custseg::exact::exact_backend;
 use custseg::generate::generate_blobs;
 use custseg::kmeans::Backend;
 use custseg::Matrix;
@@ -49,6 +51,9 @@ fn cpu(c: &mut Criterion) {
         let name = format!("cpu_{}_lloyd_iteration", format!("{kernel:?}").to_lowercase());
         bench_backend(c, &name, &x, &mut b);
     }
+    // The exact-sum step of the Python package and the Spark fit (fixed-point sums added as integers).
+    let mut b = exact_backend(&x, None).with_bounds(Bounds::Never);
+    bench_backend(c, "cpu_exact_lloyd_iteration", &x, &mut b);
 }
 
 #[cfg(feature = "gpu")]

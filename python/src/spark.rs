@@ -48,8 +48,7 @@ pub(crate) fn partial_step<'py>(
         )));
     }
     let s = scale(&x_max);
-    let p = py.detach(|| custseg::exact::partial_step(&s, &m, None, c.as_slice(), k)).map_err(to_py)?;
-    let sums = &p.sums;
+    let sums = py.detach(|| custseg::exact::partial_step(&s, &m, None, c.as_slice(), k)).map_err(to_py)?;
     let counts: Vec<i64> = sums.counts.iter().map(|&c| c as i64).collect();
     let sh = PyArray1::from_vec(py, sums.sums.iter().map(|&v| hi(v)).collect()).reshape([k, d])?;
     let sl = PyArray1::from_vec(py, sums.sums.iter().map(|&v| lo(v)).collect()).reshape([k, d])?;

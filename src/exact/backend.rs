@@ -1,77 +1,25 @@
 //! The exact-sum Lloyd step on the CPU: [`partial_step`] (one partition's share, for a distributed fit),
-//! [`ExactCpuBackend`] (the same step as a [`Backend`], for a single-machine fit), [`update_centres`] (the centre
+//! [`exact_backend`] (the same step as a [`Backend`], for a single-machine fit), [`update_centres`] (the centre
 //! update of `kmeans/algorithm.rs`, for a driver that runs the loop itself) and [`fit_exact`].
 //!
-//! Nearest centres and distances come from the CPU backend's `assign` (the same kernels, so the same labels as the
-//! CLI's CPU fit on this CPU); the sums are then added exactly (`fixed.rs`) over fixed blocks in parallel. The step
-//! has no Hamerly bounds: every row is scanned each step.
+//! All of them run the CPU backend with exact sums (`CpuBackend::with_exact_sums`): its kernels, blocks and
+//! Hamerly's bounds, so the same labels as the CLI's CPU fit on this CPU, with each value quantised on the global
+//! scale (`fixed.rs`) as it is added.
 
-use rayon::prelude::*;
-
-use super::fixed::{ExactScale, ExactSums};
 use crate::backend::cpu::{sample_backend, CpuBackend};
 use crate::error::Result;
-use crate::kmeans::{fit, Assignment, Backend, FitResult, StepStats, ValidParams};
+use crate::kmeans::{fit, FitResult, StepStats, ValidParams};
 use crate::matrix::Matrix;
 
-/// Rows per block of the parallel exact accumulation (any size gives the same integers).
-const BLOCK_ROWS: usize = 8192;
-
-/// Sentinel: no previous label (after `reset_labels`).
-const NO_LABEL: u32 = u32::MAX;
-
-/// One partition's share of a step: its exact sums, and its rows' labels and squared distances.
-#[derive(Debug, Clone)]
-pub struct PartialStep {
-    pub sums: ExactSums,
-    pub assignment: Assignment,
-}
-
-/// Adds the rows of an assignment exactly, in parallel over fixed blocks.
-fn exact_sums(
-    scale: &ExactScale,
-    x: &Matrix,
-    w: Option<&[f32]>,
-    a: &Assignment,
-    k: usize,
-    centres: &[f32],
-) -> ExactSums {
-    let d = x.d();
-    let ie = scale.inertia_exp(centres);
-    x.as_slice()
-        .par_chunks(BLOCK_ROWS * d.max(1))
-        .zip(a.labels.par_chunks(BLOCK_ROWS))
-        .zip(a.dist2.par_chunks(BLOCK_ROWS))
-        .enumerate()
-        .map(|(b, ((xb, lb), db))| {
-            let mut s = ExactSums::zeros(k, d, ie);
-            let wb = w.map(|w| &w[b * BLOCK_ROWS..b * BLOCK_ROWS + lb.len()]);
-            s.add_rows(scale, xb, wb, lb, db);
-            s
-        })
-        .reduce(
-            || ExactSums::zeros(k, d, ie),
-            |mut a, b| {
-                a.add(&b);
-                a
-            },
-        )
-}
+use super::fixed::{ExactScale, ExactSums};
 
 /// One partition's share of a Lloyd step against `centres` (`k × d`): assigns its rows on the CPU and adds them
 /// exactly with the fit's global `scale`. Shares of the same step add ([`ExactSums::add`]) to the same integers
 /// whatever the partitioning.
-pub fn partial_step(
-    scale: &ExactScale,
-    x: &Matrix,
-    w: Option<&[f32]>,
-    centres: &[f32],
-    k: usize,
-) -> Result<PartialStep> {
+pub fn partial_step(scale: &ExactScale, x: &Matrix, w: Option<&[f32]>, centres: &[f32], k: usize) -> Result<ExactSums> {
     assert_eq!(scale.d(), x.d(), "scale of other data");
-    let a = CpuBackend::new(x, w).assign(centres, k)?;
-    let sums = exact_sums(scale, x, w, &a, k, centres);
-    Ok(PartialStep { sums, assignment: a })
+    let (sums, _) = CpuBackend::new(x, w).with_exact_sums(scale.clone()).exact_step(centres, k)?;
+    Ok(sums)
 }
 
 /// The centre update of one Lloyd step, exactly as `kmeans/algorithm.rs` does it: each cluster with weight takes
@@ -93,82 +41,22 @@ pub fn update_centres(stats: &StepStats, centres: &mut [f32], k: usize, d: usize
     shift
 }
 
-/// The CPU backend with exact sums: the CPU backend's kernels for the assignment and k-means++, [`ExactSums`] for
-/// the Lloyd step.
-pub struct ExactCpuBackend<'a> {
-    inner: CpuBackend<'a>,
-    x: &'a Matrix,
-    w: Option<&'a [f32]>,
-    scale: ExactScale,
-    labels: Vec<u32>,
-}
-
-impl<'a> ExactCpuBackend<'a> {
-    /// A backend over `x` (and optional weights) with the scale of this data.
-    pub fn new(x: &'a Matrix, w: Option<&'a [f32]>) -> Self {
-        let scale = ExactScale::of_data(x.as_slice(), x.d(), w);
-        Self::with_scale(x, w, scale)
-    }
-
-    /// A backend with a given scale (that of a larger data set this one is part of).
-    pub fn with_scale(x: &'a Matrix, w: Option<&'a [f32]>, scale: ExactScale) -> Self {
-        ExactCpuBackend { inner: CpuBackend::new(x, w), x, w, scale, labels: vec![NO_LABEL; x.n()] }
-    }
-
-    /// The scale the sums use.
-    pub fn scale(&self) -> &ExactScale {
-        &self.scale
-    }
-}
-
-impl Backend for ExactCpuBackend<'_> {
-    fn name(&self) -> String {
-        format!("{}, exact sums", self.inner.name())
-    }
-    fn n(&self) -> usize {
-        self.x.n()
-    }
-    fn d(&self) -> usize {
-        self.x.d()
-    }
-    fn reset_labels(&mut self) -> Result<()> {
-        self.labels.fill(NO_LABEL);
-        self.inner.reset_labels()
-    }
-    fn lloyd_step(&mut self, centroids: &[f32], k: usize) -> Result<StepStats> {
-        let a = self.inner.assign(centroids, k)?;
-        let sums = exact_sums(&self.scale, self.x, self.w, &a, k, centroids);
-        let changed = self.labels.par_iter().zip(&a.labels).filter(|(p, q)| p != q).count() as u64;
-        self.labels = a.labels;
-        Ok(sums.to_stats(&self.scale, changed))
-    }
-    fn assign(&mut self, centroids: &[f32], k: usize) -> Result<Assignment> {
-        self.inner.assign(centroids, k)
-    }
-    fn pp_reset(&mut self, first: &[f32]) -> Result<f64> {
-        self.inner.pp_reset(first)
-    }
-    fn pp_potentials(&mut self, candidates: &[f32], m: usize) -> Result<Vec<f64>> {
-        self.inner.pp_potentials(candidates, m)
-    }
-    fn pp_commit(&mut self, chosen: &[f32]) -> Result<()> {
-        self.inner.pp_commit(chosen)
-    }
-    fn pp_sample(&mut self, targets: &[f64]) -> Result<Vec<usize>> {
-        self.inner.pp_sample(targets)
-    }
+/// The CPU backend over `x` (and optional weights) with exact sums on the scale of this data.
+pub fn exact_backend<'a>(x: &'a Matrix, w: Option<&'a [f32]>) -> CpuBackend<'a> {
+    CpuBackend::new(x, w).with_exact_sums(ExactScale::of_data(x.as_slice(), x.d(), w))
 }
 
 /// Fits K-means on the CPU with exact sums (k-means++ seeding on the CPU backend, as every caller in the crate).
 pub fn fit_exact(params: &ValidParams, x: &Matrix, w: Option<&[f32]>) -> Result<FitResult> {
-    let mut b = ExactCpuBackend::new(x, w);
+    let mut b = exact_backend(x, w);
     fit(params, x, w, &mut b, &sample_backend)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kmeans::{Init, KMeansParams};
+    use crate::backend::cpu::Bounds;
+    use crate::kmeans::{Backend, Init, KMeansParams};
     use proptest::prelude::*;
 
     /// Deterministic pseudo-random data (a splitmix-style hash), `n × d`, with clusters around a few centres.
@@ -213,7 +101,7 @@ mod tests {
         // Added in reverse order: the order does not matter either.
         for cut in cuts(x.n(), parts).into_iter().rev() {
             let (xs, ws) = share(x, w, cut);
-            total.add(&partial_step(&scale, &xs, ws.as_deref(), c, k).unwrap().sums);
+            total.add(&partial_step(&scale, &xs, ws.as_deref(), c, k).unwrap());
         }
         total
     }
@@ -237,19 +125,56 @@ mod tests {
     }
 
     #[test]
-    fn exact_sums_agree_with_f64_sums_to_rounding() {
+    fn exact_sums_agree_with_f64_sums_to_the_quantum() {
         let x = data(20_000, 5, 9);
         let c: Vec<f32> = (0..3).flat_map(|j| x.row(j * 7).to_vec()).collect();
         let mut cpu = CpuBackend::new(&x, None);
         let reference = cpu.lloyd_step(&c, 3).unwrap();
-        let mut exact = ExactCpuBackend::new(&x, None);
+        let mut exact = exact_backend(&x, None);
         let s = exact.lloyd_step(&c, 3).unwrap();
+        let scale = exact.exact_scale().unwrap().clone();
         assert_eq!(s.counts, reference.counts);
         assert_eq!(s.n_changed, x.n() as u64);
-        for (a, b) in s.sums.iter().zip(&reference.sums) {
-            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+        for (i, (a, b)) in s.sums.iter().zip(&reference.sums).enumerate() {
+            // Each row's value is truncated by less than one quantum 2^-e_f.
+            let quantum = 2f64.powi(-scale.sum_exp[i % 5]);
+            let bound = s.counts[i / 5] as f64 * quantum + 1e-12 * b.abs();
+            assert!((a - b).abs() <= bound, "{a} vs {b}");
         }
         assert!((s.inertia - reference.inertia).abs() <= 1e-9 * reference.inertia);
+    }
+
+    /// The reference: every row quantised and added one by one in `i128` (`ExactSums::add_rows`) on the labels and
+    /// distances of a full assignment.
+    fn row_by_row(x: &Matrix, w: Option<&[f32]>, scale: &ExactScale, c: &[f32], k: usize) -> ExactSums {
+        let a = CpuBackend::new(x, w).assign(c, k).unwrap();
+        let mut s = ExactSums::zeros(k, x.d(), scale.inertia_exp(c));
+        s.add_rows(scale, x.as_slice(), w, &a.labels, &a.dist2);
+        s
+    }
+
+    /// The backend's blocked accumulation (integer-valued `f64` block sums, then `i128`) gives the reference's
+    /// integers, with and without weights, in full scans and in bounded steps (the centres move, so some rows are
+    /// skipped and some scanned).
+    #[test]
+    fn blocked_exact_sums_equal_the_row_by_row_reference() {
+        let x = data(40_000, 7, 5);
+        let w: Vec<f32> = (0..x.n()).map(|i| 0.25 + (i % 17) as f32 * 0.61).collect();
+        for weights in [None, Some(w.as_slice())] {
+            for (k, bounds) in [(4, Bounds::Never), (4, Bounds::Always), (70, Bounds::Auto)] {
+                let scale = ExactScale::of_data(x.as_slice(), x.d(), weights);
+                let mut c: Vec<f32> = (0..k).flat_map(|j| x.row(j * 523 + 11).to_vec()).collect();
+                let mut b = CpuBackend::new(&x, weights).with_bounds(bounds).with_exact_sums(scale.clone());
+                for step in 0..4 {
+                    let (got, _) = b.exact_step(&c, k).unwrap();
+                    assert_eq!(got, row_by_row(&x, weights, &scale, &c, k), "k {k} {bounds:?} step {step}");
+                    update_centres(&got.to_stats(&scale, 0), &mut c, k, x.d());
+                }
+                if bounds != Bounds::Never {
+                    assert!(b.last_step_scanned() < x.n() as u64, "the bounds skipped no row");
+                }
+            }
+        }
     }
 
     /// A driver loop over partitions (as the Spark fit runs it) reaches the same centres, to the bit, as
@@ -274,7 +199,7 @@ mod tests {
                 let mut total = ExactSums::zeros(k, 4, scale.inertia_exp(&c));
                 for cut in cuts(x.n(), parts) {
                     let (xs, _) = share(&x, None, cut);
-                    total.add(&partial_step(&scale, &xs, None, &c, k).unwrap().sums);
+                    total.add(&partial_step(&scale, &xs, None, &c, k).unwrap());
                 }
                 iters += 1;
                 if update_centres(&total.to_stats(&scale, 0), &mut c, k, 4) == 0.0 {
@@ -297,11 +222,11 @@ mod tests {
             let x = data(n, 3, seed);
             let c: Vec<f32> = x.row(0).iter().chain(x.row(n - 1)).copied().collect();
             let scale = ExactScale::of_data(x.as_slice(), 3, None);
-            let whole = partial_step(&scale, &x, None, &c, 2).unwrap().sums;
+            let whole = partial_step(&scale, &x, None, &c, 2).unwrap();
             let (a, _) = share(&x, None, (0, cut));
             let (b, _) = share(&x, None, (cut, n));
-            let mut parts = partial_step(&scale, &b, None, &c, 2).unwrap().sums;
-            parts.add(&partial_step(&scale, &a, None, &c, 2).unwrap().sums);
+            let mut parts = partial_step(&scale, &b, None, &c, 2).unwrap();
+            parts.add(&partial_step(&scale, &a, None, &c, 2).unwrap());
             prop_assert_eq!(parts, whole);
         }
     }

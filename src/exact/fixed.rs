@@ -3,28 +3,40 @@
 //!
 //! Each value `w·x_f` (the product is exact in `f64`: two 24-bit mantissas) becomes the integer
 //! `q = trunc(w·x_f · 2^e_f)`, where `e_f` is chosen once per feature from the largest `|w·x_f|` of the whole data so
-//! that `|q| < 2^62` ([`VALUE_BITS`]). The `q` are added as `i128`: integer addition is associative, so any split of
-//! the rows into partitions, blocks or threads gives the same integers, and `i128` cannot overflow below 2^63 rows.
-//! The only error is the quantisation, below `2^-61` of the feature's largest value per row. Weights have their own
-//! exponent (without weights each row adds exactly 1, so the weight sums are the counts), and the inertia's exponent
-//! comes from an upper bound on `w·‖x − c‖²` that depends only on the scale and the step's centres, so every
-//! partition of a step derives the same one. Truncation (not rounding) is used because it is one instruction
-//! (`cvttsd2si`) and just as deterministic; GPU sums (`backend/gpu/fixed.rs`) use 2^30 and rounding instead.
+//! that `|q| < 2^40` ([`SUM_BITS`]); the weights likewise. 40 bits, not more, so that a block of up to 2^13 rows
+//! ([`BLOCK_LIMIT`]) can add its `q` in `f64` without rounding (every partial sum is an integer below 2^53): the
+//! CPU backend accumulates them in its `f64` block sums with vector instructions, and each block's integer-valued
+//! sums become `i128` when the blocks are merged. Integer addition is associative, so any split of the rows into
+//! partitions, blocks or threads gives the same integers, and `i128` cannot overflow below 2^65 rows. The only
+//! error is the quantisation, below `2^-39` of the feature's largest value per row (a centre is off by less than
+//! that, far below the `f32` rounding of its value). The inertia is quantised per row to `|q| < 2^62`
+//! ([`VALUE_BITS`]) and added as `i128` directly; its exponent comes from an upper bound on `w·‖x − c‖²` that
+//! depends only on the scale and the step's centres, so every partition of a step derives the same one. Without
+//! weights each row adds exactly 1 (the weight sums are the counts). Truncation (not rounding) is used because it is
+//! one instruction (`cvttsd2si`, or `vroundpd` on four values) and just as deterministic; GPU sums
+//! (`backend/gpu/fixed.rs`) use 2^30 and rounding instead.
 
 use crate::kmeans::StepStats;
 
-/// Every quantised value is below `2^VALUE_BITS` in magnitude.
+/// Every quantised per-row inertia is below `2^VALUE_BITS` in magnitude.
 pub const VALUE_BITS: i32 = 62;
 
-/// The exponent `e` such that `max_abs · 2^e` lies in `[2^(VALUE_BITS−1), 2^VALUE_BITS)`; 0 when `max_abs` is 0 or
-/// not finite. Clamped to ±1000 so that `2^e` and `2^−e` are finite `f64`s.
-pub fn exponent_for(max_abs: f64) -> i32 {
+/// Every quantised value of a feature sum or a weight sum is below `2^SUM_BITS` in magnitude.
+pub const SUM_BITS: i32 = 40;
+
+/// The most rows whose quantised values may be added in one `f64` without rounding: `BLOCK_LIMIT · 2^SUM_BITS` is
+/// 2^53. The CPU backend's blocks have at most this many rows (a compile-time assertion there).
+pub const BLOCK_LIMIT: usize = 1 << (53 - SUM_BITS);
+
+/// The exponent `e` such that `max_abs · 2^e` lies in `[2^(bits−1), 2^bits)`; 0 when `max_abs` is 0 or not finite.
+/// Clamped to ±1000 so that `2^e` and `2^−e` are finite `f64`s.
+pub fn exponent_for(max_abs: f64, bits: i32) -> i32 {
     if max_abs == 0.0 || !max_abs.is_finite() {
         return 0;
     }
     // The exponent field of a normal f64 is floor(log2 |x|); a subnormal reads as -1023, which the clamp covers.
     let e = ((max_abs.abs().to_bits() >> 52) & 0x7ff) as i32 - 1023;
-    (VALUE_BITS - 1 - e).clamp(-1000, 1000)
+    (bits - 1 - e).clamp(-1000, 1000)
 }
 
 /// `2^e` as an `f64` (exact for |e| ≤ 1000).
@@ -32,8 +44,19 @@ fn pow2(e: i32) -> f64 {
     2f64.powi(e)
 }
 
+/// The multipliers of one step's quantisation, for an accumulator that adds the `q` itself (the CPU backend): per
+/// feature `2^e_f`, the weights' `2^e_w` (1 without weights: each row then adds 1), and the inertia's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepQuant {
+    pub feature: Vec<f64>,
+    pub weight: f64,
+    pub inertia: f64,
+    pub inertia_exp: i32,
+}
+
 /// `trunc(v · 2^e)` given `p = 2^e`; exact scaling, then truncation toward zero. `|v · p| < 2^63` by construction.
-#[inline(always)]
+/// The reference of the CPU backend's quantisation (`backend/cpu/step.rs`, which adds the same values in `f64`).
+#[cfg(test)]
 fn quantise(v: f64, p: f64) -> i128 {
     (v * p) as i64 as i128
 }
@@ -58,9 +81,9 @@ impl ExactScale {
     pub fn from_maxima(x_max: Vec<f64>, wx_max: &[f64], w_max: Option<f64>) -> Self {
         assert_eq!(x_max.len(), wx_max.len(), "one maximum per feature");
         ExactScale {
-            sum_exp: wx_max.iter().map(|&m| exponent_for(m)).collect(),
+            sum_exp: wx_max.iter().map(|&m| exponent_for(m, SUM_BITS)).collect(),
             x_max,
-            weight_exp: w_max.map(exponent_for),
+            weight_exp: w_max.map(|m| exponent_for(m, SUM_BITS)),
             w_max: w_max.unwrap_or(1.0),
         }
     }
@@ -102,7 +125,18 @@ impl ExactScale {
         }
         let bound: f64 = self.x_max.iter().zip(&c_max).map(|(x, c)| (x + c) * (x + c)).sum::<f64>() * self.w_max;
         // Twice the bound: f32 rounding of the distance may exceed the exact bound by a few ulps.
-        exponent_for(2.0 * bound)
+        exponent_for(2.0 * bound, VALUE_BITS)
+    }
+
+    /// The multipliers of a step against `centres`.
+    pub fn step_quant(&self, centres: &[f32]) -> StepQuant {
+        let inertia_exp = self.inertia_exp(centres);
+        StepQuant {
+            feature: self.sum_exp.iter().map(|&e| pow2(e)).collect(),
+            weight: pow2(self.weight_exp.unwrap_or(0)),
+            inertia: pow2(inertia_exp),
+            inertia_exp,
+        }
     }
 }
 
@@ -138,8 +172,10 @@ impl ExactSums {
         self.inertia += o.inertia;
     }
 
-    /// Adds rows (row-major `x`, optional weights) with their labels and squared distances to their centres.
-    pub fn add_rows(&mut self, scale: &ExactScale, x: &[f32], w: Option<&[f32]>, labels: &[u32], dist2: &[f32]) {
+    /// Adds rows (row-major `x`, optional weights) with their labels and squared distances to their centres: the
+    /// reference, row by row in `i128`, that the CPU backend's blocked accumulation is tested against.
+    #[cfg(test)]
+    pub(crate) fn add_rows(&mut self, scale: &ExactScale, x: &[f32], w: Option<&[f32]>, labels: &[u32], dist2: &[f32]) {
         let d = self.d;
         let pows: Vec<f64> = scale.sum_exp.iter().map(|&e| pow2(e)).collect();
         let wp = pow2(scale.weight_exp.unwrap_or(0));
@@ -194,13 +230,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exponent_puts_the_maximum_just_below_the_value_bits() {
+    fn exponent_puts_the_maximum_just_below_the_bits() {
         for m in [1.0, 3.5, 1e-20, 7e30, 0.75] {
-            let v = m * pow2(exponent_for(m));
-            assert!((2f64.powi(VALUE_BITS - 1)..2f64.powi(VALUE_BITS)).contains(&v), "{m}: {v}");
+            for bits in [SUM_BITS, VALUE_BITS] {
+                let v = m * pow2(exponent_for(m, bits));
+                assert!((2f64.powi(bits - 1)..2f64.powi(bits)).contains(&v), "{m}: {v}");
+            }
         }
-        assert_eq!(exponent_for(0.0), 0);
-        assert_eq!(exponent_for(f64::NAN), 0);
+        assert_eq!(exponent_for(0.0, VALUE_BITS), 0);
+        assert_eq!(exponent_for(f64::NAN, SUM_BITS), 0);
+    }
+
+    #[test]
+    fn a_block_of_quantised_values_adds_in_f64_without_rounding() {
+        assert_eq!(BLOCK_LIMIT as f64 * 2f64.powi(SUM_BITS), 2f64.powi(53));
     }
 
     #[test]

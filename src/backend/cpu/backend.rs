@@ -11,6 +11,10 @@
 //! docs/PERFORMANCE.md), `Bounds::Always` forces them; [`CpuBackend::with_bounds`] and the environment variable
 //! `CUSTSEG_NO_BOUNDS=1` turn them off, [`CpuBackend::last_step_scanned`] says how many rows the last step scanned.
 //! k-means++'s candidate potentials and commit are in `pp.rs`.
+//!
+//! Exact sums ([`CpuBackend::with_exact_sums`], the Python package's and the Spark fit's step): the same scan and
+//! bounds, with each value quantised on the global scale of `exact::fixed` before it is added, so the step's sums are
+//! integers, the same bits however the rows are split ([`CpuBackend::exact_step`] returns them undecoded).
 
 use rayon::prelude::*;
 use tracing::debug;
@@ -20,8 +24,9 @@ use super::kernel::nearest_block;
 use super::kernel_portable::dist2;
 use super::packed::{Kernel, Packed};
 use super::pp::{block_commit, block_potentials};
-use super::step::{merge, step_block, Block, Partial, BLOCK_ROWS};
+use super::step::{merge, merge_exact, step_block, Block, Partial, BLOCK_ROWS};
 use crate::error::Result;
+use crate::exact::{ExactScale, ExactSums, StepQuant};
 use crate::kmeans::{Assignment, Backend, StepStats};
 use crate::matrix::Matrix;
 
@@ -40,6 +45,8 @@ pub struct CpuBackend<'a> {
     bounds_mode: Bounds,
     bounds: BoundState,
     last_scanned: u64,
+    /// The global scale of exact sums, or `None` for `f64` block sums.
+    exact: Option<ExactScale>,
 }
 
 impl<'a> CpuBackend<'a> {
@@ -65,7 +72,32 @@ impl<'a> CpuBackend<'a> {
             bounds_mode: Bounds::from_env(),
             bounds: BoundState::default(),
             last_scanned: 0,
+            exact: None,
         }
+    }
+
+    /// The same backend with exact sums on `scale` (that of this data, or of a larger data set it is a part of):
+    /// `lloyd_step` decodes them, [`Self::exact_step`] returns them as integers.
+    pub fn with_exact_sums(mut self, scale: ExactScale) -> Self {
+        assert_eq!(scale.d(), self.x.d(), "scale of other data");
+        self.exact = Some(scale);
+        self
+    }
+
+    /// The scale of the exact sums, if the backend has one.
+    pub fn exact_scale(&self) -> Option<&ExactScale> {
+        self.exact.as_ref()
+    }
+
+    /// One Lloyd step with exact sums (panics without [`Self::with_exact_sums`]): the sums as integers, and the rows
+    /// whose label changed.
+    pub fn exact_step(&mut self, centroids: &[f32], k: usize) -> Result<(ExactSums, u64)> {
+        let scale = self.exact.as_ref().expect("exact_step needs with_exact_sums");
+        let quant = scale.step_quant(centroids);
+        self.run_step(centroids, k, Some(&quant))?;
+        let (sums, changed, scanned) = merge_exact(&self.partials, k, self.x.d(), quant.inertia_exp);
+        self.last_scanned = scanned;
+        Ok((sums, changed))
     }
 
     /// The same backend with Hamerly's bounds used as `mode` says (tests and timings compare them).
@@ -94,6 +126,49 @@ impl<'a> CpuBackend<'a> {
             (b * BLOCK_ROWS, p)
         })
     }
+
+    /// Runs a step's blocks (full scan or bounded) into the partials; `quant` for exact sums.
+    fn run_step(&mut self, centroids: &[f32], k: usize, quant: Option<&StepQuant>) -> Result<()> {
+        let d = self.x.d();
+        assert_eq!(centroids.len(), k * d);
+        let mut packed = std::mem::take(&mut self.packed);
+        packed.set(centroids, k, d);
+        let (x, w) = (self.x, self.w);
+        let mut labels = std::mem::take(&mut self.labels);
+        let bounded = self.bounds_mode.active(k);
+        if bounded {
+            let mut st = std::mem::take(&mut self.bounds);
+            let geo = st.begin(x.n(), centroids, &packed);
+            let mut lower = std::mem::take(&mut st.lower);
+            self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).zip(lower.par_chunks_mut(BLOCK_ROWS)).for_each(
+                |(((start, p), lab), low)| {
+                    step_block_bounded(p, Block::at(x, w, start, lab, &packed, centroids, quant), low, &geo);
+                },
+            );
+            st.lower = lower;
+            st.finish(centroids, k);
+            self.bounds = st;
+        } else {
+            if self.bounds.allocated() {
+                self.bounds = BoundState::default();
+            }
+            self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
+                step_block(p, Block::at(x, w, start, lab, &packed, centroids, quant));
+            });
+        }
+        self.labels = labels;
+        self.packed = packed;
+        let scanned: u64 = self.partials.iter().map(|p| p.scanned).sum();
+        debug!(
+            k,
+            bounds = bounded,
+            exact = quant.is_some(),
+            scanned,
+            fraction_scanned = scanned as f64 / x.n().max(1) as f64,
+            "cpu lloyd step"
+        );
+        Ok(())
+    }
 }
 
 impl Backend for CpuBackend<'_> {
@@ -102,7 +177,8 @@ impl Backend for CpuBackend<'_> {
             Kernel::Avx2 => "avx2",
             Kernel::Sgemm => "sgemm",
         };
-        format!("cpu {kernel} ({} threads)", rayon::current_num_threads())
+        let exact = if self.exact.is_some() { ", exact sums" } else { "" };
+        format!("cpu {kernel} ({} threads){exact}", rayon::current_num_threads())
     }
     fn n(&self) -> usize {
         self.x.n()
@@ -118,45 +194,13 @@ impl Backend for CpuBackend<'_> {
     }
 
     fn lloyd_step(&mut self, centroids: &[f32], k: usize) -> Result<StepStats> {
-        let d = self.x.d();
-        assert_eq!(centroids.len(), k * d);
-        let mut packed = std::mem::take(&mut self.packed);
-        packed.set(centroids, k, d);
-        let (x, w) = (self.x, self.w);
-        let mut labels = std::mem::take(&mut self.labels);
-        let bounded = self.bounds_mode.active(k);
-        if bounded {
-            let mut st = std::mem::take(&mut self.bounds);
-            let geo = st.begin(x.n(), centroids, &packed);
-            let mut lower = std::mem::take(&mut st.lower);
-            self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).zip(lower.par_chunks_mut(BLOCK_ROWS)).for_each(
-                |(((start, p), lab), low)| {
-                    step_block_bounded(p, Block::at(x, w, start, lab, &packed, centroids), low, &geo);
-                },
-            );
-            st.lower = lower;
-            st.finish(centroids, k);
-            self.bounds = st;
-        } else {
-            if self.bounds.allocated() {
-                self.bounds = BoundState::default();
-            }
-            self.blocks_mut(k).zip(labels.par_chunks_mut(BLOCK_ROWS)).for_each(|((start, p), lab)| {
-                step_block(p, Block::at(x, w, start, lab, &packed, centroids));
-            });
+        if self.exact.is_some() {
+            let (sums, changed) = self.exact_step(centroids, k)?;
+            return Ok(sums.to_stats(self.exact.as_ref().expect("exact scale"), changed));
         }
-        self.labels = labels;
-        self.packed = packed;
-        let (out, scanned) = merge(&self.partials, k, d);
+        self.run_step(centroids, k, None)?;
+        let (out, scanned) = merge(&self.partials, k, self.x.d());
         self.last_scanned = scanned;
-        let n = self.x.n();
-        debug!(
-            k,
-            bounds = bounded,
-            scanned = self.last_scanned,
-            fraction_scanned = self.last_scanned as f64 / n.max(1) as f64,
-            "cpu lloyd step"
-        );
         Ok(out)
     }
 

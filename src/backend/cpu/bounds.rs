@@ -17,7 +17,7 @@
 //!    scan's, by construction) and each row's second-smallest score, from which `l` is reset.
 //!
 //! Inertia and sums are still computed for every row from the exact [`dist2`] and its row, in row order
-//! inside the fixed blocks, through the same `accumulate` as the unbounded step: the results (labels, sums,
+//! inside the fixed blocks, through the same `accumulate_any` as the unbounded step: the results (labels, sums,
 //! weights, counts, inertia, `n_changed`) are bit-identical to the full scan's, whatever the thread count.
 //!
 //! # The margin: why a skipped row's label is the one the scan would choose
@@ -63,7 +63,7 @@ use super::kernel_portable::dist2;
 #[cfg(target_arch = "x86_64")]
 use super::packed::Kernel;
 use super::packed::Packed;
-use super::step::{accumulate, Block, Partial, SUB_ROWS};
+use super::step::{accumulate_any, Block, Partial, SUB_ROWS};
 
 /// `f32` unit roundoff.
 const RHO: f64 = 1.0 / (1u64 << 24) as f64;
@@ -293,7 +293,7 @@ fn bounded_body(
     s: &mut Scratch,
     dist: impl Fn(&[f32], &[f32]) -> f32 + Copy,
 ) {
-    let Block { xb, wb, lab, packed, c } = b;
+    let Block { xb, wb, lab, packed, c, quant } = b;
     let d = packed.d;
     let crow = |j: usize| &c[j * d..(j + 1) * d];
     s.new.resize(SUB_ROWS, 0);
@@ -344,14 +344,8 @@ fn bounded_body(
             }
         }
         p.scanned += m as u64;
-        let d2 = &s.d2[..rows];
-        let cached = |r: usize, _: &[f32], _: usize| d2[r];
-        match wb {
-            None => accumulate::<false>(p, xs, d, &s.new[..rows], lab_s, &[], cached),
-            Some(w) => {
-                accumulate::<true>(p, xs, d, &s.new[..rows], lab_s, &w[t * SUB_ROWS..t * SUB_ROWS + rows], cached)
-            }
-        }
+        let w = wb.map(|w| &w[t * SUB_ROWS..t * SUB_ROWS + rows]);
+        accumulate_any(p, xs, d, &s.new[..rows], lab_s, w, quant, &s.d2[..rows]);
     }
 }
 
