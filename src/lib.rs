@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod cli;
 pub mod device;
 pub mod drift;
 pub mod error;

@@ -1,8 +1,8 @@
 //! The `custseg` binary: parse the command line, run the command, print the error chain, choose the exit code.
 
-mod cli;
-
 use std::process::ExitCode;
+
+use custseg::cli;
 
 fn main() -> ExitCode {
     // lavapipe links libwayland-client, which prints "error: XDG_RUNTIME_DIR is invalid or not set" on stderr

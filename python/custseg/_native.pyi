@@ -33,3 +33,10 @@ def update_centres(
     centres: npt.NDArray[np.float32], sums: list[int], counts: list[int], inertia: int, x_max: list[float]
 ) -> tuple[npt.NDArray[np.float32], float, float]:
     """The driver's update from the total exact sums: (new centres, squared shift, inertia)."""
+
+def run_command(args: list[str]) -> str:
+    """Runs one of the CLI's job commands (segment, choose-k, assign, compare, features) in-process and returns what
+    it printed. Bad input raises ValueError with the CLI's message. Releases the GIL."""
+
+def read_model(path: str) -> str:
+    """The JSON text of a model `custseg segment` wrote, checked as `custseg assign` checks it (ValueError if not)."""

@@ -4,8 +4,11 @@
 //! - `fit`: a K-means fit (CPU with exact sums, or the GPU) → centres, labels, squared distances, inertia, steps;
 //! - `assign`: nearest centres and squared distances on the CPU (predict, score);
 //! - `partial_step`, `update_centres`: the Spark fit's executor kernel and driver update (`spark.rs`);
+//! - `run_command`, `read_model`: the CLI's job commands run in-process for `custseg.segment` and the others
+//!   (`jobs.rs`).
 
 mod errors;
+mod jobs;
 mod spark;
 
 use std::sync::Arc;
@@ -153,6 +156,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(assign, m)?)?;
     m.add_function(wrap_pyfunction!(spark::partial_step, m)?)?;
     m.add_function(wrap_pyfunction!(spark::update_centres, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::run_command, m)?)?;
+    m.add_function(wrap_pyfunction!(jobs::read_model, m)?)?;
+    // As in the binary (main.rs): lavapipe links libwayland-client, which prints "error: XDG_RUNTIME_DIR is invalid
+    // or not set" on stderr when probed on a headless machine; a private runtime folder keeps stderr to our own
+    // messages. Set once, while the module is imported.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
+    // Warnings of in-process commands (a GPU fall-back, a drift warning) reach stderr as the CLI writes them.
+    custseg::cli::init_embedded_logging();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

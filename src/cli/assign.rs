@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::io::resolve_inputs;
+use crate::jobs::assign::{run_assign, AssignConfig, AssignOutcome};
 use clap::Args;
-use custseg::io::resolve_inputs;
-use custseg::jobs::assign::{run_assign, AssignConfig, AssignOutcome};
 
 use super::csv_args::CsvArgs;
 use super::data_args::MissingFlag;
@@ -48,7 +48,7 @@ pub struct AssignArgs {
     pub json: bool,
 }
 
-pub fn run(a: AssignArgs) -> anyhow::Result<()> {
+pub fn run(a: AssignArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     super::set_threads(a.device.threads)?;
     let cfg = AssignConfig {
         model: a.model,
@@ -70,11 +70,10 @@ pub fn run(a: AssignArgs) -> anyhow::Result<()> {
             tracing::warn!("{w}");
         }
     }
-    let mut out = std::io::stdout().lock();
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&summary_json(&outcome, &cfg))?)?;
     } else {
-        write_table(&mut out, &outcome, &cfg)?;
+        write_table(out, &outcome, &cfg)?;
     }
     Ok(())
 }
@@ -90,7 +89,7 @@ fn shares(o: &AssignOutcome) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn write_table(out: &mut impl Write, o: &AssignOutcome, cfg: &AssignConfig) -> anyhow::Result<()> {
+fn write_table(out: &mut dyn Write, o: &AssignOutcome, cfg: &AssignConfig) -> anyhow::Result<()> {
     writeln!(
         out,
         "{} customers assigned to {} segments ({}){}",

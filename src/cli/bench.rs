@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use crate::bench::{launch_label, run_bench, BenchBackend, BenchConfig, BenchReport, LaunchSweep};
 use clap::Args;
-use custseg::bench::{launch_label, run_bench, BenchBackend, BenchConfig, BenchReport, LaunchSweep};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -63,7 +63,7 @@ pub struct BenchArgs {
 
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     super::set_threads(a.threads)?;
-    let backends = a.backends.iter().map(|b| b.parse::<BenchBackend>()).collect::<custseg::Result<Vec<_>>>()?;
+    let backends = a.backends.iter().map(|b| b.parse::<BenchBackend>()).collect::<crate::Result<Vec<_>>>()?;
     let cfg = BenchConfig {
         n: a.n,
         d: a.d,
@@ -91,7 +91,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// The report as a table: the peaks, one line per row, the uploads and the fastest launch shapes.
-fn write_table(out: &mut impl Write, report: &BenchReport) -> anyhow::Result<()> {
+fn write_table(out: &mut dyn Write, report: &BenchReport) -> anyhow::Result<()> {
     let cpu_peak = &report.cpu_peak;
     writeln!(out, "CPU peak ({}): {:.1} GB/s, {:.1} GFLOP/s", cpu_peak.source, cpu_peak.gbs, cpu_peak.gflops)?;
     if let Some(p) = &report.gpu_peak {

@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::evaluate::choose::{parse_k_range, ChooseOptions, KChoice, DEFAULT_BOOTSTRAP};
+use crate::format::{fmt_num, fmt_pct};
+use crate::jobs::choose_k::{run_choose_k, ChooseKConfig};
 use clap::Args;
-use custseg::evaluate::choose::{parse_k_range, ChooseOptions, KChoice, DEFAULT_BOOTSTRAP};
-use custseg::format::{fmt_num, fmt_pct};
-use custseg::jobs::choose_k::{run_choose_k, ChooseKConfig};
 
 use super::column_args::CategoricalArgs;
 use super::data_args::{ChooseArgs, DataArgs, FitArgs};
@@ -42,7 +42,7 @@ pub struct ChooseKArgs {
     pub json: bool,
 }
 
-pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
+pub fn run(a: ChooseKArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     super::set_threads(a.device.threads)?;
     let ks = parse_k_range("--k", &a.k)?;
     let params = a.fit.params(ks[0], Some(CHOOSE_N_INIT))?;
@@ -53,7 +53,7 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
         bootstrap: a.choose.bootstrap.unwrap_or(DEFAULT_BOOTSTRAP),
         min_segment_share: a.choose.min_segment_share,
     };
-    custseg::evaluate::choose::check_options(&options)?;
+    crate::evaluate::choose::check_options(&options)?;
     // Every flag is checked before the bundled sample is written out or any input is read.
     let read = a.data.read_options()?;
     let columns = a.categorical.options();
@@ -75,34 +75,32 @@ pub fn run(a: ChooseKArgs) -> anyhow::Result<()> {
     let outcome = run_choose_k(&cfg);
     pb.finish_and_clear();
     let outcome = outcome?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&outcome.choice)?)?;
     } else {
         writeln!(
             out,
             "{} customers, {}, k = {}, silhouette on {}{}",
-            custseg::format::fmt_count(outcome.rows as u64),
+            crate::format::fmt_count(outcome.rows as u64),
             outcome.feature_count(),
-            custseg::jobs::choose_k::range_text(&cfg.options.ks),
-            custseg::jobs::choose_k::silhouette_rows_text(cfg.options.sample, outcome.rows),
-            custseg::jobs::choose_k::silhouette_place_text(&outcome.choice.silhouette_on),
+            crate::jobs::choose_k::range_text(&cfg.options.ks),
+            crate::jobs::choose_k::silhouette_rows_text(cfg.options.sample, outcome.rows),
+            crate::jobs::choose_k::silhouette_place_text(&outcome.choice.silhouette_on),
         )?;
-        write_rows(&mut out, &outcome.choice)?;
-        write_choice_line(&mut out, &outcome.choice)?;
+        write_rows(out, &outcome.choice)?;
+        write_choice_line(out, &outcome.choice)?;
         if let Some(p) = &cfg.report {
             writeln!(out, "report: {}", p.display())?;
         }
     }
     if outcome.choice.recommended_k.is_none() {
-        return Err(custseg::Error::Data(outcome.choice.reason.clone()).into());
+        return Err(crate::Error::Data(outcome.choice.reason.clone()).into());
     }
     Ok(())
 }
 
 /// The table of every k's figures; a failed k's row says why.
-fn write_rows(out: &mut impl Write, c: &KChoice) -> anyhow::Result<()> {
+fn write_rows(out: &mut dyn Write, c: &KChoice) -> anyhow::Result<()> {
     let num = |v: Option<f64>| v.map_or("–".to_string(), fmt_num);
     let mut rows =
         vec![["k", "inertia", "silhouette", "davies_bouldin", "calinski_harabasz", "min_share", "stability"]
@@ -135,7 +133,7 @@ fn write_rows(out: &mut impl Write, c: &KChoice) -> anyhow::Result<()> {
 }
 
 /// The recommendation in one line: which k and why.
-pub fn write_choice_line(out: &mut impl Write, c: &KChoice) -> anyhow::Result<()> {
+pub fn write_choice_line(out: &mut dyn Write, c: &KChoice) -> anyhow::Result<()> {
     match c.recommended_k {
         Some(k) => writeln!(out, "chosen k = {k}: {}", c.reason)?,
         None => writeln!(out, "no k chosen: {}", c.reason)?,

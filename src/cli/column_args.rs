@@ -1,10 +1,10 @@
 //! The flags of columns read beside the features: `--categorical` with its level rules ([`CategoricalArgs`],
 //! `segment` and `choose-k`), `--profile-by` and `--keep` (`segment`), turned into the job's [`ColumnOptions`].
 
+use crate::jobs::columns::ColumnOptions;
+use crate::prep::categorical::{DEFAULT_MAX_LEVELS, DEFAULT_MIN_LEVEL_SHARE};
+use crate::prep::LevelRules;
 use clap::Args;
-use custseg::jobs::columns::ColumnOptions;
-use custseg::prep::categorical::{DEFAULT_MAX_LEVELS, DEFAULT_MIN_LEVEL_SHARE};
-use custseg::prep::LevelRules;
 
 #[derive(Debug, Args)]
 pub struct CategoricalArgs {

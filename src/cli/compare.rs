@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::format::{fmt_count, fmt_pct};
+use crate::io::resolve_inputs;
+use crate::jobs::compare::{run_compare, CompareConfig, Comparison};
 use clap::Args;
-use custseg::format::{fmt_count, fmt_pct};
-use custseg::io::resolve_inputs;
-use custseg::jobs::compare::{run_compare, CompareConfig, Comparison};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -40,9 +40,9 @@ pub struct CompareArgs {
     pub json: bool,
 }
 
-pub fn run(a: CompareArgs) -> anyhow::Result<()> {
+pub fn run(a: CompareArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some(p) = &a.report {
-        custseg::io::atomic::check_writable(p)?;
+        crate::io::atomic::check_writable(p)?;
     }
     let cfg = CompareConfig {
         before: resolve_inputs(&a.before)?,
@@ -57,14 +57,13 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     pb.finish_and_clear();
     let c = c?;
     if let Some(p) = &a.report {
-        custseg::report::write_flows_html(&c, &a.before, &a.after, p)?;
+        crate::report::write_flows_html(&c, &a.before, &a.after, p)?;
     }
-    let mut out = std::io::stdout().lock();
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&c.to_json())?)?;
         return Ok(());
     }
-    write_table(&mut out, &c)?;
+    write_table(out, &c)?;
     if let (Some(p), Some(n)) = (&cfg.movers, c.movers_written) {
         writeln!(out, "movers: {} ({} customers)", p.display(), fmt_count(n))?;
     }
@@ -74,7 +73,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_table(out: &mut impl Write, c: &Comparison) -> anyhow::Result<()> {
+fn write_table(out: &mut dyn Write, c: &Comparison) -> anyhow::Result<()> {
     writeln!(
         out,
         "{} customers in both periods, {} moved ({}); {} entered, {} left",

@@ -16,7 +16,7 @@ pub struct CsvArgs {
 
 impl CsvArgs {
     /// The overrides (none without the flag), checked.
-    pub fn overrides(&self) -> custseg::Result<Vec<(String, DataType)>> {
-        self.csv_schema.as_deref().map(custseg::io::parse_csv_schema).transpose().map(Option::unwrap_or_default)
+    pub fn overrides(&self) -> crate::Result<Vec<(String, DataType)>> {
+        self.csv_schema.as_deref().map(crate::io::parse_csv_schema).transpose().map(Option::unwrap_or_default)
     }
 }

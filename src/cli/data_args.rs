@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use crate::evaluate::choose::{DEFAULT_MIN_SEGMENT_SHARE, DEFAULT_SAMPLE};
+use crate::io::{resolve_inputs, Missing, ReadOptions};
+use crate::kmeans::{Init, InitSample, KMeansParams, ValidParams};
+use crate::prep::{ColumnPrep, ScaleMethod};
 use anyhow::Context;
 use clap::Args;
-use custseg::evaluate::choose::{DEFAULT_MIN_SEGMENT_SHARE, DEFAULT_SAMPLE};
-use custseg::io::{resolve_inputs, Missing, ReadOptions};
-use custseg::kmeans::{Init, InitSample, KMeansParams, ValidParams};
-use custseg::prep::{ColumnPrep, ScaleMethod};
 
 use super::csv_args::CsvArgs;
 
@@ -47,7 +47,7 @@ pub struct DataArgs {
     #[arg(long, value_delimiter = ',')]
     pub clip: Vec<String>,
     /// The lower and upper percentile of --clip (exact, NumPy's linear interpolation).
-    #[arg(long, default_value = "0.5,99.5", value_name = "LO,HI", value_parser = custseg::prep::parse_clip_quantiles)]
+    #[arg(long, default_value = "0.5,99.5", value_name = "LO,HI", value_parser = crate::prep::parse_clip_quantiles)]
     pub clip_quantiles: (f64, f64),
     /// On a `custseg features` file, leave the money and count columns raw instead of the default
     /// preparation (--signed-log on monetary and avg_order_value, --log1p on frequency, see docs/RFM.md).
@@ -201,7 +201,7 @@ impl DataArgs {
     }
 
     /// How to read the input; a bad `--csv-schema` is an error here, before any row is read.
-    pub fn read_options(&self) -> custseg::Result<ReadOptions> {
+    pub fn read_options(&self) -> crate::Result<ReadOptions> {
         Ok(ReadOptions {
             id_column: self.id.clone(),
             features: self.features.clone(),
@@ -213,8 +213,8 @@ impl DataArgs {
     }
 
     /// A features file's default preparation, unless `--no-auto-prep`.
-    pub fn default_prep(&self) -> Option<custseg::prep::DefaultPrep> {
-        (!self.no_auto_prep).then(custseg::features::default_prep)
+    pub fn default_prep(&self) -> Option<crate::prep::DefaultPrep> {
+        (!self.no_auto_prep).then(crate::features::default_prep)
     }
 
     /// Clipping, `log1p` and the signed log by column.
@@ -256,6 +256,6 @@ impl FitArgs {
             (None, Some(n), InitFlag::KMeansPlusPlus) => params = params.n_init(n),
             _ => {}
         }
-        Ok(params.check().map_err(custseg::Error::from)?)
+        Ok(params.check().map_err(crate::Error::from)?)
     }
 }

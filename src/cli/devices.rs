@@ -16,7 +16,7 @@ pub struct DevicesArgs {
 #[cfg(feature = "gpu")]
 pub fn run(a: DevicesArgs) -> anyhow::Result<()> {
     use std::io::Write;
-    let adapters = custseg::backend::gpu::list_adapters();
+    let adapters = crate::backend::gpu::list_adapters();
     let mut out = std::io::stdout().lock();
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&adapters)?)?;

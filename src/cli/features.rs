@@ -1,12 +1,11 @@
 //! `custseg features`: per-customer RFM, value and BG/NBD features from transaction logs, with RFM scores and
 //! named segments; prints what happened to every row.
 
-use std::io::Write;
 use std::path::PathBuf;
 
+use crate::features::{parse_date, write_features, FeatureOptions, RfmBins, RfmOptions, TxColumns};
+use crate::io::resolve_inputs;
 use clap::Args;
-use custseg::features::{parse_date, write_features, FeatureOptions, RfmBins, RfmOptions, TxColumns};
-use custseg::io::resolve_inputs;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -71,15 +70,15 @@ pub struct FeaturesArgs {
     pub threads: Option<usize>,
 }
 
-pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
+pub fn run(a: FeaturesArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     super::set_threads(a.threads)?;
     let as_of = parse_date(&a.as_of)
-        .ok_or_else(|| custseg::Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", a.as_of)))?;
+        .ok_or_else(|| crate::Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", a.as_of)))?;
     let rfm = if a.no_rfm {
         None
     } else {
         let bins = match &a.rfm_bins {
-            Some(s) => s.parse::<RfmBins>().map_err(custseg::Error::Usage)?,
+            Some(s) => s.parse::<RfmBins>().map_err(crate::Error::Usage)?,
             None => RfmBins::default(),
         };
         Some(RfmOptions { bins })
@@ -105,7 +104,6 @@ pub fn run(a: FeaturesArgs) -> anyhow::Result<()> {
     pb.finish_and_clear();
     let report = report?;
     tracing::info!(seconds = t.elapsed().as_secs_f64(), customers = report.customers, "wrote features");
-    let mut out = std::io::stdout().lock();
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
     } else {

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::generate::{write_customers, GenerateOptions};
 use clap::Args;
-use custseg::generate::{write_customers, GenerateOptions};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -37,14 +37,14 @@ pub struct GenerateArgs {
 pub fn run(a: GenerateArgs) -> anyhow::Result<()> {
     super::set_threads(a.threads)?;
     if !(5..=8).contains(&a.segments) {
-        return Err(custseg::Error::Usage(format!("--segments must be 5 to 8, got {}", a.segments)).into());
+        return Err(crate::Error::Usage(format!("--segments must be 5 to 8, got {}", a.segments)).into());
     }
-    custseg::io::atomic::check_writable(&a.output)?;
+    crate::io::atomic::check_writable(&a.output)?;
     if let Some(n_tx) = a.transactions {
-        let as_of = custseg::features::parse_date(&a.as_of)
-            .ok_or_else(|| custseg::Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", a.as_of)))?;
+        let as_of = crate::features::parse_date(&a.as_of)
+            .ok_or_else(|| crate::Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", a.as_of)))?;
         let pb = super::spinner("generating transactions");
-        let r = custseg::features::write_transactions(n_tx, a.seed, as_of, &a.output);
+        let r = crate::features::write_transactions(n_tx, a.seed, as_of, &a.output);
         pb.finish_and_clear();
         r?;
         tracing::info!(transactions = n_tx, path = %a.output.display(), "wrote transactions");
@@ -52,7 +52,7 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<()> {
     }
     let customers = a.customers.unwrap_or(0);
     if customers == 0 {
-        return Err(custseg::Error::Usage("--customers must be at least 1".into()).into());
+        return Err(crate::Error::Usage("--customers must be at least 1".into()).into());
     }
     let pb = super::spinner("generating customers");
     let opts = GenerateOptions { customers, seed: a.seed, segments: a.segments };

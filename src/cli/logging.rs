@@ -1,7 +1,7 @@
 //! The log on stderr and the progress of long runs. At the default level the log is for people: the time of day
 //! to the second, floats in about four significant figures, seconds to two decimals; `-v` and `-vv` keep
 //! tracing's full format (microsecond timestamps, every digit). The progress of K-means (the library's events on
-//! the target [`custseg::kmeans::PROGRESS_TARGET`]: each run's start, each Lloyd iteration) drives the message of
+//! the target [`crate::kmeans::PROGRESS_TARGET`]: each run's start, each Lloyd iteration) drives the message of
 //! the terminal's spinner, or, when stderr is not a terminal, one progress line at most every 10 seconds.
 
 use std::fmt;
@@ -52,9 +52,24 @@ pub fn init(cli: &Cli) {
     }
 }
 
+/// Installs the log at the warning level (`RUST_LOG` overrides) for a process that runs commands in-process (the
+/// Python package): warnings and errors reach stderr in the CLI's format, progress does not. Does nothing if the
+/// process has a subscriber already.
+pub fn init_embedded() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let people = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(false)
+        .with_timer(TimeOfDay)
+        .fmt_fields(PeopleFields);
+    let _ = tracing_subscriber::registry().with(people.with_filter(filter)).try_init();
+}
+
 /// Whether an event is one of the library's progress events.
 fn is_progress(m: &tracing::Metadata<'_>) -> bool {
-    m.target() == custseg::kmeans::PROGRESS_TARGET
+    m.target() == crate::kmeans::PROGRESS_TARGET
 }
 
 /// The UTC time of day, `HH:MM:SS`.
@@ -67,7 +82,7 @@ impl FormatTime for TimeOfDay {
     }
 }
 
-/// Fields for people: `seconds` and `*_seconds` to two decimals, other floats as [`custseg::format::fmt_num`].
+/// Fields for people: `seconds` and `*_seconds` to two decimals, other floats as [`crate::format::fmt_num`].
 struct PeopleFields;
 
 impl<'w> FormatFields<'w> for PeopleFields {
@@ -103,7 +118,7 @@ pub fn people_f64(name: &str, v: f64) -> String {
     if name == "seconds" || name.ends_with("_seconds") {
         format!("{v:.2}")
     } else {
-        custseg::format::fmt_num(v)
+        crate::format::fmt_num(v)
     }
 }
 

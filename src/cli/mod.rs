@@ -1,5 +1,6 @@
 //! Command-line definition (clap derive) and dispatch. Flags stay here; each command turns them into the
-//! library's validated config before any work starts.
+//! library's validated config before any work starts. The binary runs [`run`]; the Python package runs the job
+//! commands in-process through [`run_embedded`] (so its flags, checks and messages are the CLI's).
 
 mod assign;
 mod bench;
@@ -9,6 +10,7 @@ mod compare;
 mod csv_args;
 mod data_args;
 mod devices;
+mod embedded;
 mod features;
 mod generate;
 mod logging;
@@ -18,6 +20,8 @@ mod table;
 use std::io::IsTerminal;
 
 use clap::{Args, Parser, Subcommand};
+
+pub use embedded::{run_embedded, EMBEDDED_COMMANDS};
 
 /// GPU-accelerated customer segmentation: Parquet customers in, K-means segments out.
 #[derive(Debug, Parser)]
@@ -69,8 +73,8 @@ pub struct PseudonymArgs {
 
 impl PseudonymArgs {
     /// The key when pseudonyms are asked for, read and checked before any work.
-    pub fn key(&self) -> custseg::Result<Option<custseg::pseudonym::IdKey>> {
-        custseg::pseudonym::PseudonymRequest { enabled: self.pseudonymize, key_file: self.id_key_file.clone() }.key()
+    pub fn key(&self) -> crate::Result<Option<crate::pseudonym::IdKey>> {
+        crate::pseudonym::PseudonymRequest { enabled: self.pseudonymize, key_file: self.id_key_file.clone() }.key()
     }
 }
 
@@ -97,9 +101,9 @@ pub enum DeviceFlag {
 
 impl DeviceArgs {
     /// The library's device request for these flags.
-    pub fn request(&self) -> custseg::device::DeviceRequest {
-        use custseg::device::DeviceChoice;
-        custseg::device::DeviceRequest {
+    pub fn request(&self) -> crate::device::DeviceRequest {
+        use crate::device::DeviceChoice;
+        crate::device::DeviceRequest {
             choice: match self.device {
                 DeviceFlag::Auto => DeviceChoice::Auto,
                 DeviceFlag::Cpu => DeviceChoice::Cpu,
@@ -119,13 +123,21 @@ pub fn init_logging(cli: &Cli) {
     logging::init(cli);
 }
 
+/// Warnings and errors on stderr for a process that runs commands with [`run_embedded`].
+pub fn init_embedded_logging() {
+    logging::init_embedded();
+}
+
+/// Runs a command; what it prints goes to stdout.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     match cli.command {
-        Command::Segment(a) => segment::run(*a),
-        Command::ChooseK(a) => choose_k::run(a),
-        Command::Assign(a) => assign::run(a),
-        Command::Compare(a) => compare::run(a),
-        Command::Features(a) => features::run(a),
+        Command::Segment(a) => segment::run(*a, &mut out),
+        Command::ChooseK(a) => choose_k::run(a, &mut out),
+        Command::Assign(a) => assign::run(a, &mut out),
+        Command::Compare(a) => compare::run(a, &mut out),
+        Command::Features(a) => features::run(a, &mut out),
         Command::Generate(a) => generate::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Bench(a) => bench::run(a),
@@ -136,7 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     if let Some(t) = threads {
         if t == 0 {
-            return Err(custseg::Error::Usage("--threads must be at least 1".into()).into());
+            return Err(crate::Error::Usage("--threads must be at least 1".into()).into());
         }
         rayon::ThreadPoolBuilder::new().num_threads(t).build_global()?;
     }
@@ -159,7 +171,7 @@ pub fn spinner(msg: &str) -> indicatif::ProgressBar {
 
 /// Whether the error is the user's command line (exit code 2).
 pub fn is_usage(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<custseg::Error>().is_some_and(|e| e.is_usage())
+    e.downcast_ref::<crate::Error>().is_some_and(|e| e.is_usage())
 }
 
 /// A closed stdout (e.g. `custseg ... | head`) is not an error.

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::evaluate::choose::{check_options, parse_k_range, ChooseOptions};
+use crate::jobs::segment::{run_segment, SegmentConfig};
 use clap::Args;
-use custseg::evaluate::choose::{check_options, parse_k_range, ChooseOptions};
-use custseg::jobs::segment::{run_segment, SegmentConfig};
 
 use super::column_args::ColumnArgs;
 use super::data_args::{ChooseArgs, DataArgs, FitArgs};
@@ -63,7 +63,7 @@ pub struct SegmentArgs {
     pub previous: Option<PathBuf>,
     /// With --previous: the largest centroid distance that still counts as the same segment, in units of the new
     /// fit's RMS distance from a customer to its centre (scaled units).
-    #[arg(long, default_value_t = custseg::previous::DEFAULT_MATCH_RADIUS, value_parser = parse_radius)]
+    #[arg(long, default_value_t = crate::previous::DEFAULT_MATCH_RADIUS, value_parser = parse_radius)]
     pub match_radius: f64,
     /// Print a machine-readable JSON summary on stdout instead of the table.
     #[arg(long)]
@@ -101,19 +101,19 @@ const AUTO_BOOTSTRAP: usize = 3;
 /// Restarts per fit of `--k auto` with k-means++ when --n-init is not given.
 const AUTO_N_INIT: usize = 3;
 
-pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
+pub fn run(a: SegmentArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     super::set_threads(a.device.threads)?;
-    custseg::jobs::summary::check_min_segment_share(a.choose.min_segment_share)?;
+    crate::jobs::summary::check_min_segment_share(a.choose.min_segment_share)?;
     // Without --k, a warm start keeps its model's k (the job reads the model again and checks it in full).
     let k = match (a.k, &a.warm_start) {
         (Some(k), _) => k,
-        (None, Some(m)) => KFlag::Fixed(custseg::model::Model::load(m)?.k()),
+        (None, Some(m)) => KFlag::Fixed(crate::model::Model::load(m)?.k()),
         (None, None) => KFlag::Auto,
     };
     let (params, choose_k) = match k {
         KFlag::Fixed(k) => {
             if let Some(flag) = a.k_range.as_ref().map(|r| format!("--k-range {r}")).or(a.choose.only_for_choice()) {
-                return Err(custseg::Error::Usage(format!(
+                return Err(crate::Error::Usage(format!(
                     "{flag} applies only with --k auto, and this run has k = {k}: drop one of them"
                 ))
                 .into());
@@ -122,7 +122,7 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
         }
         KFlag::Auto => {
             if let Some(m) = &a.warm_start {
-                return Err(custseg::Error::Usage(format!(
+                return Err(crate::Error::Usage(format!(
                     "--k auto chooses k, --warm-start {} takes its model's: drop --k auto",
                     m.display()
                 ))
@@ -173,33 +173,30 @@ pub fn run(a: SegmentArgs) -> anyhow::Result<()> {
     let outcome = run_segment(&cfg);
     pb.finish_and_clear();
     let outcome = outcome?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     if a.json {
-        super::table::write_json(&mut out, &outcome, &cfg.output, &cfg.model)?;
+        super::table::write_json(out, &outcome, &cfg.output, &cfg.model)?;
     } else {
-        use std::io::Write;
-        super::table::write_table(&mut out, &outcome.model, &cfg.output, &cfg.model)?;
-        write!(out, "{}", custseg::report::render_columns(&outcome.columns))?;
+        super::table::write_table(out, &outcome.model, &cfg.output, &cfg.model)?;
+        write!(out, "{}", crate::report::render_columns(&outcome.columns))?;
         if let Some(c) = &outcome.choice {
-            super::choose_k::write_choice_line(&mut out, c)?;
+            super::choose_k::write_choice_line(out, c)?;
             if let Some(o) = &cfg.choose_k {
                 writeln!(
                     out,
                     "  (k from {}; silhouette on {}{})",
-                    custseg::jobs::choose_k::range_text(&o.ks),
-                    custseg::jobs::choose_k::silhouette_rows_text(o.sample, outcome.model.input.rows_clustered),
-                    custseg::jobs::choose_k::silhouette_place_text(&c.silhouette_on)
+                    crate::jobs::choose_k::range_text(&o.ks),
+                    crate::jobs::choose_k::silhouette_rows_text(o.sample, outcome.model.input.rows_clustered),
+                    crate::jobs::choose_k::silhouette_place_text(&c.silhouette_on)
                 )?;
             }
         }
         let names = outcome.explanation.names_by_number();
-        write!(out, "{}", custseg::explain::render_rules(&outcome.explanation.rules, &names))?;
+        write!(out, "{}", crate::explain::render_rules(&outcome.explanation.rules, &names))?;
         if let (Some(m), Some(prev)) = (&outcome.matching, &cfg.previous) {
-            super::table::write_matching(&mut out, m, prev)?;
+            super::table::write_matching(out, m, prev)?;
         }
         if let Some(p) = &outcome.profiles {
-            write!(out, "{}", custseg::report::render_table(p))?;
+            write!(out, "{}", crate::report::render_table(p))?;
             for (what, path) in [("profiles", &cfg.profile), ("report", &cfg.report)] {
                 if let Some(path) = path {
                     writeln!(out, "{what}: {}", path.display())?;

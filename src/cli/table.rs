@@ -3,11 +3,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use custseg::format::fmt_num;
-use custseg::model::Model;
-use custseg::previous::Matching;
+use crate::format::fmt_num;
+use crate::model::Model;
+use crate::previous::Matching;
 
-pub fn write_table(out: &mut impl Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
+pub fn write_table(out: &mut dyn Write, m: &Model, seg_path: &Path, model_path: &Path) -> anyhow::Result<()> {
     let total: u64 = m.sizes.iter().sum();
     let mut header = vec!["segment".to_string(), "name".into(), "size".into(), "share".into()];
     // The categorical indicators are shown as level shares (report::render_columns), not as centroid columns.
@@ -72,7 +72,7 @@ fn feature_count(m: &Model) -> String {
 }
 
 /// How the segments matched the previous model's (`segment --previous`).
-pub fn write_matching(out: &mut impl Write, m: &Matching, prev: &Path) -> anyhow::Result<()> {
+pub fn write_matching(out: &mut dyn Write, m: &Matching, prev: &Path) -> anyhow::Result<()> {
     let kept: Vec<String> = m.matched.iter().flatten().map(|(n, d)| format!("{n} (moved {d:.3})")).collect();
     let new: Vec<String> =
         m.matched.iter().zip(&m.numbers).filter(|(x, _)| x.is_none()).map(|(_, n)| n.to_string()).collect();
@@ -104,8 +104,8 @@ fn missing_lines(m: &Model) -> Vec<String> {
 }
 
 pub fn write_json(
-    out: &mut impl Write,
-    o: &custseg::jobs::segment::SegmentOutcome,
+    out: &mut dyn Write,
+    o: &crate::jobs::segment::SegmentOutcome,
     seg_path: &Path,
     model_path: &Path,
 ) -> anyhow::Result<()> {
