@@ -71,16 +71,16 @@ def arrow_matrix(X, columns=None):
     return out, names
 
 
-def check_finite(X: np.ndarray, names) -> None:
-    """A NaN or infinite value is an error naming the first such column and its count (the CLI's words)."""
-    bad = ~np.isfinite(X)
-    if bad.any():
-        per_column = bad.sum(axis=0)
-        j = int(np.flatnonzero(per_column)[0])
+def check_finite(X32: np.ndarray, names) -> None:
+    """A NaN or infinite value of the C-contiguous float32 matrix the fit reads is an error naming the first such
+    column and its count (the CLI's words). One native pass, no temporary arrays (``_native.non_finite``)."""
+    from . import _native
+
+    bad = _native.non_finite(X32)
+    if bad is not None:
+        j, count = bad
         name = names[j] if names is not None else f"x{j}"
-        raise ValueError(
-            f"column '{name}' has {int(per_column[j])} NaN or infinite values (in X); drop or impute them first"
-        )
+        raise ValueError(f"column '{name}' has {count} NaN or infinite values (in X); drop or impute them first")
 
 
 def as_float32(X: np.ndarray) -> np.ndarray:

@@ -125,8 +125,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                             f"are missing); pass the columns the model was fitted on\n{e}"
                         ) from None
         X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False)
-        check_finite(X, getattr(self, "feature_names_in_", None))
-        return X, as_float32(X)
+        X32 = as_float32(X)
+        # On the float32 matrix the fit reads (a float64 value beyond float32's range is an infinity there too).
+        check_finite(X32, getattr(self, "feature_names_in_", None))
+        return X, X32
 
     def _init_args(self, n_features):
         if isinstance(self.init, str):

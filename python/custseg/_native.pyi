@@ -40,3 +40,6 @@ def run_command(args: list[str]) -> str:
 
 def read_model(path: str) -> str:
     """The JSON text of a model `custseg segment` wrote, checked as `custseg assign` checks it (ValueError if not)."""
+
+def non_finite(x: npt.NDArray[np.float32]) -> tuple[int, int] | None:
+    """The first column with NaN or infinite values and their count, or None when all are finite."""

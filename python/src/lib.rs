@@ -2,7 +2,7 @@
 //! its inputs, then calls these functions with C-contiguous `float32` arrays; the GIL is released during the work.
 //!
 //! - `fit`: a K-means fit (CPU with exact sums, or the GPU) → centres, labels, squared distances, inertia, steps;
-//! - `assign`: nearest centres and squared distances on the CPU (predict, score);
+//! - `assign`: nearest centres and squared distances on the CPU (predict, score); `non_finite`: the check of X;
 //! - `partial_step`, `update_centres`: the Spark fit's executor kernel and driver update (`spark.rs`);
 //! - `run_command`, `read_model`: the CLI's job commands run in-process for `custseg.segment` and the others
 //!   (`jobs.rs`).
@@ -130,6 +130,47 @@ fn fit<'py>(
 /// Labels and squared distances, as NumPy arrays.
 type Labels<'py> = (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>);
 
+/// Rows per parallel piece of [`non_finite`].
+const FINITE_BLOCK_ROWS: usize = 16_384;
+
+/// The first column holding NaN or infinite values, and how many it holds; `None` when every value is finite. One
+/// parallel pass over the matrix (the common all-finite case is a branch-free OR of the exponent test), no
+/// temporaries; the per-column count runs only when a piece has a non-finite value.
+#[pyfunction]
+fn non_finite(py: Python<'_>, x: PyReadonlyArray2<'_, f32>) -> PyResult<Option<(usize, usize)>> {
+    use rayon::prelude::*;
+    let m = matrix(&x)?;
+    let d = m.d().max(1);
+    let bad = |v: f32| v.to_bits() & 0x7f80_0000 == 0x7f80_0000;
+    let counts = py.detach(|| {
+        m.as_slice()
+            .par_chunks(FINITE_BLOCK_ROWS * d)
+            .map(|piece| {
+                if !piece.iter().fold(false, |acc, &v| acc | bad(v)) {
+                    return None;
+                }
+                let mut c = vec![0usize; d];
+                for row in piece.chunks_exact(d) {
+                    for (n, &v) in c.iter_mut().zip(row) {
+                        *n += usize::from(bad(v));
+                    }
+                }
+                Some(c)
+            })
+            .reduce(
+                || None,
+                |a, b| match (a, b) {
+                    (Some(mut a), Some(b)) => {
+                        a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                        Some(a)
+                    }
+                    (a, b) => a.or(b),
+                },
+            )
+    });
+    Ok(counts.and_then(|c| c.iter().position(|&n| n > 0).map(|j| (j, c[j]))))
+}
+
 /// Each row's nearest centre (lowest index on ties) and squared distance to it, on the CPU.
 #[pyfunction]
 fn assign<'py>(
@@ -154,6 +195,7 @@ fn assign<'py>(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(assign, m)?)?;
+    m.add_function(wrap_pyfunction!(non_finite, m)?)?;
     m.add_function(wrap_pyfunction!(spark::partial_step, m)?)?;
     m.add_function(wrap_pyfunction!(spark::update_centres, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::run_command, m)?)?;

@@ -91,18 +91,51 @@ impl ExactScale {
     /// The scale of a row-major `n × d` matrix with optional weights. Non-finite values are ignored here (the fit
     /// refuses them).
     pub fn of_data(x: &[f32], d: usize, w: Option<&[f32]>) -> Self {
-        let mut x_max = vec![0f64; d];
-        let mut wx_max = vec![0f64; d];
-        for (i, row) in x.chunks_exact(d.max(1)).enumerate() {
-            let wi = w.map_or(1.0, |w| w[i] as f64);
-            for (f, &v) in row.iter().enumerate() {
-                let a = (v as f64).abs();
-                if a.is_finite() {
-                    x_max[f] = x_max[f].max(a);
-                    wx_max[f] = wx_max[f].max((wi * a).abs());
+        use rayon::prelude::*;
+        const ROWS: usize = 16_384;
+        let d1 = d.max(1);
+        // Per piece of rows in parallel, per feature the largest |x_f| and |w·x_f| (maxima: any split gives the same).
+        // |x| in f32 is exact, so the unweighted maxima are taken in f32 (vectorised), then widened.
+        let maxima = |piece: (usize, &[f32])| -> (Vec<f64>, Vec<f64>) {
+            let (p, rows) = piece;
+            match w {
+                None => {
+                    let mut m = vec![0f32; d];
+                    for row in rows.chunks_exact(d1) {
+                        for (m, &v) in m.iter_mut().zip(row) {
+                            let a = v.abs();
+                            // NaN and infinities are left out (the fit refuses them).
+                            *m = if a < f32::INFINITY && a > *m { a } else { *m };
+                        }
+                    }
+                    let m: Vec<f64> = m.into_iter().map(f64::from).collect();
+                    (m.clone(), m)
+                }
+                Some(w) => {
+                    let (mut xm, mut wxm) = (vec![0f64; d], vec![0f64; d]);
+                    for (i, row) in rows.chunks_exact(d1).enumerate() {
+                        let wi = w[p * ROWS + i] as f64;
+                        for (f, &v) in row.iter().enumerate() {
+                            let a = (v as f64).abs();
+                            if a.is_finite() {
+                                xm[f] = xm[f].max(a);
+                                wxm[f] = wxm[f].max((wi * a).abs());
+                            }
+                        }
+                    }
+                    (xm, wxm)
                 }
             }
-        }
+        };
+        let max_of = |mut a: Vec<f64>, b: Vec<f64>| {
+            a.iter_mut().zip(b).for_each(|(p, q)| *p = p.max(q));
+            a
+        };
+        let (x_max, wx_max) = x
+            .par_chunks(ROWS * d1)
+            .enumerate()
+            .map(maxima)
+            .reduce(|| (vec![0f64; d], vec![0f64; d]), |a, b| (max_of(a.0, b.0), max_of(a.1, b.1)));
         let w_max = w.map(|w| w.iter().map(|&v| v as f64).filter(|v| v.is_finite()).fold(0.0, f64::max));
         Self::from_maxima(x_max, &wx_max, w_max)
     }
@@ -244,6 +277,32 @@ mod tests {
     #[test]
     fn a_block_of_quantised_values_adds_in_f64_without_rounding() {
         assert_eq!(BLOCK_LIMIT as f64 * 2f64.powi(SUM_BITS), 2f64.powi(53));
+    }
+
+    #[test]
+    fn the_scale_of_data_is_the_maximum_of_each_features_magnitudes() {
+        // 40,000 rows: several parallel pieces; NaN and infinities are left out; weights scale w·x.
+        let n = 40_000;
+        let mut x: Vec<f32> =
+            (0..n * 2).map(|i| ((i * 7919) % 1000) as f32 * if i % 3 == 0 { -1.0 } else { 0.5 }).collect();
+        x[2 * 33_001] = -1234.5;
+        x[2 * 17 + 1] = f32::NAN;
+        x[2 * 20_000 + 1] = f32::NEG_INFINITY;
+        let s = ExactScale::of_data(&x, 2, None);
+        let naive = |f: usize| {
+            x.iter().skip(f).step_by(2).filter(|v| v.is_finite()).map(|v| v.abs() as f64).fold(0.0, f64::max)
+        };
+        assert_eq!(s.x_max, vec![naive(0), naive(1)]);
+        assert_eq!(s.x_max[0], 1234.5);
+        let w: Vec<f32> = (0..n).map(|i| if i == 39_999 { 4.0 } else { 0.5 }).collect();
+        let sw = ExactScale::of_data(&x, 2, Some(&w));
+        assert_eq!(sw.x_max, s.x_max);
+        let wx = |f: usize| {
+            (0..n).filter(|i| x[2 * i + f].is_finite()).map(|i| (w[i] * x[2 * i + f]).abs() as f64).fold(0.0, f64::max)
+        };
+        let want: Vec<i32> = [wx(0), wx(1)].iter().map(|&m| exponent_for(m, SUM_BITS)).collect();
+        assert_eq!(sw.sum_exp, want);
+        assert_eq!(sw.w_max, 4.0);
     }
 
     #[test]
