@@ -32,20 +32,21 @@ if not path.exists():
     pq.write_table(pa.table(cols), path)
 # The same explicit initial centres for both: the first k rows, written as a model-free CSV is not a CLI input, so
 # both use init "random" with max_iter fixed and tol 0: the timed work is `iters` full Lloyd steps either way.
-cli = []
-for _ in range(3):
+rounds = 5
+cli, py, native = [], [], []
+# The three alternate, round after round, so that a change of load hits each alike.
+for _ in range(rounds):
+    # -v: the log's full format, whose `seconds` has every digit (the default rounds it to two decimals).
     r = subprocess.run(
         [binary, "segment", "--input", str(path), "--id", "id", "--scale", "none", "--device", "cpu", "-k", str(k),
          "--init", "random", "--n-init", "1", "--max-iter", str(iters), "--tol", "0", "--seed", str(seed),
-         "--output", str(work / "out.parquet")],
+         "--output", str(work / "out.parquet"), "-v"],
         capture_output=True, text=True, check=True,
         env={"RUST_LOG": "warn,custseg=info", "PATH": "/usr/bin:/bin"},
     )
     line = next(l for l in r.stderr.splitlines() if "fitted" in l)
     steps = int(re.search(r"n_iter=(\d+)", line).group(1))
     cli.append((float(re.search(r"seconds=([0-9.e-]+)", line).group(1)), steps))
-py, native = [], []
-for _ in range(3):
     m = custseg.KMeans(n_clusters=k, init="random", n_init=1, max_iter=iters, tol=0, random_state=seed, device="cpu")
     t = time.perf_counter()
     m.fit(X)
@@ -54,7 +55,7 @@ for _ in range(3):
     out = _native.fit(X, None, k, "random", None, 1, iters, 0.0, seed, "cpu")
     native.append((time.perf_counter() - t, out[4]))
 best = lambda runs: min(s / it for s, it in runs)  # noqa: E731
-print(f"rows {n} x {d}, k = {k}, {iters} steps, init random, tol 0, best of 3")
+print(f"rows {n} x {d}, k = {k}, {iters} steps, init random, tol 0, best of {rounds}")
 print(f"CLI fit (custseg segment, 'fitted' seconds): {cli}  per step {best(cli) * 1e3:.1f} ms")
 print(f"custseg.KMeans.fit wall:                     {py}  per step {best(py) * 1e3:.1f} ms")
 print(f"_native.fit wall (no Python layer):          {native}  per step {best(native) * 1e3:.1f} ms")
