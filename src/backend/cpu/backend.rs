@@ -67,7 +67,8 @@ impl<'a> CpuBackend<'a> {
         CpuBackend {
             x,
             w: weights,
-            labels: vec![NO_LABEL; x.n()],
+            // Allocated by the first step: a backend that only assigns (`custseg assign`) does not fill n labels.
+            labels: Vec::new(),
             closest: Vec::new(),
             partials: vec![Partial::new(); blocks],
             packed: Packed::with_kernel(kernel),
@@ -137,6 +138,9 @@ impl<'a> CpuBackend<'a> {
         packed.set(centroids, k, d);
         let (x, w) = (self.x, self.w);
         let mut labels = std::mem::take(&mut self.labels);
+        if labels.len() != x.n() {
+            labels = vec![NO_LABEL; x.n()];
+        }
         let bounded = self.bounds_mode.active(k);
         if bounded {
             let mut st = std::mem::take(&mut self.bounds);
