@@ -389,7 +389,7 @@ mod tests {
                     s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                     let pick = (s >> 33) as usize;
                     // Half on the grid of the edges, half anywhere.
-                    if pick % 2 == 0 { grid[pick / 2 % grid.len()] as f32 * 0.25 } else { (pick % 10_000) as f32 * 1e-3 - 5.0 }
+                    if pick.is_multiple_of(2) { grid[pick / 2 % grid.len()] as f32 * 0.25 } else { (pick % 10_000) as f32 * 1e-3 - 5.0 }
                 })
                 .collect();
             let x = Matrix::from_vec(v, n, d);
