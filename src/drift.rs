@@ -7,6 +7,8 @@
 //! moderate shift, 0.25 or more a significant one; the share of rows beyond the training's 99th-percentile
 //! distance is 1% on data like the training's, and more than [`FAR_SHARE_WARN`] is a warning.
 
+mod bins;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -119,29 +121,10 @@ pub fn reference(x: &Matrix, names: &[String], dist2: &[f32]) -> DriftReference 
 /// The drift of `x` (scaled with the model's scaler, columns in the model's order) whose rows lie at squared
 /// distances `dist2` from their centres.
 pub fn measure(reference: &DriftReference, x: &Matrix, dist2: &[f32]) -> Drift {
-    const BLOCK: usize = 16 * 1024;
     let (n, d) = (x.n(), x.d());
     let bins = reference.features.len().min(d);
-    // Bin counts of every feature, by blocks of rows in parallel (rows are contiguous), summed (integers: exact).
-    let counts = x
-        .as_slice()
-        .par_chunks(BLOCK * d.max(1))
-        .map(|rows| {
-            let mut c: Vec<Vec<u64>> = reference.features[..bins].iter().map(|b| vec![0; b.edges.len() + 1]).collect();
-            for row in rows.chunks_exact(d) {
-                for (f, fb) in reference.features[..bins].iter().enumerate() {
-                    c[f][fb.edges.partition_point(|&e| e < row[f] as f64)] += 1;
-                }
-            }
-            c
-        })
-        .reduce_with(|mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                x.iter_mut().zip(y).for_each(|(u, v)| *u += v);
-            }
-            a
-        })
-        .unwrap_or_default();
+    // Bin counts of every feature, by blocks of rows in parallel (integers: exact); `bins.rs` says how.
+    let counts = bins::count_bins(&reference.features[..bins], x);
     let features = reference.features[..bins]
         .iter()
         .enumerate()
@@ -175,10 +158,8 @@ pub fn psi(expected: &[f64], actual: &[f64]) -> f64 {
 /// Shares of `values` (of which there are `n`) in the bins cut by the sorted `edges`: bin `b` holds the values
 /// `v` with `edges[b-1] < v <= edges[b]`.
 fn bin_shares(values: impl Iterator<Item = f32>, n: usize, edges: &[f64]) -> Vec<f64> {
-    let mut counts = vec![0u64; edges.len() + 1];
-    for v in values {
-        counts[edges.partition_point(|&e| e < v as f64)] += 1;
-    }
+    // The rule `measure` counts with (`bins.rs`), so the same data has the same shares on both sides.
+    let counts = bins::bin_counts(values, edges);
     counts.iter().map(|&c| if n == 0 { 0.0 } else { c as f64 / n as f64 }).collect()
 }
 

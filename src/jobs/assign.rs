@@ -90,7 +90,9 @@ pub fn run_assign(cfg: &AssignConfig) -> Result<AssignOutcome> {
         sizes[l as usize] += 1;
     }
     let clock = Instant::now();
-    let distances: Vec<f32> = a.dist2.par_iter().map(|v| v.sqrt()).collect();
+    // In place: the squared distances are not needed after the drift, and fresh pages would cost faults.
+    let mut distances = a.dist2;
+    distances.par_iter_mut().for_each(|v| *v = v.sqrt());
     let ids = match &cfg.pseudonym {
         Some(key) => key.pseudonymize(&table.ids)?,
         None => table.ids.clone(),

@@ -21,10 +21,12 @@ use tracing::debug;
 
 use super::bounds::{step_block_bounded, BoundState, Bounds};
 use super::kernel::nearest_block;
-use super::kernel_portable::dist2;
+#[cfg(target_arch = "x86_64")]
+use super::kernel_avx2;
+use super::kernel_portable::{dist2, dist2_rows};
 use super::packed::{Kernel, Packed};
 use super::pp::{block_commit, block_potentials};
-use super::step::{merge, merge_exact, step_block, Block, Partial, BLOCK_ROWS};
+use super::step::{merge, merge_exact, step_block, Block, Partial, BLOCK_ROWS, SUB_ROWS};
 use crate::error::Result;
 use crate::exact::{ExactScale, ExactSums, StepQuant};
 use crate::kmeans::{Assignment, Backend, StepStats};
@@ -65,7 +67,8 @@ impl<'a> CpuBackend<'a> {
         CpuBackend {
             x,
             w: weights,
-            labels: vec![NO_LABEL; x.n()],
+            // Allocated by the first step: a backend that only assigns (`custseg assign`) does not fill n labels.
+            labels: Vec::new(),
             closest: Vec::new(),
             partials: vec![Partial::new(); blocks],
             packed: Packed::with_kernel(kernel),
@@ -135,6 +138,9 @@ impl<'a> CpuBackend<'a> {
         packed.set(centroids, k, d);
         let (x, w) = (self.x, self.w);
         let mut labels = std::mem::take(&mut self.labels);
+        if labels.len() != x.n() {
+            labels = vec![NO_LABEL; x.n()];
+        }
         let bounded = self.bounds_mode.active(k);
         if bounded {
             let mut st = std::mem::take(&mut self.bounds);
@@ -211,20 +217,11 @@ impl Backend for CpuBackend<'_> {
         packed.set(centroids, k, d);
         let mut out = Assignment { labels: vec![0; n], dist2: vec![0.0; n] };
         let x = self.x;
-        out.labels.par_chunks_mut(BLOCK_ROWS).zip(out.dist2.par_chunks_mut(BLOCK_ROWS)).enumerate().for_each(
-            |(b, (lab, dst))| {
+        out.labels.par_chunks_mut(BLOCK_ROWS).zip(out.dist2.par_chunks_mut(BLOCK_ROWS)).enumerate().for_each_init(
+            Vec::new,
+            |scratch, (b, (lab, dst))| {
                 let start = b * BLOCK_ROWS;
-                nearest_block(
-                    &x.as_slice()[start * d..(start + lab.len()) * d],
-                    lab.len(),
-                    &packed,
-                    lab,
-                    &mut Vec::new(),
-                );
-                for (r, (l, o)) in lab.iter().zip(dst.iter_mut()).enumerate() {
-                    let j = *l as usize;
-                    *o = dist2(x.row(start + r), &centroids[j * d..(j + 1) * d]);
-                }
+                assign_block(&x.as_slice()[start * d..(start + lab.len()) * d], &packed, centroids, lab, dst, scratch);
             },
         );
         self.packed = packed;
@@ -313,6 +310,27 @@ impl CpuBackend<'_> {
             })
             .collect();
         per_block.iter().sum()
+    }
+}
+
+/// One block of a full assignment: its rows' nearest centroids (`lab`) and exact squared distances to them
+/// (`dst`), a sub-tile of [`SUB_ROWS`] rows at a time (as a Lloyd step does), so the distances re-read rows the kernel
+/// has just read from L1/L2; the distances by the kernel's `dist2_rows` (AVX2 where the kernel is: the portable
+/// `dist2`'s bits). `scratch` is the fallback kernel's score buffer, reused.
+fn assign_block(xb: &[f32], packed: &Packed, c: &[f32], lab: &mut [u32], dst: &mut [f32], scratch: &mut Vec<f32>) {
+    let d = packed.d;
+    for (s, (lab_s, dst_s)) in lab.chunks_mut(SUB_ROWS).zip(dst.chunks_mut(SUB_ROWS)).enumerate() {
+        let rows = lab_s.len();
+        let xs = &xb[s * SUB_ROWS * d..(s * SUB_ROWS + rows) * d];
+        nearest_block(xs, rows, packed, lab_s, scratch);
+        #[cfg(target_arch = "x86_64")]
+        if packed.kernel == Kernel::Avx2 {
+            // SAFETY: `Kernel::Avx2` is only selected where the CPU has AVX2 and FMA (`Packed::with_kernel`); `xs`
+            // holds `rows` rows, every label is below k (the kernel's), and `dst_s` holds `rows` values.
+            unsafe { kernel_avx2::dist2_rows(xs, d, lab_s, c, dst_s) };
+            continue;
+        }
+        dist2_rows(xs, d, lab_s, c, dst_s);
     }
 }
 
