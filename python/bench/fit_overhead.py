@@ -1,7 +1,8 @@
 """The Python fit's overhead against the CLI's on n × d Gaussian blobs (default 1M × 16, k = 16, 20 Lloyd steps).
 
 Writes the data once as Parquet, runs `custseg segment` (its `fitted` log line gives the fit's seconds), then
-times `custseg.KMeans.fit` and the native call inside it on the same rows with the same settings.
+times `custseg.KMeans.fit` (the CLI's CPU fit), the native call inside it, and `KMeans(exact_sums=True)` (the Spark
+fit's exact sums) on the same rows with the same settings.
 Usage: python fit_overhead.py CUSTSEG_BINARY [WORKDIR] [N] [D]
 """
 
@@ -33,7 +34,7 @@ if not path.exists():
 # The same explicit initial centres for both: the first k rows, written as a model-free CSV is not a CLI input, so
 # both use init "random" with max_iter fixed and tol 0: the timed work is `iters` full Lloyd steps either way.
 rounds = 5
-cli, py, native = [], [], []
+cli, py, native, exact = [], [], [], []
 # The three alternate, round after round, so that a change of load hits each alike.
 for _ in range(rounds):
     # -v: the log's full format, whose `seconds` has every digit (the default rounds it to two decimals).
@@ -52,12 +53,19 @@ for _ in range(rounds):
     m.fit(X)
     py.append((time.perf_counter() - t, m.n_iter_))
     t = time.perf_counter()
-    out = _native.fit(X, None, k, "random", None, 1, iters, 0.0, seed, "cpu")
+    out = _native.fit(X, None, k, "random", None, 1, iters, 0.0, seed, "cpu", False)
     native.append((time.perf_counter() - t, out[4]))
+    m = custseg.KMeans(n_clusters=k, init="random", n_init=1, max_iter=iters, tol=0, random_state=seed, device="cpu",
+                       exact_sums=True)
+    t = time.perf_counter()
+    m.fit(X)
+    exact.append((time.perf_counter() - t, m.n_iter_))
 best = lambda runs: min(s / it for s, it in runs)  # noqa: E731
 print(f"rows {n} x {d}, k = {k}, {iters} steps, init random, tol 0, best of {rounds}")
 print(f"CLI fit (custseg segment, 'fitted' seconds): {cli}  per step {best(cli) * 1e3:.1f} ms")
 print(f"custseg.KMeans.fit wall:                     {py}  per step {best(py) * 1e3:.1f} ms")
 print(f"_native.fit wall (no Python layer):          {native}  per step {best(native) * 1e3:.1f} ms")
+print(f"KMeans(exact_sums=True).fit wall:        {exact}  per step {best(exact) * 1e3:.1f} ms")
 print(f"Python layer overhead vs the native call: {100 * (best(py) / best(native) - 1):+.1f}%")
 print(f"custseg.KMeans vs the CLI's fit:          {100 * (best(py) / best(cli) - 1):+.1f}%")
+print(f"KMeans(exact_sums=True) vs the CLI's fit: {100 * (best(exact) / best(cli) - 1):+.1f}%")

@@ -14,6 +14,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     tol: float
     random_state: int | np.random.RandomState | None
     device: Literal["auto", "cpu", "gpu"]
+    exact_sums: bool
     cluster_centers_: npt.NDArray[np.floating]
     labels_: npt.NDArray[np.int32]
     inertia_: float
@@ -31,6 +32,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         tol: float = 1e-4,
         random_state: int | np.random.RandomState | None = None,
         device: Literal["auto", "cpu", "gpu"] = "auto",
+        exact_sums: bool = False,
     ) -> None: ...
     def fit(self, X: Any, y: None = None, sample_weight: npt.ArrayLike | None = None) -> Self: ...
     def fit_predict(self, X: Any, y: None = None, sample_weight: npt.ArrayLike | None = None) -> npt.NDArray[np.int32]: ...

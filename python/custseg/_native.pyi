@@ -16,8 +16,10 @@ def fit(
     tol: float,
     seed: int,
     device_name: str,
+    exact: bool,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.float32], float, int, str]:
-    """K-means fit: (centres, labels, squared distances, inertia, n_iter, backend name). Releases the GIL."""
+    """K-means fit: (centres, labels, squared distances, inertia, n_iter, backend name); `exact`: exact sums on the
+    CPU (the Spark fit's bits) rather than the CLI's. Releases the GIL."""
 
 def assign(
     x: npt.NDArray[np.float32], centres: npt.NDArray[np.float32]

@@ -1,7 +1,8 @@
 //! `custseg._native`: the private native module of the Python package. The pure-Python layer (`custseg/`) checks
 //! its inputs, then calls these functions with C-contiguous `float32` arrays; the GIL is released during the work.
 //!
-//! - `fit`: a K-means fit (CPU with exact sums, or the GPU) → centres, labels, squared distances, inertia, steps;
+//! - `fit`: a K-means fit (the CPU with the CLI's sums or exact ones, or the GPU) → centres, labels, squared
+//!   distances, inertia, steps;
 //! - `assign`: nearest centres and squared distances on the CPU (predict, score); `non_finite`: the check of X;
 //! - `partial_step`, `update_centres`: the Spark fit's executor kernel and driver update (`spark.rs`);
 //! - `run_command`, `read_model`: the CLI's job commands run in-process for `custseg.segment` and the others
@@ -17,7 +18,7 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArra
 use pyo3::prelude::*;
 
 use custseg::backend::cpu::CpuBackend;
-use custseg::device::{fit_on_device_or, DeviceChoice, DeviceRequest};
+use custseg::device::{fit_on_device, fit_on_device_or, DeviceChoice, DeviceRequest};
 use custseg::exact::fit_exact;
 use custseg::kmeans::{Backend, Init, InitSample, KMeansParams};
 use custseg::{Matrix, SharedRows};
@@ -50,7 +51,13 @@ impl SharedRows for NumpyRows {
 /// every caller drops it before returning.
 pub(crate) fn matrix(x: &PyReadonlyArray2<'_, f32>) -> PyResult<Matrix> {
     let (n, d) = (x.shape()[0], x.shape()[1]);
-    let s = x.as_slice().map_err(|_| pyo3::exceptions::PyValueError::new_err("X must be C-contiguous float32"))?;
+    // `as_slice` also accepts a Fortran-ordered array, whose memory is column-major: refuse it (read as rows, it
+    // would be another matrix).
+    let not_rows = || pyo3::exceptions::PyValueError::new_err("X must be a C-contiguous float32 array");
+    if !x.is_c_contiguous() {
+        return Err(not_rows());
+    }
+    let s = x.as_slice().map_err(|_| not_rows())?;
     let rows = NumpyRows { ptr: s.as_ptr(), len: s.len(), _owner: (**x).clone().into_any().unbind() };
     Ok(Matrix::shared(Arc::new(rows), n, d))
 }
@@ -73,10 +80,11 @@ fn device(name: &str) -> PyResult<DeviceRequest> {
 type FitOut<'py> =
     (Bound<'py, PyArray2<f32>>, Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<f32>>, f64, usize, String);
 
-/// Fits K-means. `init` is `"k-means++"`, `"random"` or `"given"` (then `centres` holds the `k × d` start).
-/// Returns `(centres, labels, dist2, inertia, n_iter, backend)`.
+/// Fits K-means. `init` is `"k-means++"`, `"random"` or `"given"` (then `centres` holds the `k × d` start). On the
+/// CPU, `exact` chooses the exact sums (`exact::fit_exact`: the Spark fit's bits) over the CLI's `f64` block sums
+/// (the CLI's bits). Returns `(centres, labels, dist2, inertia, n_iter, backend)`.
 #[pyfunction]
-#[pyo3(signature = (x, sample_weight, n_clusters, init, centres, n_init, max_iter, tol, seed, device_name))]
+#[pyo3(signature = (x, sample_weight, n_clusters, init, centres, n_init, max_iter, tol, seed, device_name, exact))]
 #[allow(clippy::too_many_arguments)]
 fn fit<'py>(
     py: Python<'py>,
@@ -90,6 +98,7 @@ fn fit<'py>(
     tol: f64,
     seed: u64,
     device_name: &str,
+    exact: bool,
 ) -> PyResult<FitOut<'py>> {
     let req = device(device_name)?;
     let m = matrix(&x)?;
@@ -118,7 +127,11 @@ fn fit<'py>(
     let r = py
         .detach(|| {
             let w = w.as_deref();
-            fit_on_device_or(&req, &params, &m, w, || fit_exact(&params, &m, w))
+            if exact {
+                fit_on_device_or(&req, &params, &m, w, || fit_exact(&params, &m, w))
+            } else {
+                fit_on_device(&req, &params, &m, w)
+            }
         })
         .map_err(to_py)?;
     let k = r.centroids.n();

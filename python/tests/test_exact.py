@@ -42,7 +42,7 @@ def test_sums_over_partitions_are_the_same_integers_as_over_one(parts):
 def test_a_partitioned_driver_loop_gives_custseg_kmeans_bits():
     X = blobs(20_000, 4, 5, seed=13, spread=2.0)
     init = np.ascontiguousarray(X[:5])
-    fitted = custseg.KMeans(n_clusters=5, init=init, n_init=1, tol=0, max_iter=100, device="cpu").fit(X)
+    fitted = custseg.KMeans(n_clusters=5, init=init, n_init=1, tol=0, max_iter=100, device="cpu", exact_sums=True).fit(X)
     for parts in (2, 3, 7):
         c, it = init, 0
         for it in range(1, 101):

@@ -157,3 +157,29 @@ def test_a_file_that_is_not_a_model_is_a_value_error(tmp_path):
         custseg.load_model(tmp_path / "m.json")
     with pytest.raises(ValueError, match=r"absent\.json: No such file"):
         custseg.load_model(tmp_path / "absent.json")
+
+
+def test_the_estimators_cpu_fit_is_the_clis_to_the_bit(tmp_path):
+    # The same matrix (scale none), initial centres and steps through `custseg segment --warm-start` (run
+    # in-process) and through custseg.KMeans' native fit: the same centres to the bit, the same partition (segment
+    # renumbers the clusters), the same inertia.
+    from custseg import _native
+
+    df, _ = planted(n=4000, seed=8)
+    X = np.ascontiguousarray(df[["f0", "f1", "f2"]].to_numpy(np.float32))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _native.fit(np.asfortranarray(X), None, 4, "random", None, 1, 1, 0.0, 0, "cpu", False)
+    start = custseg.segment(df, k=4, scale="none", max_iter=1, device="cpu", model=tmp_path / "start.json")
+    init = np.array(start.model.json["centroids_scaled"], dtype=np.float32)
+    r = custseg.segment(df, scale="none", warm_start=tmp_path / "start.json", max_iter=30, tol=0, device="cpu")
+    centres, labels, _, inertia, _, backend = _native.fit(X, None, 4, "given", init, 1, 30, 0.0, 0, "cpu", False)
+    assert "exact" not in backend
+    cli_centres = np.array(r.model.json["centroids_scaled"], dtype=np.float32)
+    assert sorted(map(tuple, cli_centres.tolist())) == sorted(map(tuple, centres.tolist()))
+    assert adjusted_rand_score(r.segments.column("segment").to_numpy(), labels) == 1.0
+    assert r.summary["inertia"] == inertia
+    exact = custseg.KMeans(n_clusters=4, init=init, n_init=1, tol=0, max_iter=30, device="cpu", exact_sums=True)
+    exact.fit(X)
+    assert exact.backend_.endswith("exact sums")
+    assert (exact.labels_ == labels).all()
+    np.testing.assert_allclose(exact.cluster_centers_, centres, rtol=1e-6)
