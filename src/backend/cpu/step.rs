@@ -227,7 +227,8 @@ fn accumulate<const WEIGHTED: bool>(
 
 /// [`accumulate`] with exact sums: each value is quantised (`trunc(w·x_f·2^e_f)`, `exact::fixed`) before it is
 /// added, so the block's `f64` sums hold integers and add without rounding; the inertia is quantised per row into an
-/// `i128`.
+/// `i128`. Its row bookkeeping repeats `accumulate`'s on purpose: one body for both (a const flag) made the `f64`
+/// step 13% slower (docs/PERFORMANCE.md, "The exact step fused into the CPU backend").
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn accumulate_exact<const WEIGHTED: bool>(
