@@ -20,7 +20,8 @@
 #   e2e.txt           generate, then segment --device gpu and --device cpu (wall s, peak RSS KB), on the generated
 #                     customers (8 features) and on a 16-feature blobs file (written with numpy + pyarrow); then
 #                     K = 256 on the blobs file on the GPU, seeded from every row (--init-sample full) and from the
-#                     default sample, for the cost of k-means++ on the GPU
+#                     default sample, for the cost of k-means++ on the GPU; `assign` of the blobs file with the GPU
+#                     fit's model on the GPU and on the CPU (stage times, and whether it reproduced the fit's file)
 #
 # Settings (environment; the defaults are the GPU run's, small values make a local try on lavapipe):
 #   OUT (/tmp/devout)  BUDGET_S (480)  WORK (/tmp/custseg-devrun: scratch files)
@@ -388,6 +389,18 @@ EOF
         --device "$dev" -o "$WORK/sb_$dev.parquet" --model "$WORK/mb_$dev.json" --json
     else note "e2e:blobs16-$dev" skipped "no blobs file"; fi
   done
+  # Scoring the same rows with the GPU fit's model (issue 17: `assign` throughput, GPU and CPU): the stage lines give
+  # read, scale, assign, drift and write; `cmp` against the GPU fit's segments file says whether assign reproduced it.
+  for dev in gpu cpu; do
+    if [ -f "$WORK/mb_gpu.json" ]; then
+      step "e2e:assign16-$dev" "$T_E2E" "$E2E" "$E2E" timed "assign16-$dev" "$CS" assign --model "$WORK/mb_gpu.json" \
+        --input "$WORK/b16.parquet" --device "$dev" -o "$WORK/ab_$dev.parquet" --json
+      if [ ! -f "$WORK/ab_$dev.parquet" ]; then echo "assign16-$dev: no output" >> "$E2E"
+      elif cmp -s "$WORK/ab_$dev.parquet" "$WORK/sb_gpu.parquet"; then
+        echo "assign16-$dev: the GPU fit's segments file, to the byte" >> "$E2E"
+      else echo "assign16-$dev: differs from the GPU fit's segments file (labels may differ at f32 ties across devices)" >> "$E2E"; fi
+    else note "e2e:assign16-$dev" skipped "no GPU model"; fi
+  done
 else note e2e:blobs16 skipped "E2E_BLOBS16=0"; fi
 # k-means++ at K = 256 on the blobs file: seeding from every row on the GPU (its distance updates run there) against
 # the default sample, 20 Lloyd iterations; the "k-means run timing" lines give init_seconds and lloyd_seconds.
@@ -399,7 +412,7 @@ if [ "$E2E_BLOBS16" = 1 ] && [ -f "$WORK/b16.parquet" ]; then
 fi
 {
   echo "==== end to end, this run (wall s, peak RSS KB; memory bound 1.5 x matrix + 200 MB)"
-  for f in generate segment-gpu segment-cpu blobs16-gpu blobs16-cpu pp256-full pp256-auto; do [ -f "$WORK/time.$f" ] && cat "$WORK/time.$f"; done
+  for f in generate segment-gpu segment-cpu blobs16-gpu blobs16-cpu assign16-gpu assign16-cpu pp256-full pp256-auto; do [ -f "$WORK/time.$f" ] && cat "$WORK/time.$f"; done
   grep -h "k-means run timing\|uploaded the features" "$E2E" | sed 's/^/  /' | tail -n 20
   awk -v n="$E2E_CUSTOMERS" 'BEGIN { printf "matrix: 8 features %.0f MB (bound %.0f MB), 16 features %.0f MB (bound %.0f MB)\n",
     n*8*4/1e6, 1.5*n*8*4/1e6 + 200, n*16*4/1e6, 1.5*n*16*4/1e6 + 200 }'
