@@ -183,3 +183,13 @@ def test_the_estimators_cpu_fit_is_the_clis_to_the_bit(tmp_path):
     assert exact.backend_.endswith("exact sums")
     assert (exact.labels_ == labels).all()
     np.testing.assert_allclose(exact.cluster_centers_, centres, rtol=1e-6)
+
+
+def test_a_polars_frame_and_a_path_give_the_pandas_frames_segments(tmp_path):
+    import polars as pl
+
+    df, _ = planted(n=1500, seed=9)
+    want = custseg.segment(df, k=4, device="cpu", seed=5).segments
+    assert custseg.segment(pl.from_pandas(df), k=4, device="cpu", seed=5).segments.equals(want)
+    df.to_parquet(tmp_path / "c.parquet", index=False)
+    assert custseg.segment(tmp_path / "c.parquet", k=4, device="cpu", seed=5).segments.equals(want)
