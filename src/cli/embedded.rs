@@ -3,7 +3,7 @@
 
 use clap::Parser;
 
-use super::{assign, choose_k, compare, features, segment, Cli, Command};
+use super::{Cli, Command};
 
 /// The commands [`run_embedded`] runs.
 pub const EMBEDDED_COMMANDS: [&str; 5] = ["segment", "choose-k", "assign", "compare", "features"];
@@ -35,14 +35,7 @@ pub fn run_embedded(args: &[String], out: &mut dyn std::io::Write) -> anyhow::Re
         )
         .into());
     }
-    match cli.command {
-        Command::Segment(a) => segment::run(*a, out),
-        Command::ChooseK(a) => choose_k::run(a, out),
-        Command::Assign(a) => assign::run(a, out),
-        Command::Compare(a) => compare::run(a, out),
-        Command::Features(a) => features::run(a, out),
-        _ => unreachable!("refused above"),
-    }
+    super::run_job(cli.command, out)
 }
 
 /// clap's message on one line: its lines up to the usage block, joined, without the `error: ` prefix (e.g.

@@ -130,17 +130,25 @@ pub fn init_embedded_logging() {
 
 /// Runs a command; what it prints goes to stdout.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     match cli.command {
-        Command::Segment(a) => segment::run(*a, &mut out),
-        Command::ChooseK(a) => choose_k::run(a, &mut out),
-        Command::Assign(a) => assign::run(a, &mut out),
-        Command::Compare(a) => compare::run(a, &mut out),
-        Command::Features(a) => features::run(a, &mut out),
         Command::Generate(a) => generate::run(a),
         Command::Devices(a) => devices::run(a),
         Command::Bench(a) => bench::run(a),
+        job => run_job(job, &mut std::io::stdout().lock()),
+    }
+}
+
+/// Runs one of the job commands (those [`run_embedded`] runs too), printing to `out`.
+fn run_job(command: Command, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    match command {
+        Command::Segment(a) => segment::run(*a, out),
+        Command::ChooseK(a) => choose_k::run(a, out),
+        Command::Assign(a) => assign::run(a, out),
+        Command::Compare(a) => compare::run(a, out),
+        Command::Features(a) => features::run(a, out),
+        Command::Generate(_) | Command::Devices(_) | Command::Bench(_) => {
+            Err(crate::Error::Usage("generate, devices and bench print to stdout themselves".into()).into())
+        }
     }
 }
 
