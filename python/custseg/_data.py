@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _native
+
 
 def is_pandas(X) -> bool:
     return type(X).__module__.startswith("pandas") and hasattr(X, "columns")
@@ -74,8 +76,6 @@ def arrow_matrix(X, columns=None):
 def check_finite(X32: np.ndarray, names) -> None:
     """A NaN or infinite value of the C-contiguous float32 matrix the fit reads is an error naming the first such
     column and its count (the CLI's words). One native pass, no temporary arrays (``_native.non_finite``)."""
-    from . import _native
-
     bad = _native.non_finite(X32)
     if bad is not None:
         j, count = bad

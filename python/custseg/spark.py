@@ -304,10 +304,16 @@ class KMeans:
                 raise ValueError(f"init has shape {init.shape}, expected (n_clusters, len(features)) = ({k}, {d})")
         elif isinstance(self.init, str) and self.init != "k-means||":
             raise ValueError(f"init must be 'k-means||' or an array, got '{self.init}'")
-        feats = df.select([F.col(f"`{c}`").cast("float").alias(c) for c in self.features])
-        n, x_max, mean_var = self._stats(feats)
-        # The passes read the rows packed into one cached binary column (`_packer`): the same float32 values.
-        feats = feats.mapInArrow(_packer(self.features), "x binary").persist(StorageLevel.MEMORY_AND_DISK)
+        cols = df.select([F.col(f"`{c}`").cast("float").alias(c) for c in self.features])
+        # The source is read once: the aggregates fill the columns' cache, the packing reads it, then it is dropped.
+        cols = cols.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            n, x_max, mean_var = self._stats(cols)
+            # The passes read the rows packed into one cached binary column (`_packer`): the same float32 values.
+            feats = cols.mapInArrow(_packer(self.features), "x binary").persist(StorageLevel.MEMORY_AND_DISK)
+            feats.count()
+        finally:
+            cols.unpersist()
         try:
             centres = init if explicit else self._kmeans_parallel(feats)
             # The inertia's bound covers the initial centres too (see custseg::exact::ExactScale).
