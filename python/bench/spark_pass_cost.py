@@ -8,13 +8,12 @@ column, as the fit caches them (``custseg.spark._packer``).
 Usage: python spark_pass_cost.py [N] [D] [R]
 """
 
-import os
 import sys
 import time
 
 import numpy as np
-import pandas as pd
-from pyspark.sql import SparkSession
+
+from spark_data import local_blobs
 
 from custseg import _native
 from custseg.spark import _packed_matrix, _packer, _partition_matrix
@@ -23,17 +22,7 @@ n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 d = int(sys.argv[2]) if len(sys.argv) > 2 else 16
 rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 k = 16
-os.environ["PYSPARK_PYTHON"] = sys.executable
-spark = (SparkSession.builder.master("local[2]").config("spark.driver.host", "127.0.0.1")
-         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
-         .config("spark.driver.memory", "6g").config("spark.sql.execution.arrow.pyspark.enabled", "true")
-         .getOrCreate())
-spark.sparkContext.setLogLevel("ERROR")
-rng = np.random.default_rng(0)
-X = (rng.uniform(-10, 10, (k, d))[rng.integers(0, k, n)] + rng.normal(size=(n, d))).astype(np.float32)
-names = [f"f{j}" for j in range(d)]
-df = spark.createDataFrame(pd.DataFrame(X, columns=names)).repartition(2).cache()
-df.count()
+spark, X, names, df = local_blobs(n, d, k)
 centres = np.ascontiguousarray(X[:k])
 x_max = [float(v) for v in np.abs(X).max(axis=0)]
 

@@ -6,15 +6,13 @@ four fits alternate; each figure is the best of the R.
 Usage: python spark_vs_mllib.py [N] [D] [S] [R]
 """
 
-import os
 import sys
 import time
 
-import numpy as np
-import pandas as pd
 from pyspark.ml.clustering import KMeans as MLlibKMeans
 from pyspark.ml.feature import VectorAssembler
-from pyspark.sql import SparkSession
+
+from spark_data import local_blobs
 
 from custseg.spark import KMeans
 
@@ -23,16 +21,7 @@ d = int(sys.argv[2]) if len(sys.argv) > 2 else 16
 steps = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 k = 16
-os.environ["PYSPARK_PYTHON"] = sys.executable
-spark = (SparkSession.builder.master("local[2]").config("spark.driver.host", "127.0.0.1")
-         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.ui.enabled", "false")
-         .config("spark.driver.memory", "6g").config("spark.sql.execution.arrow.pyspark.enabled", "true")
-         .getOrCreate())
-rng = np.random.default_rng(0)
-X = (rng.uniform(-10, 10, (k, d))[rng.integers(0, k, n)] + rng.normal(size=(n, d))).astype(np.float32)
-names = [f"f{j}" for j in range(d)]
-df = spark.createDataFrame(pd.DataFrame(X, columns=names)).repartition(2).cache()
-df.count()
+spark, X, names, df = local_blobs(n, d, k)
 vec = VectorAssembler(inputCols=names, outputCol="features").transform(df).select("features").cache()
 vec.count()
 init = X[:k]
